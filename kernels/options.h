@@ -1,0 +1,31 @@
+// options.h: the geometry parameters of convolution, pooling and padding ops,
+// shared by kernels/ops.h, the CPU and CUDA implementations and autograd.
+#pragma once
+#include <array>
+#include <cstdint>
+
+namespace loom {
+
+// (height, width) pairs.
+using Pair = std::array<int64_t, 2>;
+
+struct Conv2dOptions {
+  Pair stride{1, 1};
+  Pair padding{0, 0};
+  Pair dilation{1, 1};
+  Pair output_padding{0, 0};  // conv_transpose2d only
+};
+
+struct Pool2dOptions {
+  Pair kernel{2, 2};
+  Pair stride{2, 2};
+  Pair padding{0, 0};
+  bool count_include_pad = true;  // avg_pool2d: PyTorch's default
+};
+
+enum class PadMode { Zero, Reflect };
+
+// Padding of the last two dims: left, right, top, bottom (PyTorch's F.pad order).
+using Pad2d = std::array<int64_t, 4>;
+
+}  // namespace loom
