@@ -1,6 +1,6 @@
 // cuda_runtime_stub.cpp: the CPU-only build's version of tensor/cuda_runtime.h.
 // Every call that would need a GPU says clearly that CUDA is not available.
-#ifndef LOOM_WITH_CUDA
+#ifndef LOOM_WITH_CUDA  // the whole file: CPU-only builds
 #include "tensor/cuda_runtime.h"
 #include "tensor/error.h"
 
