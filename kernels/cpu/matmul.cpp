@@ -1,7 +1,96 @@
-// matmul.cpp: PLACEHOLDER, being written now: each op throws "not implemented yet".
+// matmul.cpp: cpu::matmul, the raw (non-differentiable) matrix product over
+// kernels/cpu/gemm.h, for the three shape families
+//   (M, K)    @ (K, N)    -> (M, N)
+//   (B, M, K) @ (B, K, N) -> (B, M, N)      (batched, one GEMM per batch)
+//   (B, M, K) @ (K, N)    -> (B, M, N)      (one GEMM with B*M rows when the
+//                                            batch and row dims of a merge)
+// Operands are handed to gemm as (pointer, row stride, column stride), so any
+// view whose last two dims have a unit stride (row-major or a transpose) is
+// read in place; other views are made dense first. The result is dense.
+#include <omp.h>
+
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/cpu_util.h"
+#include "kernels/cpu/gemm.h"
 
 namespace loom::cpu {
-[[noreturn]] static void pending(const char* op) { detail::throw_error(op, ": not implemented yet"); }
-Tensor matmul(const Tensor&, const Tensor&) { pending("matmul"); }
+
+namespace {
+
+// A matrix operand as gemm reads it: element (r, c) of batch b at
+// data[b * batch_stride + r * rs + c * cs].
+template <class T>
+struct MatrixView {
+  const T* data;
+  int64_t batch_stride, rs, cs;
+};
+
+// True when gemm can read the last two dims of x in place: one of their
+// strides is 1 (a size-1 dim places no constraint on its stride).
+bool gemm_readable(const Tensor& x) {
+  const int64_t d = x.dim();
+  const int64_t rows = x.shape()[d - 2], cols = x.shape()[d - 1];
+  const int64_t rs = x.strides()[d - 2], cs = x.strides()[d - 1];
+  return cs == 1 || rs == 1 || rows == 1 || cols == 1;
+}
+
+// x as a MatrixView; x is replaced by a dense copy when gemm cannot read it.
+template <class T>
+MatrixView<T> matrix_view(Tensor& x) {
+  if (!gemm_readable(x)) x = raw_contiguous(x);
+  const int64_t d = x.dim();
+  int64_t rs = x.strides()[d - 2], cs = x.strides()[d - 1];
+  // Size-1 dims may carry any stride; give gemm the natural ones.
+  if (x.shape()[d - 1] == 1) cs = 1;
+  if (x.shape()[d - 2] == 1) rs = x.shape()[d - 1] * cs;
+  return {x.data<T>(), d == 3 ? x.strides()[0] : 0, rs, cs};
+}
+
+template <class T>
+Tensor matmul_typed(Tensor a, Tensor b) {
+  const bool batched_a = a.dim() == 3, batched_b = b.dim() == 3;
+  const int64_t batch = batched_a ? a.shape()[0] : 1;
+  const int64_t M = a.shape()[a.dim() - 2], K = a.shape()[a.dim() - 1];
+  const int64_t N = b.shape()[b.dim() - 1];
+  Tensor out = Tensor::empty(batched_a ? Shape{batch, M, N} : Shape{M, N}, a.dtype());  // (B, M, N) or (M, N)
+  if (out.numel() == 0) return out;
+  T* c = out.data<T>();
+
+  const MatrixView<T> va = matrix_view<T>(a), vb = matrix_view<T>(b);
+  // (B, M, K) @ (K, N) where a's rows continue across batches: one GEMM of
+  // (B*M, K) @ (K, N), the best case for blocking and threads.
+  if (batched_a && !batched_b && (batch == 1 || va.batch_stride == M * va.rs)) {
+    gemm(batch * M, N, K, T(1), va.data, va.rs, va.cs, vb.data, vb.rs, vb.cs, T(0), c, N);
+    return out;
+  }
+  // One GEMM per batch: C_b (M, N) = A_b (M, K) @ B_b (K, N). Large products
+  // thread inside gemm; many small ones are spread over threads by batch
+  // (each C_b is written by one thread either way: same bits for any count).
+  const double work = static_cast<double>(M) * N * K;  // multiply-adds per batch
+  const bool by_batch = batch > 1 && work < 64.0 * 64 * 64 && work * batch >= 64.0 * 64 * 64;
+#pragma omp parallel for schedule(static) if (by_batch)
+  for (int64_t i = 0; i < batch; ++i)
+    gemm(M, N, K, T(1), va.data + i * va.batch_stride, va.rs, va.cs, vb.data + i * vb.batch_stride, vb.rs, vb.cs, T(0),
+         c + i * M * N, N);
+  return out;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_float(a, "matmul", "first input");
+  check_float(b, "matmul", "second input");
+  check_same_dtype_device(a, b, "matmul");
+  const bool shapes_ok = (a.dim() == 2 && b.dim() == 2) || (a.dim() == 3 && (b.dim() == 2 || b.dim() == 3));
+  LOOM_CHECK(shapes_ok, "matmul: unsupported shapes ", shape_str(a.shape()), " @ ", shape_str(b.shape()),
+             ": expected (M, K) @ (K, N), (B, M, K) @ (B, K, N) or (B, M, K) @ (K, N)");
+  const int64_t ka = a.shape()[a.dim() - 1], kb = b.shape()[b.dim() - 2];
+  LOOM_CHECK(ka == kb, "matmul: inner dimensions differ: ", shape_str(a.shape()), " @ ", shape_str(b.shape()),
+             " (a has K = ", ka, " columns, b has ", kb, " rows)");
+  if (a.dim() == 3 && b.dim() == 3)
+    LOOM_CHECK(a.shape()[0] == b.shape()[0], "matmul: batch sizes differ: ", shape_str(a.shape()), " @ ",
+               shape_str(b.shape()), " (", a.shape()[0], " vs ", b.shape()[0], ")");
+  return LOOM_DISPATCH_FLOATING(a.dtype(), "matmul", [&] { return matmul_typed<scalar_t>(a, b); });
+}
+
 }  // namespace loom::cpu
