@@ -1,10 +1,189 @@
-// resample.cpp: PLACEHOLDER, being written now: each op throws "not implemented yet".
+// resample.cpp: 2-D nearest and bilinear upsampling (any output size) on the
+// CPU, forward and backward, with PyTorch's source-index rules.
+//
+// x (N, C, H, W) is read as N * C independent (H, W) planes. Each output axis
+// gets a table of source indices (and bilinear weights) computed once.
+//
+// Determinism: each plane is handled by one thread; the backward passes
+// scatter-add a plane's gradients sequentially, in output order, into a double
+// buffer, so no sum depends on the thread count.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/cpu_util.h"
 
 namespace loom::cpu {
-[[noreturn]] static void pending(const char* op) { detail::throw_error(op, ": not implemented yet"); }
-Tensor upsample_nearest2d(const Tensor&, int64_t, int64_t) { pending("upsample_nearest2d"); }
-Tensor upsample_nearest2d_backward(const Tensor&, const Shape&) { pending("upsample_nearest2d_backward"); }
-Tensor upsample_bilinear2d(const Tensor&, int64_t, int64_t, bool) { pending("upsample_bilinear2d"); }
-Tensor upsample_bilinear2d_backward(const Tensor&, const Shape&, bool) { pending("upsample_bilinear2d_backward"); }
+
+namespace {
+
+constexpr int64_t kParallelGrain = 32768;
+
+template <class F>
+void for_each_plane(int64_t planes, int64_t work_per_plane, F plane_fn) {
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * work_per_plane > kParallelGrain)
+  for (int64_t p = 0; p < planes; ++p) plane_fn(p);
+}
+
+void check_sizes(const Shape& in, int64_t out_h, int64_t out_w, const char* op) {
+  LOOM_CHECK(in.size() == 4, op, ": input must have shape (N, C, H, W), got ", shape_str(in));
+  LOOM_CHECK(in[2] > 0 && in[3] > 0, op, ": input ", shape_str(in), " has an empty spatial dim");
+  LOOM_CHECK(out_h > 0 && out_w > 0, op, ": output size must be positive, got (", out_h, ", ", out_w, ")");
+}
+
+// Nearest ('nearest' mode in PyTorch): src = min(floor(dst in / out), in - 1),
+// computed exactly in integers.
+std::vector<int64_t> nearest_table(int64_t in, int64_t out) {
+  std::vector<int64_t> src(out);
+  for (int64_t d = 0; d < out; ++d) src[d] = std::min((d * in) / out, in - 1);  // floor(d in / out)
+  return src;
+}
+
+// One output position of a bilinear axis: value = l0 x[i0] + l1 x[i1].
+struct LinearTap {
+  int64_t i0, i1;
+  double l0, l1;
+};
+
+// PyTorch's area_pixel_compute_source_index:
+//   align_corners: src = dst (in - 1) / (out - 1)   (0 when out == 1)
+//   otherwise:     src = max((dst + 0.5) in / out - 0.5, 0)
+// i0 = floor(src), i1 = min(i0 + 1, in - 1), l1 = src - i0, l0 = 1 - l1.
+// Equal sizes are the identity.
+std::vector<LinearTap> linear_table(int64_t in, int64_t out, bool align_corners) {
+  std::vector<LinearTap> taps(out);
+  const double scale = align_corners ? (out > 1 ? static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0)
+                                     : static_cast<double>(in) / static_cast<double>(out);
+  for (int64_t d = 0; d < out; ++d) {
+    if (in == out) {
+      taps[d] = {d, d, 1.0, 0.0};
+      continue;
+    }
+    double src = align_corners ? scale * static_cast<double>(d) : scale * (static_cast<double>(d) + 0.5) - 0.5;
+    if (src < 0) src = 0;
+    const int64_t i0 = static_cast<int64_t>(src);  // floor, src >= 0
+    const int64_t i1 = i0 < in - 1 ? i0 + 1 : i0;
+    const double l1 = src - static_cast<double>(i0);
+    taps[d] = {i0, i1, 1.0 - l1, l1};
+  }
+  return taps;
+}
+
+}  // namespace
+
+// y[oh, ow] = x[src_h(oh), src_w(ow)]
+Tensor upsample_nearest2d(const Tensor& x, int64_t out_h, int64_t out_w) {
+  const char* op = "upsample_nearest2d";
+  check_float(x, op);
+  check_sizes(x.shape(), out_h, out_w, op);
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const std::vector<int64_t> src_h = nearest_table(H, out_h), src_w = nearest_table(W, out_w);
+  const Tensor xd = raw_contiguous(x);  // (N, C, H, W)
+  return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
+    Tensor out = Tensor::empty({N, C, out_h, out_w}, x.dtype());  // (N, C, OH, OW)
+    const scalar_t* xp = xd.data<scalar_t>();
+    scalar_t* yp = out.data<scalar_t>();
+    for_each_plane(N * C, out_h * out_w, [&](int64_t p) {
+      const scalar_t* xs = xp + p * H * W;
+      scalar_t* ys = yp + p * out_h * out_w;
+      for (int64_t oh = 0; oh < out_h; ++oh)
+        for (int64_t ow = 0; ow < out_w; ++ow) ys[oh * out_w + ow] = xs[src_h[oh] * W + src_w[ow]];
+    });
+    return out;
+  });
+}
+
+// dL/dx[h, w] = sum of g[oh, ow] over the outputs that copied (h, w).
+Tensor upsample_nearest2d_backward(const Tensor& grad_out, const Shape& input_shape) {
+  const char* op = "upsample_nearest2d_backward";
+  check_float(grad_out, op, "grad_out");
+  check_dim(grad_out, 4, op, "grad_out");
+  const int64_t out_h = grad_out.shape()[2], out_w = grad_out.shape()[3];
+  check_sizes(input_shape, out_h, out_w, op);
+  const int64_t N = input_shape[0], C = input_shape[1], H = input_shape[2], W = input_shape[3];
+  check_shape(grad_out, {N, C, out_h, out_w}, op, "grad_out");
+  const std::vector<int64_t> src_h = nearest_table(H, out_h), src_w = nearest_table(W, out_w);
+  const Tensor gd = raw_contiguous(grad_out);  // (N, C, OH, OW)
+  return LOOM_DISPATCH_FLOATING(grad_out.dtype(), op, [&] {
+    Tensor gx = Tensor::empty(input_shape, grad_out.dtype());  // (N, C, H, W)
+    const scalar_t* gp = gd.data<scalar_t>();
+    scalar_t* gxp = gx.data<scalar_t>();
+    for_each_plane(N * C, out_h * out_w, [&](int64_t p) {
+      std::vector<double> acc(H * W, 0.0);  // (H, W)
+      const scalar_t* gs = gp + p * out_h * out_w;
+      for (int64_t oh = 0; oh < out_h; ++oh)
+        for (int64_t ow = 0; ow < out_w; ++ow) acc[src_h[oh] * W + src_w[ow]] += static_cast<double>(gs[oh * out_w + ow]);
+      for (int64_t i = 0; i < H * W; ++i) gxp[p * H * W + i] = static_cast<scalar_t>(acc[i]);
+    });
+    return gx;
+  });
+}
+
+// y[oh, ow] = lh0 (lw0 x[h0, w0] + lw1 x[h0, w1]) + lh1 (lw0 x[h1, w0] + lw1 x[h1, w1])
+Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners) {
+  const char* op = "upsample_bilinear2d";
+  check_float(x, op);
+  check_sizes(x.shape(), out_h, out_w, op);
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const std::vector<LinearTap> th = linear_table(H, out_h, align_corners), tw = linear_table(W, out_w, align_corners);
+  const Tensor xd = raw_contiguous(x);  // (N, C, H, W)
+  return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
+    Tensor out = Tensor::empty({N, C, out_h, out_w}, x.dtype());  // (N, C, OH, OW)
+    const scalar_t* xp = xd.data<scalar_t>();
+    scalar_t* yp = out.data<scalar_t>();
+    for_each_plane(N * C, out_h * out_w * 4, [&](int64_t p) {
+      const scalar_t* xs = xp + p * H * W;
+      scalar_t* ys = yp + p * out_h * out_w;
+      for (int64_t oh = 0; oh < out_h; ++oh) {
+        const LinearTap& a = th[oh];
+        const scalar_t* r0 = xs + a.i0 * W;  // row h0
+        const scalar_t* r1 = xs + a.i1 * W;  // row h1
+        for (int64_t ow = 0; ow < out_w; ++ow) {
+          const LinearTap& b = tw[ow];
+          const double top = b.l0 * static_cast<double>(r0[b.i0]) + b.l1 * static_cast<double>(r0[b.i1]);
+          const double bottom = b.l0 * static_cast<double>(r1[b.i0]) + b.l1 * static_cast<double>(r1[b.i1]);
+          ys[oh * out_w + ow] = static_cast<scalar_t>(a.l0 * top + a.l1 * bottom);
+        }
+      }
+    });
+    return out;
+  });
+}
+
+// The adjoint: each g[oh, ow] is spread over its four sources with the same weights.
+Tensor upsample_bilinear2d_backward(const Tensor& grad_out, const Shape& input_shape, bool align_corners) {
+  const char* op = "upsample_bilinear2d_backward";
+  check_float(grad_out, op, "grad_out");
+  check_dim(grad_out, 4, op, "grad_out");
+  const int64_t out_h = grad_out.shape()[2], out_w = grad_out.shape()[3];
+  check_sizes(input_shape, out_h, out_w, op);
+  const int64_t N = input_shape[0], C = input_shape[1], H = input_shape[2], W = input_shape[3];
+  check_shape(grad_out, {N, C, out_h, out_w}, op, "grad_out");
+  const std::vector<LinearTap> th = linear_table(H, out_h, align_corners), tw = linear_table(W, out_w, align_corners);
+  const Tensor gd = raw_contiguous(grad_out);  // (N, C, OH, OW)
+  return LOOM_DISPATCH_FLOATING(grad_out.dtype(), op, [&] {
+    Tensor gx = Tensor::empty(input_shape, grad_out.dtype());  // (N, C, H, W)
+    const scalar_t* gp = gd.data<scalar_t>();
+    scalar_t* gxp = gx.data<scalar_t>();
+    for_each_plane(N * C, out_h * out_w * 4, [&](int64_t p) {
+      std::vector<double> acc(H * W, 0.0);  // (H, W)
+      const scalar_t* gs = gp + p * out_h * out_w;
+      for (int64_t oh = 0; oh < out_h; ++oh) {
+        const LinearTap& a = th[oh];
+        for (int64_t ow = 0; ow < out_w; ++ow) {
+          const LinearTap& b = tw[ow];
+          const double g = static_cast<double>(gs[oh * out_w + ow]);
+          acc[a.i0 * W + b.i0] += a.l0 * b.l0 * g;
+          acc[a.i0 * W + b.i1] += a.l0 * b.l1 * g;
+          acc[a.i1 * W + b.i0] += a.l1 * b.l0 * g;
+          acc[a.i1 * W + b.i1] += a.l1 * b.l1 * g;
+        }
+      }
+      for (int64_t i = 0; i < H * W; ++i) gxp[p * H * W + i] = static_cast<scalar_t>(acc[i]);
+    });
+    return gx;
+  });
+}
+
 }  // namespace loom::cpu

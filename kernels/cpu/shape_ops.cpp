@@ -1,10 +1,195 @@
-// shape_ops.cpp: PLACEHOLDER, being written now: each op throws "not implemented yet".
+// shape_ops.cpp: cat, 2-D padding (zero and reflect) with its backward, and
+// one_hot, on the CPU.
+//
+// Padding works on the last two dims (H, W); every leading dim is folded into
+// P = numel / (H W) independent planes. Each plane is handled by one thread and
+// the reflect backward scatter-adds a plane sequentially, in output order, so
+// results never depend on the thread count.
+#include <algorithm>
+#include <vector>
+
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/cpu_util.h"
 
 namespace loom::cpu {
-[[noreturn]] static void pending(const char* op) { detail::throw_error(op, ": not implemented yet"); }
-Tensor cat(const std::vector<Tensor>&, int64_t) { pending("cat"); }
-Tensor pad2d(const Tensor&, const Pad2d&, PadMode) { pending("pad2d"); }
-Tensor pad2d_backward(const Tensor&, const Shape&, const Pad2d&, PadMode) { pending("pad2d_backward"); }
-Tensor one_hot(const Tensor&, int64_t, DType) { pending("one_hot"); }
+
+namespace {
+
+constexpr int64_t kParallelGrain = 32768;
+
+template <class F>
+void for_each_plane(int64_t planes, int64_t work_per_plane, F plane_fn) {
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * work_per_plane > kParallelGrain)
+  for (int64_t p = 0; p < planes; ++p) plane_fn(p);
+}
+
+const char* pad_mode_name(PadMode mode) { return mode == PadMode::Zero ? "zero" : "reflect"; }
+
+// The padded geometry of an input shape (*, H, W).
+struct PadGeometry {
+  int64_t planes, H, W, OH, OW;
+  Shape out_shape;
+};
+
+PadGeometry pad_geometry(const Shape& in, const Pad2d& pad, PadMode mode, const char* op) {
+  LOOM_CHECK(in.size() >= 2, op, ": input must have at least 2 dims (*, H, W), got ", shape_str(in));
+  const int64_t left = pad[0], right = pad[1], top = pad[2], bottom = pad[3];
+  PadGeometry g;
+  g.H = in[in.size() - 2];
+  g.W = in[in.size() - 1];
+  g.planes = g.H * g.W > 0 ? numel_of(in) / (g.H * g.W) : 0;
+  if (mode == PadMode::Reflect) {
+    LOOM_CHECK(left >= 0 && right >= 0 && top >= 0 && bottom >= 0, op,
+               ": reflect padding must be non-negative, got (left ", left, ", right ", right, ", top ", top,
+               ", bottom ", bottom, ")");
+    LOOM_CHECK(left < g.W && right < g.W && top < g.H && bottom < g.H, op, ": reflect padding (left ", left,
+               ", right ", right, ", top ", top, ", bottom ", bottom,
+               ") must be smaller than the padded dims (H ", g.H, ", W ", g.W, ") of input ", shape_str(in));
+  }
+  g.OH = g.H + top + bottom;
+  g.OW = g.W + left + right;
+  LOOM_CHECK(g.OH > 0 && g.OW > 0, op, ": ", pad_mode_name(mode), " padding (left ", left, ", right ", right,
+             ", top ", top, ", bottom ", bottom, ") of input ", shape_str(in), " leaves an empty output (",
+             g.OH, ", ", g.OW, ")");
+  g.out_shape = in;
+  g.out_shape[in.size() - 2] = g.OH;
+  g.out_shape[in.size() - 1] = g.OW;
+  return g;
+}
+
+// For each output position along one axis, its source index in the input, or
+// -1 for a zero. Zero: src = o - before. Reflect (mirror without repeating the
+// edge): src = -i for i < 0, 2 (n - 1) - i for i >= n.
+std::vector<int64_t> pad_source_table(int64_t n, int64_t out, int64_t before, PadMode mode) {
+  std::vector<int64_t> src(out);
+  for (int64_t o = 0; o < out; ++o) {
+    int64_t i = o - before;
+    if (mode == PadMode::Reflect) {
+      if (i < 0) i = -i;
+      if (i >= n) i = 2 * (n - 1) - i;
+    } else if (i < 0 || i >= n) {
+      i = -1;
+    }
+    src[o] = i;
+  }
+  return src;
+}
+
+}  // namespace
+
+// out = the inputs side by side along dim; all other dims must agree.
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
+  const char* op = "cat";
+  LOOM_CHECK(!xs.empty(), op, ": expected at least one tensor");
+  const Tensor& first = xs[0];
+  LOOM_CHECK(first.defined(), op, ": tensor 0 is undefined");
+  LOOM_CHECK(first.dim() > 0, op, ": cannot concatenate 0-dim tensors");
+  const int64_t d = normalize_dim(dim, first.dim(), op);
+  Shape out_shape = first.shape();
+  out_shape[d] = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    LOOM_CHECK(x.defined(), op, ": tensor ", i, " is undefined");
+    LOOM_CHECK(x.dtype() == first.dtype(), op, ": tensor ", i, " is ", dtype_name(x.dtype()), " but tensor 0 is ",
+               dtype_name(first.dtype()));
+    LOOM_CHECK(x.device() == first.device(), op, ": tensor ", i, " is on ", x.device().str(),
+               " but tensor 0 is on ", first.device().str());
+    LOOM_CHECK(x.dim() == first.dim(), op, ": tensor ", i, " has shape ", shape_str(x.shape()),
+               " but tensor 0 has shape ", shape_str(first.shape()), " (different number of dims)");
+    for (int64_t k = 0; k < x.dim(); ++k)
+      LOOM_CHECK(k == d || x.shape()[k] == first.shape()[k], op, ": tensor ", i, " has shape ",
+                 shape_str(x.shape()), " but tensor 0 has shape ", shape_str(first.shape()),
+                 "; sizes must match except in dim ", d);
+    out_shape[d] += x.shape()[d];
+  }
+  Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
+  int64_t start = 0;  // where the next input begins along dim
+  for (const Tensor& x : xs) {
+    if (x.numel() > 0)  // out[..., start:start+size_d, ...] = x
+      out.alias(x.shape(), out.strides(), out.offset() + start * out.strides()[d]).copy_(x);
+    start += x.shape()[d];
+  }
+  return out;
+}
+
+// out[..., oh, ow] = x[..., src_h(oh), src_w(ow)] (0 where there is no source).
+Tensor pad2d(const Tensor& x, const Pad2d& pad, PadMode mode) {
+  const char* op = "pad2d";
+  LOOM_CHECK(x.defined(), op, ": input is undefined");
+  const PadGeometry g = pad_geometry(x.shape(), pad, mode, op);
+  const std::vector<int64_t> src_h = pad_source_table(g.H, g.OH, pad[2], mode);
+  const std::vector<int64_t> src_w = pad_source_table(g.W, g.OW, pad[0], mode);
+  const Tensor xd = raw_contiguous(x);  // (P, H, W)
+  return LOOM_DISPATCH_ALL(x.dtype(), op, [&] {
+    Tensor out = Tensor::empty(g.out_shape, x.dtype());  // (P, OH, OW)
+    const scalar_t* xp = xd.data<scalar_t>();
+    scalar_t* yp = out.data<scalar_t>();
+    for_each_plane(g.planes, g.OH * g.OW, [&](int64_t p) {
+      const scalar_t* xs = xp + p * g.H * g.W;
+      scalar_t* ys = yp + p * g.OH * g.OW;
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const int64_t h = src_h[oh], w = src_w[ow];
+          ys[oh * g.OW + ow] = (h < 0 || w < 0) ? scalar_t(0) : xs[h * g.W + w];
+        }
+    });
+    return out;
+  });
+}
+
+// The adjoint of pad2d: dL/dx[h, w] = sum of g[oh, ow] over the outputs that
+// read (h, w). Zero mode: one output per input (or none where the pad crops).
+// Reflect: an edge-near input is read by up to four outputs.
+Tensor pad2d_backward(const Tensor& grad_out, const Shape& input_shape, const Pad2d& pad, PadMode mode) {
+  const char* op = "pad2d_backward";
+  check_float(grad_out, op, "grad_out");
+  const PadGeometry g = pad_geometry(input_shape, pad, mode, op);
+  check_shape(grad_out, g.out_shape, op, "grad_out");
+  const std::vector<int64_t> src_h = pad_source_table(g.H, g.OH, pad[2], mode);
+  const std::vector<int64_t> src_w = pad_source_table(g.W, g.OW, pad[0], mode);
+  const Tensor gd = raw_contiguous(grad_out);  // (P, OH, OW)
+  return LOOM_DISPATCH_FLOATING(grad_out.dtype(), op, [&] {
+    Tensor gx = Tensor::empty(input_shape, grad_out.dtype());  // (P, H, W)
+    const scalar_t* gp = gd.data<scalar_t>();
+    scalar_t* gxp = gx.data<scalar_t>();
+    for_each_plane(g.planes, g.OH * g.OW, [&](int64_t p) {
+      std::vector<double> acc(g.H * g.W, 0.0);  // (H, W)
+      const scalar_t* gs = gp + p * g.OH * g.OW;
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const int64_t h = src_h[oh], w = src_w[ow];
+          if (h >= 0 && w >= 0) acc[h * g.W + w] += static_cast<double>(gs[oh * g.OW + ow]);
+        }
+      for (int64_t i = 0; i < g.H * g.W; ++i) gxp[p * g.H * g.W + i] = static_cast<scalar_t>(acc[i]);
+    });
+    return gx;
+  });
+}
+
+// out[..., k] = (labels[...] == k), shape labels.shape + [num_classes].
+// num_classes = -1 takes max(labels) + 1, as PyTorch.
+Tensor one_hot(const Tensor& labels, int64_t num_classes, DType dtype) {
+  const char* op = "one_hot";
+  LOOM_CHECK(labels.defined(), op, ": labels are undefined");
+  LOOM_CHECK(labels.dtype() == DType::Int64, op, ": labels must be int64, got ", dtype_name(labels.dtype()),
+             " (shape ", shape_str(labels.shape()), ")");
+  const std::vector<int64_t> values = labels.to_vector<int64_t>();
+  if (num_classes == -1) {
+    LOOM_CHECK(!values.empty(), op, ": cannot infer num_classes (-1) from empty labels");
+    num_classes = *std::max_element(values.begin(), values.end()) + 1;
+  }
+  LOOM_CHECK(num_classes > 0, op, ": num_classes must be positive (or -1 to infer), got ", num_classes);
+  for (size_t i = 0; i < values.size(); ++i)
+    LOOM_CHECK(values[i] >= 0 && values[i] < num_classes, op, ": label ", values[i], " at flat position ", i,
+               " is outside [0, ", num_classes, ") (labels shape ", shape_str(labels.shape()), ")");
+  Shape out_shape = labels.shape();
+  out_shape.push_back(num_classes);
+  Tensor out = Tensor::zeros(out_shape, dtype);  // (*, num_classes)
+  LOOM_DISPATCH_ALL(dtype, op, [&] {
+    scalar_t* o = out.data<scalar_t>();
+    for (size_t i = 0; i < values.size(); ++i) o[static_cast<int64_t>(i) * num_classes + values[i]] = scalar_t(1);
+  });
+  return out;
+}
+
 }  // namespace loom::cpu
