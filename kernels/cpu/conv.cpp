@@ -1,10 +1,359 @@
-// conv.cpp: PLACEHOLDER, being written now: each op throws "not implemented yet".
+// conv.cpp: 2-D convolution on the CPU: conv2d, its two backward passes, and
+// conv_transpose2d, all as im2col / col2im (kernels/cpu/im2col.h) around one
+// GEMM (kernels/cpu/gemm.h).
+//
+// With R = C KH KW, L = OH OW and, per image, col = im2col(x) : (R, L):
+//
+//   forward          y (OC, L)   = W (OC, R) @ col (R, L)                 [+ bias]
+//   backward-input   dx          = col2im( W^T (R, OC) @ dy (OC, L) )
+//   backward-weight  dW (OC, R)  = sum_n dy_n (OC, L) @ col_n^T (L, R)
+//
+// Why conv_transpose2d is conv2d's backward-input. For fixed weights, conv2d
+// is a linear map A: x -> y. Its transpose A^T maps an output-shaped tensor
+// back to an input-shaped one, and A^T dy is exactly the gradient d loss / d x
+// (the backward-input pass above). A "transposed convolution" is by definition
+// that map A^T, applied to data: every input pixel spreads a weighted copy of
+// the kernel over the (larger) output, stride apart, and overlaps add. So
+// conv_transpose2d(x, W) with W (IC, OC, KH, KW) is conv2d_backward_input with
+// dy := x, the conv's output channels := IC, its input channels := OC, and the
+// image size OH = (H-1) stride - 2 pad + dil (KH-1) + output_padding + 1.
+// It is computed as col = W^T @ x followed by col2im: no zeros are inserted
+// between input pixels and no multiplication by zero is ever done.
+// (output_padding only enlarges the image at the bottom/right so that the
+// shape is unambiguous; those extra rows receive whatever the kernel puts
+// there, plus the bias.)
+//
+// Batches: a small image (4x4 has L = 16) gives a GEMM too thin to be
+// efficient, so images are processed in chunks of B: col (R, B L) holds B
+// images side by side and one GEMM covers them (dy and y then go through a
+// gather/scatter between (B, OC, L) and (OC, B L)). The chunk size depends only
+// on the shapes, and the GEMM's sums run in a fixed order, so the results are
+// the same bits for any number of threads. backward-weight accumulates the
+// chunks in batch order with beta = 1.
+#include <algorithm>
+#include <memory>
+#include <sstream>
+
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/cpu_util.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/im2col.h"
 
 namespace loom::cpu {
-[[noreturn]] static void pending(const char* op) { detail::throw_error(op, ": not implemented yet"); }
-Tensor conv2d(const Tensor&, const Tensor&, const Tensor&, const Conv2dOptions&) { pending("conv2d"); }
-Tensor conv2d_backward_input(const Tensor&, const Tensor&, const Shape&, const Conv2dOptions&) { pending("conv2d_backward_input"); }
-Tensor conv2d_backward_weight(const Tensor&, const Tensor&, const Shape&, const Conv2dOptions&) { pending("conv2d_backward_weight"); }
-Tensor conv_transpose2d(const Tensor&, const Tensor&, const Tensor&, const Conv2dOptions&) { pending("conv_transpose2d"); }
+
+namespace {
+
+// ---- chunking ---------------------------------------------------------------
+// Aim for at least kTargetCols GEMM columns, but keep col under kMaxColElems
+// elements (unless one image alone needs more).
+constexpr int64_t kTargetCols = 1024;
+constexpr int64_t kMaxColElems = int64_t(1) << 22;
+
+int64_t images_per_chunk(int64_t N, int64_t L, int64_t R) {
+  if (N <= 1 || L <= 0) return std::max<int64_t>(N, 1);
+  int64_t B = std::min(N, std::max<int64_t>(1, (kTargetCols + L - 1) / L));
+  while (B > 1 && R * B * L > kMaxColElems) --B;
+  return B;
+}
+
+template <class T>
+std::unique_ptr<T[]> scratch(int64_t n) {
+  return std::unique_ptr<T[]>(new T[std::max<int64_t>(n, 1)]);
+}
+
+// C (M, N) = A @ B + beta C through cpu::gemm, also for empty products
+// (K == 0: C = beta C).
+template <class T>
+void gemm_into(int64_t M, int64_t N, int64_t K, const T* A, int64_t rs_a, int64_t cs_a, const T* B, int64_t rs_b,
+               int64_t cs_b, T beta, T* C, int64_t rs_c) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (beta == T(0))
+      for (int64_t i = 0; i < M; ++i) std::fill(C + i * rs_c, C + i * rs_c + N, T(0));
+    return;
+  }
+  gemm(M, N, K, T(1), A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c);
+}
+
+// dst (Cn, b L) <- src images n0 .. n0+b-1 of (N, Cn, L):
+//   dst[c, j L + l] = src[n0 + j, c, l]
+template <class T>
+void gather_columns(const T* src, int64_t n0, int64_t b, int64_t Cn, int64_t L, T* dst) {
+#pragma omp parallel for collapse(2) schedule(static) if (Cn * b * L > (1 << 15))
+  for (int64_t c = 0; c < Cn; ++c)
+    for (int64_t j = 0; j < b; ++j)
+      std::copy_n(src + ((n0 + j) * Cn + c) * L, L, dst + c * b * L + j * L);
+}
+
+// The inverse: dst[n0 + j, c, l] = src[c, j L + l].
+template <class T>
+void scatter_columns(const T* src, int64_t n0, int64_t b, int64_t Cn, int64_t L, T* dst) {
+#pragma omp parallel for collapse(2) schedule(static) if (Cn * b * L > (1 << 15))
+  for (int64_t j = 0; j < b; ++j)
+    for (int64_t c = 0; c < Cn; ++c)
+      std::copy_n(src + c * b * L + j * L, L, dst + ((n0 + j) * Cn + c) * L);
+}
+
+// y[n, c, :] += bias[c] for y (N, Cn, L).
+template <class T>
+void add_bias(T* y, const T* bias, int64_t N, int64_t Cn, int64_t L) {
+#pragma omp parallel for collapse(2) schedule(static) if (N * Cn * L > (1 << 15))
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < Cn; ++c) {
+      T* plane = y + (n * Cn + c) * L;
+      const T b = bias[c];
+      for (int64_t l = 0; l < L; ++l) plane[l] += b;
+    }
+}
+
+// ---- the three GEMM-based passes on dense buffers -------------------------------
+// x (N, C, H, W), w (OC, R), y (N, OC, L) with R = C KH KW and L = OH OW from g.
+
+// y = conv(x, w):  y_n (OC, L) = w (OC, R) @ im2col(x_n) (R, L)
+template <class T>
+void conv_forward(const ConvGeometry& g, int64_t N, int64_t OC, const T* x, const T* w, T* y) {
+  const int64_t R = g.col_rows(), L = g.col_cols(), image = g.image_size();
+  const int64_t B = images_per_chunk(N, L, R);
+  auto col = scratch<T>(R * B * L);                   // (R, B L)
+  auto out = scratch<T>(B > 1 ? OC * B * L : 0);      // (OC, B L)
+  for (int64_t n0 = 0; n0 < N; n0 += B) {
+    const int64_t b = std::min(B, N - n0);
+    const T* colp = col.get();
+    if (b == 1 && g.is_identity()) {
+      colp = x + n0 * image;  // a 1x1, stride-1, unpadded conv reads the image as it is
+    } else {
+      im2col(g, x + n0 * image, image, b, col.get());
+    }
+    if (b == 1) {
+      gemm_into<T>(OC, L, R, w, R, 1, colp, L, 1, T(0), y + n0 * OC * L, L);
+    } else {
+      gemm_into<T>(OC, b * L, R, w, R, 1, colp, b * L, 1, T(0), out.get(), b * L);
+      scatter_columns(out.get(), n0, b, OC, L, y);
+    }
+  }
+}
+
+// dx = conv^T(dy):  dx_n = col2im( w^T (R, OC) @ dy_n (OC, L) )
+// (also conv_transpose2d's forward, with dy := its input).
+template <class T>
+void conv_backward_data(const ConvGeometry& g, int64_t N, int64_t OC, const T* dy, const T* w, T* dx) {
+  const int64_t R = g.col_rows(), L = g.col_cols(), image = g.image_size();
+  const int64_t B = images_per_chunk(N, L, R);
+  auto col = scratch<T>(R * B * L);               // (R, B L)
+  auto dyb = scratch<T>(B > 1 ? OC * B * L : 0);  // (OC, B L)
+  for (int64_t n0 = 0; n0 < N; n0 += B) {
+    const int64_t b = std::min(B, N - n0);
+    const T* dyp = dy + n0 * OC * L;
+    if (b > 1) {
+      gather_columns(dy, n0, b, OC, L, dyb.get());
+      dyp = dyb.get();
+    }
+    // w^T (R, OC): element (r, oc) = w[oc R + r]  ->  row stride 1, column stride R
+    if (b == 1 && g.is_identity()) {
+      gemm_into<T>(R, L, OC, w, 1, R, dyp, L, 1, T(0), dx + n0 * image, L);  // col2im is the identity
+      continue;
+    }
+    gemm_into<T>(R, b * L, OC, w, 1, R, dyp, b * L, 1, T(0), col.get(), b * L);  // col = w^T @ dy
+    col2im(g, col.get(), b, dx + n0 * image, image);
+  }
+}
+
+// dw (OC, R) = sum over n, in batch order, of dy_n (OC, L) @ im2col(x_n)^T (L, R)
+template <class T>
+void conv_backward_weight(const ConvGeometry& g, int64_t N, int64_t OC, const T* dy, const T* x, T* dw) {
+  const int64_t R = g.col_rows(), L = g.col_cols(), image = g.image_size();
+  if (N == 0 || L == 0) {
+    std::fill(dw, dw + OC * R, T(0));
+    return;
+  }
+  const int64_t B = images_per_chunk(N, L, R);
+  auto col = scratch<T>(R * B * L);               // (R, B L)
+  auto dyb = scratch<T>(B > 1 ? OC * B * L : 0);  // (OC, B L)
+  for (int64_t n0 = 0; n0 < N; n0 += B) {
+    const int64_t b = std::min(B, N - n0);
+    const T* dyp = dy + n0 * OC * L;
+    if (b > 1) {
+      gather_columns(dy, n0, b, OC, L, dyb.get());
+      dyp = dyb.get();
+    }
+    const T* colp = col.get();
+    if (b == 1 && g.is_identity()) {
+      colp = x + n0 * image;
+    } else {
+      im2col(g, x + n0 * image, image, b, col.get());
+    }
+    // col^T (b L, R): element (j, r) = col[r b L + j]  ->  row stride 1, column stride b L
+    const T beta = n0 == 0 ? T(0) : T(1);  // the first chunk overwrites, later ones accumulate
+    gemm_into<T>(OC, R, b * L, dyp, b * L, 1, colp, 1, b * L, beta, dw, R);
+  }
+}
+
+// ---- argument checks ---------------------------------------------------------------
+std::string pair_str(const Pair& p) {
+  std::ostringstream s;
+  s << "[" << p[0] << ", " << p[1] << "]";
+  return s.str();
+}
+
+void check_options(const Conv2dOptions& opt, const char* op, bool transposed) {
+  LOOM_CHECK(opt.stride[0] > 0 && opt.stride[1] > 0, op, ": stride must be positive, got ", pair_str(opt.stride));
+  LOOM_CHECK(opt.dilation[0] > 0 && opt.dilation[1] > 0, op, ": dilation must be positive, got ",
+             pair_str(opt.dilation));
+  LOOM_CHECK(opt.padding[0] >= 0 && opt.padding[1] >= 0, op, ": padding must be non-negative, got ",
+             pair_str(opt.padding));
+  if (!transposed) {
+    LOOM_CHECK(opt.output_padding[0] == 0 && opt.output_padding[1] == 0, op, ": output_padding ",
+               pair_str(opt.output_padding), " is only meaningful for conv_transpose2d; it must be [0, 0] here");
+    return;
+  }
+  LOOM_CHECK(opt.output_padding[0] >= 0 && opt.output_padding[1] >= 0, op,
+             ": output_padding must be non-negative, got ", pair_str(opt.output_padding));
+  for (int d = 0; d < 2; ++d)
+    LOOM_CHECK(opt.output_padding[d] < opt.stride[d] || opt.output_padding[d] < opt.dilation[d], op,
+               ": output_padding ", pair_str(opt.output_padding), " must be smaller than either stride ",
+               pair_str(opt.stride), " or dilation ", pair_str(opt.dilation), " in each dim (as PyTorch)");
+}
+
+// Geometry of a conv2d of an input of shape (N, C, H, W) with a weight of shape
+// (OC, C, KH, KW): checks ranks, channels and that the dilated kernel fits in
+// the padded input, and computes OH = (H + 2 pad - dil (KH-1) - 1) / stride + 1.
+ConvGeometry conv_geometry(const char* op, const Shape& in, const Shape& ws, const Conv2dOptions& opt) {
+  LOOM_CHECK(in.size() == 4, op, ": input must have 4 dims (N, C, H, W), got shape ", shape_str(in));
+  LOOM_CHECK(ws.size() == 4, op, ": weight must have 4 dims (out_channels, in_channels, KH, KW), got shape ",
+             shape_str(ws));
+  LOOM_CHECK(in[1] == ws[1], op, ": input has ", in[1], " channels, weight expects ", ws[1], " (input shape ",
+             shape_str(in), ", weight shape ", shape_str(ws), ")");
+  LOOM_CHECK(ws[2] > 0 && ws[3] > 0, op, ": kernel size must be positive, weight shape ", shape_str(ws));
+  ConvGeometry g;
+  g.C = in[1];
+  g.H = in[2];
+  g.W = in[3];
+  g.KH = ws[2];
+  g.KW = ws[3];
+  g.sh = opt.stride[0], g.sw = opt.stride[1];
+  g.ph = opt.padding[0], g.pw = opt.padding[1];
+  g.dh = opt.dilation[0], g.dw = opt.dilation[1];
+  const int64_t ekh = g.dh * (g.KH - 1) + 1, ekw = g.dw * (g.KW - 1) + 1;  // dilated kernel extent
+  LOOM_CHECK(g.H + 2 * g.ph >= ekh && g.W + 2 * g.pw >= ekw, op, ": kernel ", ekh, "x", ekw,
+             " (dilated) is larger than the padded input ", g.H + 2 * g.ph, "x", g.W + 2 * g.pw, " (input shape ",
+             shape_str(in), ", weight shape ", shape_str(ws), ", padding ", pair_str(opt.padding), ", dilation ",
+             pair_str(opt.dilation), ")");
+  g.OH = (g.H + 2 * g.ph - ekh) / g.sh + 1;  // OH = (H + 2 pad - dil (KH-1) - 1) / stride + 1
+  g.OW = (g.W + 2 * g.pw - ekw) / g.sw + 1;
+  return g;
+}
+
+void check_bias(const Tensor& bias, const Tensor& x, int64_t channels, const char* op) {
+  if (!bias.defined()) return;
+  check_float(bias, op, "bias");
+  check_same_dtype_device(x, bias, op);
+  LOOM_CHECK(bias.dim() == 1 && bias.shape()[0] == channels, op, ": bias must have shape [", channels,
+             "] (one value per output channel), got ", shape_str(bias.shape()));
+}
+
+}  // namespace
+
+// ---- the ops -----------------------------------------------------------------------
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt) {
+  const char* op = "conv2d";
+  check_float(x, op, "input");
+  check_float(weight, op, "weight");
+  check_same_dtype_device(x, weight, op);
+  check_options(opt, op, false);
+  const ConvGeometry g = conv_geometry(op, x.shape(), weight.shape(), opt);
+  const int64_t N = x.shape()[0], OC = weight.shape()[0];
+  check_bias(bias, x, OC, op);
+  return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
+    Tensor xc = raw_contiguous(x);       // (N, C, H, W)
+    Tensor wc = raw_contiguous(weight);  // (OC, C KH KW)
+    Tensor y = Tensor::empty({N, OC, g.OH, g.OW}, x.dtype());
+    conv_forward<scalar_t>(g, N, OC, xc.data<scalar_t>(), wc.data<scalar_t>(), y.data<scalar_t>());
+    if (bias.defined()) add_bias(y.data<scalar_t>(), raw_contiguous(bias).data<scalar_t>(), N, OC, g.OH * g.OW);
+    return y;
+  });
+}
+
+Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Shape& input_shape,
+                             const Conv2dOptions& opt) {
+  const char* op = "conv2d_backward_input";
+  check_float(grad_out, op, "grad_out");
+  check_float(weight, op, "weight");
+  check_same_dtype_device(grad_out, weight, op);
+  check_options(opt, op, false);
+  const ConvGeometry g = conv_geometry(op, input_shape, weight.shape(), opt);
+  const int64_t N = input_shape[0], OC = weight.shape()[0];
+  check_shape(grad_out, {N, OC, g.OH, g.OW}, op, "grad_out");
+  return LOOM_DISPATCH_FLOATING(grad_out.dtype(), op, [&] {
+    Tensor gc = raw_contiguous(grad_out);  // (N, OC, OH, OW)
+    Tensor wc = raw_contiguous(weight);    // (OC, C KH KW)
+    Tensor dx = Tensor::empty(input_shape, grad_out.dtype());
+    conv_backward_data<scalar_t>(g, N, OC, gc.data<scalar_t>(), wc.data<scalar_t>(), dx.data<scalar_t>());
+    return dx;
+  });
+}
+
+Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Shape& weight_shape,
+                              const Conv2dOptions& opt) {
+  const char* op = "conv2d_backward_weight";
+  check_float(grad_out, op, "grad_out");
+  check_float(x, op, "input");
+  check_same_dtype_device(grad_out, x, op);
+  check_options(opt, op, false);
+  const ConvGeometry g = conv_geometry(op, x.shape(), weight_shape, opt);
+  const int64_t N = x.shape()[0], OC = weight_shape[0];
+  check_shape(grad_out, {N, OC, g.OH, g.OW}, op, "grad_out");
+  return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
+    Tensor gc = raw_contiguous(grad_out);  // (N, OC, OH, OW)
+    Tensor xc = raw_contiguous(x);         // (N, C, H, W)
+    Tensor dw = Tensor::empty(weight_shape, x.dtype());  // (OC, C KH KW)
+    conv_backward_weight<scalar_t>(g, N, OC, gc.data<scalar_t>(), xc.data<scalar_t>(), dw.data<scalar_t>());
+    return dw;
+  });
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt) {
+  const char* op = "conv_transpose2d";
+  check_float(x, op, "input");
+  check_float(weight, op, "weight");
+  check_same_dtype_device(x, weight, op);
+  check_options(opt, op, true);
+  const Shape& xs = x.shape();
+  const Shape& ws = weight.shape();
+  LOOM_CHECK(x.dim() == 4, op, ": input must have 4 dims (N, C, H, W), got shape ", shape_str(xs));
+  LOOM_CHECK(weight.dim() == 4, op, ": weight must have 4 dims (in_channels, out_channels, KH, KW), got shape ",
+             shape_str(ws));
+  LOOM_CHECK(xs[1] == ws[0], op, ": input has ", xs[1], " channels, weight expects ", ws[0], " (input shape ",
+             shape_str(xs), ", weight shape ", shape_str(ws), " is (in_channels, out_channels, KH, KW))");
+  LOOM_CHECK(ws[2] > 0 && ws[3] > 0, op, ": kernel size must be positive, weight shape ", shape_str(ws));
+  LOOM_CHECK(xs[2] > 0 && xs[3] > 0, op, ": input height and width must be positive, got shape ", shape_str(xs));
+  const int64_t N = xs[0], IC = xs[1], OC = ws[1];
+  check_bias(bias, x, OC, op);
+  // OH = (H-1) stride - 2 pad + dil (KH-1) + output_padding + 1
+  const int64_t OH = (xs[2] - 1) * opt.stride[0] - 2 * opt.padding[0] + opt.dilation[0] * (ws[2] - 1) +
+                     opt.output_padding[0] + 1;
+  const int64_t OW = (xs[3] - 1) * opt.stride[1] - 2 * opt.padding[1] + opt.dilation[1] * (ws[3] - 1) +
+                     opt.output_padding[1] + 1;
+  LOOM_CHECK(OH > 0 && OW > 0, op, ": output size would be ", OH, "x", OW, ", it must be positive (input shape ",
+             shape_str(xs), ", weight shape ", shape_str(ws), ", stride ", pair_str(opt.stride), ", padding ",
+             pair_str(opt.padding), "); reduce the padding");
+  // The forward convolution this is the transpose of: image (OC, OH, OW) -> (IC, H, W).
+  ConvGeometry g;
+  g.C = OC, g.H = OH, g.W = OW;
+  g.KH = ws[2], g.KW = ws[3];
+  g.OH = xs[2], g.OW = xs[3];
+  g.sh = opt.stride[0], g.sw = opt.stride[1];
+  g.ph = opt.padding[0], g.pw = opt.padding[1];
+  g.dh = opt.dilation[0], g.dw = opt.dilation[1];
+  return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
+    Tensor xc = raw_contiguous(x);       // (N, IC, H, W): the "dy" of the forward convolution
+    Tensor wc = raw_contiguous(weight);  // (IC, OC KH KW)
+    Tensor y = Tensor::empty({N, OC, OH, OW}, x.dtype());
+    // y = col2im( W^T (OC KH KW, IC) @ x_n (IC, H W) )
+    conv_backward_data<scalar_t>(g, N, IC, xc.data<scalar_t>(), wc.data<scalar_t>(), y.data<scalar_t>());
+    if (bias.defined()) add_bias(y.data<scalar_t>(), raw_contiguous(bias).data<scalar_t>(), N, OC, OH * OW);
+    return y;
+  });
+}
+
 }  // namespace loom::cpu
