@@ -177,7 +177,8 @@ std::string describe(const TGeom& g) {
 
 // Forward convolutions: odd and non-square sizes, strides, paddings, dilations;
 // small images whose batch is split into chunks (with a partial last chunk),
-// large ones (one image per GEMM), and the 1x1 fast path.
+// large ones (one image per GEMM), the 1x1 fast path and the fully connected
+// one (kernel = image).
 const std::vector<Geom> kConvCases = {
     {2, 3, 7, 9, 4, 3, 3, {1, 1}, {1, 1}, {1, 1}},
     {3, 2, 8, 8, 5, 4, 4, {2, 2}, {1, 1}, {1, 1}},
@@ -194,6 +195,8 @@ const std::vector<Geom> kConvCases = {
     {2, 2, 9, 9, 3, 2, 2, {3, 3}, {0, 0}, {1, 1}},     // stride > kernel: skipped pixels
     {1, 2, 4, 5, 3, 2, 2, {1, 2}, {3, 2}, {1, 1}},     // padding > kernel
     {2, 3, 10, 7, 2, 3, 3, {2, 1}, {1, 2}, {3, 2}},
+    {3, 4, 4, 5, 3, 4, 5, {1, 1}, {0, 0}, {1, 1}},     // kernel covers the image: a fully connected layer
+    {5, 3, 3, 3, 2, 3, 3, {2, 2}, {0, 0}, {1, 1}},     // the same, stride irrelevant
 };
 
 const std::vector<TGeom> kTransposedCases = {
@@ -208,6 +211,7 @@ const std::vector<TGeom> kTransposedCases = {
     {2, 3, 32, 32, 2, 1, 1, {1, 1}, {0, 0}, {1, 1}, {0, 0}},   // 1x1: col2im skipped
     {1, 2, 5, 5, 2, 3, 3, {1, 1}, {2, 2}, {1, 1}, {0, 0}},     // padding crops the output
     {2, 3, 3, 4, 2, 3, 3, {3, 2}, {1, 1}, {1, 1}, {2, 1}},
+    {5, 7, 1, 1, 3, 3, 2, {2, 1}, {0, 0}, {1, 1}, {0, 0}},     // 1x1 -> 3x2: a fully connected layer
 };
 
 const DType kDtypes[] = {DType::Float32, DType::Float64};

@@ -44,6 +44,13 @@ TEST(GradConv, Conv2dNonContiguousInputAndWeight) {
       {x, w, b}));
 }
 
+// The kernel covers the whole image (DCGAN's last layer): the fully connected path.
+TEST(GradConv, Conv2dKernelCoversImage) {
+  Generator g(15);
+  Tensor x = leaf({3, 2, 4, 3}, g), w = leaf({2, 2, 4, 3}, g), b = leaf({2}, g);
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2]); }, {x, w, b}));
+}
+
 TEST(GradConv, Conv2dOnlyWeightRequiresGrad) {
   Generator g(14);
   Tensor x = randn({2, 2, 5, 5}, g, DType::Float64);  // data: no gradient wanted

@@ -108,11 +108,21 @@ void add_bias(T* y, const T* bias, int64_t N, int64_t Cn, int64_t L) {
 
 // ---- the three GEMM-based passes on dense buffers -------------------------------
 // x (N, C, H, W), w (OC, R), y (N, OC, L) with R = C KH KW and L = OH OW from g.
+//
+// When the kernel covers the whole image (g.is_fully_connected(): DCGAN's 4x4
+// -> 1x1 last discriminator layer, and its 1x1 -> 4x4 first generator layer),
+// x is already the col matrix of the whole batch, x (N, R), and y is (N, OC):
+// each pass is one GEMM over the batch with no im2col, col2im or gathering.
 
 // y = conv(x, w):  y_n (OC, L) = w (OC, R) @ im2col(x_n) (R, L)
 template <class T>
 void conv_forward(const ConvGeometry& g, int64_t N, int64_t OC, const T* x, const T* w, T* y) {
   const int64_t R = g.col_rows(), L = g.col_cols(), image = g.image_size();
+  if (g.is_fully_connected()) {
+    // y (N, OC) = x (N, R) @ w^T (R, OC);  w^T (r, oc) = w[oc R + r]
+    gemm_into<T>(N, OC, R, x, R, 1, w, 1, R, T(0), y, OC);
+    return;
+  }
   const int64_t B = images_per_chunk(N, L, R);
   auto col = scratch<T>(R * B * L);                   // (R, B L)
   auto out = scratch<T>(B > 1 ? OC * B * L : 0);      // (OC, B L)
@@ -138,6 +148,11 @@ void conv_forward(const ConvGeometry& g, int64_t N, int64_t OC, const T* x, cons
 template <class T>
 void conv_backward_data(const ConvGeometry& g, int64_t N, int64_t OC, const T* dy, const T* w, T* dx) {
   const int64_t R = g.col_rows(), L = g.col_cols(), image = g.image_size();
+  if (g.is_fully_connected()) {
+    // dx (N, R) = dy (N, OC) @ w (OC, R)
+    gemm_into<T>(N, R, OC, dy, OC, 1, w, R, 1, T(0), dx, R);
+    return;
+  }
   const int64_t B = images_per_chunk(N, L, R);
   auto col = scratch<T>(R * B * L);               // (R, B L)
   auto dyb = scratch<T>(B > 1 ? OC * B * L : 0);  // (OC, B L)
@@ -164,6 +179,11 @@ void conv_backward_weight(const ConvGeometry& g, int64_t N, int64_t OC, const T*
   const int64_t R = g.col_rows(), L = g.col_cols(), image = g.image_size();
   if (N == 0 || L == 0) {
     std::fill(dw, dw + OC * R, T(0));
+    return;
+  }
+  if (g.is_fully_connected()) {
+    // dw (OC, R) = dy^T (OC, N) @ x (N, R);  dy^T (oc, n) = dy[n OC + oc]
+    gemm_into<T>(OC, R, N, dy, 1, OC, x, R, 1, T(0), dw, R);
     return;
   }
   const int64_t B = images_per_chunk(N, L, R);

@@ -55,6 +55,12 @@ struct ConvGeometry {
   int64_t image_size() const { return C * H * W; }
   // True when col for one image is the image itself (1x1 kernel, stride 1, no padding).
   bool is_identity() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && OH == H && OW == W; }
+  // True when the kernel covers the whole unpadded image once (KH = H, KW = W,
+  // no padding or dilation, one output pixel): then col for image n is the
+  // image itself as one column, and the convolution is a fully connected layer.
+  bool is_fully_connected() const {
+    return KH == H && KW == W && ph == 0 && pw == 0 && dh == 1 && dw == 1 && OH == 1 && OW == 1;
+  }
 };
 
 // col (C KH KW, B OH OW) <- receptive fields of B dense images (C, H, W).
