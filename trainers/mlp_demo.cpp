@@ -23,9 +23,9 @@ using namespace loom;
 namespace {
 
 struct Args {
-  int steps = 600;
+  int steps = 1500;
   int hidden = 64;
-  double lr = 0.1;
+  double lr = 0.3;
   uint64_t seed = 0;
   int points = 512;
 };
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "loom_mlp_demo: loss became %f at step %d; try a smaller --lr\n", last_loss, step);
         return 1;
       }
-      if (step == 1 || step % 50 == 0 || step == args.steps) {
+      if (step == 1 || step % 100 == 0 || step == args.steps) {
         NoGradGuard no_grad;
         Tensor predicted = argmax(logits, 1);
         const double accuracy = mean(eq(predicted, labels).to(DType::Float32)).item();
