@@ -17,8 +17,8 @@
 //       pack B(pc:pc+KC, jc:jc+NC) into NR-column micro-panels      [all threads]
 //       for ic in 0..M step MC             [split over threads]  A block (MC x KC) in L2
 //         pack A(ic:ic+MC, pc:pc+KC) into MR-row micro-panels       [per thread]
-//         for jr in 0..NC step NR          B micro-panel (KC x NR) stays in L1
-//           for ir in 0..MC step MR        A micro-panel streams from L2
+//         for jr in 0..NC step NR          one B micro-panel (KC x NR), reused MC/MR times
+//           for ir in 0..MC step MR        A micro-panels stream in
 //             micro-kernel: C(ir:ir+MR, jr:jr+NR) (+)= A panel @ B panel
 //
 // Packing copies each block into the exact order the micro-kernel reads it
@@ -26,16 +26,31 @@
 // inner loop reads memory strictly sequentially whatever the strides of A and
 // B were: a transposed view costs nothing extra. Panels at the edges are
 // zero-padded to full MR / NR, so the micro-kernel never branches on size; the
-// padding rows/columns of the tile are simply not written back.
+// padding rows/columns of the tile are simply not written back. Row-major A
+// panels (and transposed B panels) are packed 16 x 16 at a time through an
+// in-register transpose (AVX-512 builds).
 //
 // ---- The micro-kernel (gemm_ukernels.h) -----------------------------------------
-// An MR x NR tile of C held in registers: AVX-512 14 x 32 floats (28 zmm
-// accumulators), AVX2 6 x 16 (12 ymm), per k one rank-1 update
+// An MR x NR tile of C held in registers: AVX-512 12 x 32 floats (24 zmm
+// accumulators), AVX2 6 x 16 (12 ymm); per k one rank-1 update
 // acc += a(:, k) b(k, :). See gemm_ukernels.h for the register budget.
 //
-// ---- Block sizes ---------------------------------------------------------------
-// Defaults below were picked by measurement on a 2-core Zen 4 EPYC (32 KiB L1d,
-// 1 MiB L2 per core, 32 MiB L3); `GemmConfig` overrides them for sweeps.
+// ---- Block sizes (float, measured on a 2-core Zen 4 EPYC) -------------------------
+// 32 KiB L1d and 1 MiB L2 per core, 32 MiB L3; fp32 peak 2 x 115 GFLOP/s.
+//   KC = 512: every C tile is loaded and stored once per K block, so a deep
+//             block halves that traffic against the textbook L1-sized KC = 256
+//             (1024^3 on 2 threads: ~200 -> ~215 GFLOP/s). The B micro-panel
+//             (512 x 32 floats, 64 KiB) then sits in L2, the A micro-panel
+//             (12 x 512, 24 KiB) in L1; the hardware prefetchers keep the
+//             kernel fed.
+//   MC = 96:  A block 96 x 512 floats = 192 KiB, well inside L2 next to the
+//             B micro-panel; small enough that M = 256 still splits evenly.
+//   NC = 4096: B block 512 x 4096 floats = 8 MiB, shared in L3.
+// 12 x 32, 14 x 32, 8 x 48, 6 x 64 (AVX-512) and 6 x 16 (AVX2) tiles all ran
+// within a few percent of each other at n = 1024 (Zen 4 splits a 512-bit FMA
+// into two 256-bit halves, so both ISAs have the same peak); 12 x 32 wasted
+// the least on edge tiles at n = 256. `GemmConfig` overrides the block sizes
+// (bench_matmul's BM_GemmBlocking sweeps them).
 //
 // ---- Determinism ---------------------------------------------------------------
 // Each C element is summed as: for each K block in order, an FMA chain over the
@@ -53,6 +68,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "kernels/cpu/gemm_ukernels.h"
 #include "tensor/error.h"
@@ -96,6 +112,58 @@ T* scratch(int slot, int64_t elements) {
 }
 
 // ---- packing ------------------------------------------------------------------------
+#ifdef LOOM_GEMM_HAVE_AVX512
+// In-register transpose of a 16 x 16 float block: lane j of v[i] <-> lane i of v[j].
+// (The maskz forms with an all-ones mask are the plain instructions; they avoid
+// GCC 12's false "may be used uninitialized" warning on the unmasked intrinsics.)
+inline void transpose16x16(__m512 v[16]) {
+  constexpr __mmask16 all16 = 0xFFFF;
+  constexpr __mmask8 all8 = 0xFF;
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {  // interleave pairs of rows (32-bit elements)
+    t[2 * i] = _mm512_maskz_unpacklo_ps(all16, v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_maskz_unpackhi_ps(all16, v[2 * i], v[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // then pairs of pairs (64-bit elements)
+    const __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+    v[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all8, t0, t2));
+    v[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, t0, t2));
+    v[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all8, t1, t3));
+    v[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, t1, t3));
+  }
+  for (int i = 0; i < 4; ++i) {  // then 128-bit blocks, twice
+    t[i] = _mm512_maskz_shuffle_f32x4(all16, v[i], v[i + 4], 0x88);
+    t[i + 4] = _mm512_maskz_shuffle_f32x4(all16, v[i], v[i + 4], 0xdd);
+    t[i + 8] = _mm512_maskz_shuffle_f32x4(all16, v[i + 8], v[i + 12], 0x88);
+    t[i + 12] = _mm512_maskz_shuffle_f32x4(all16, v[i + 8], v[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 8; ++i) {
+    v[i] = _mm512_maskz_shuffle_f32x4(all16, t[i], t[i + 8], 0x88);
+    v[i + 8] = _mm512_maskz_shuffle_f32x4(all16, t[i], t[i + 8], 0xdd);
+  }
+}
+
+// Packs up to 16 "strips" that are contiguous along k (rows of a row-major A,
+// or columns of a transposed B) into k-major order:
+//   dst[k * ld + l] = src[l][k]   for l < n_src, k < kcur; lanes l >= n_src get 0.
+// Sixteen k at a time go through a register transpose, so both the reads and
+// the writes are whole vectors; `lanes` (<= 16) is how many values are stored
+// per k (MR for A panels, 16 for each half of a 32-wide B panel).
+inline void pack_strips_avx512(const float* const* src, int n_src, int lanes, int64_t kcur, float* dst, int64_t ld) {
+  const __mmask16 mask = static_cast<__mmask16>((1u << lanes) - 1u);
+  int64_t k = 0;
+  for (; k + 16 <= kcur; k += 16) {
+    __m512 v[16];
+    for (int l = 0; l < 16; ++l) v[l] = l < n_src ? _mm512_loadu_ps(src[l] + k) : _mm512_setzero_ps();
+    transpose16x16(v);  // v[kk] lane l = src[l][k + kk]
+    for (int kk = 0; kk < 16; ++kk) _mm512_mask_storeu_ps(dst + (k + kk) * ld, mask, v[kk]);
+  }
+  for (; k < kcur; ++k)
+    for (int l = 0; l < lanes; ++l) dst[k * ld + l] = l < n_src ? src[l][k] : 0.0f;
+}
+#endif
+
 // A block (mcur rows, kcur cols, element (i, k) at A[i rs_a + k cs_a]) ->
 // ceil(mcur / MR) panels, each (kcur, MR) k-major: dst[k MR + r] = A(p MR + r, k),
 // rows past mcur zero.
@@ -104,6 +172,16 @@ void pack_a(int64_t mcur, int64_t kcur, const T* A, int64_t rs_a, int64_t cs_a, 
   for (int64_t i0 = 0; i0 < mcur; i0 += MR, dst += MR * kcur) {
     const int64_t rows = std::min<int64_t>(MR, mcur - i0);
     const T* a = A + i0 * rs_a;
+#ifdef LOOM_GEMM_HAVE_AVX512
+    if constexpr (std::is_same_v<T, float> && MR <= 16) {
+      if (cs_a == 1) {  // row-major A: transpose 16 x 16 blocks in registers
+        const float* rows_src[16];
+        for (int64_t r = 0; r < rows; ++r) rows_src[r] = a + r * rs_a;
+        pack_strips_avx512(rows_src, static_cast<int>(rows), MR, kcur, dst, MR);
+        continue;
+      }
+    }
+#endif
     if (std::abs(cs_a) <= std::abs(rs_a)) {
       // Rows of A are (nearly) contiguous: read along k, write with stride MR.
       for (int64_t r = 0; r < rows; ++r) {
@@ -143,6 +221,19 @@ void pack_b_panel(int64_t kcur, int64_t cols, const T* B, int64_t rs_b, int64_t 
     }
   } else if (std::abs(rs_b) <= std::abs(cs_b)) {
     // Columns of B are (nearly) contiguous (a transposed view): read along k.
+#ifdef LOOM_GEMM_HAVE_AVX512
+    if constexpr (std::is_same_v<T, float> && NR % 16 == 0) {
+      if (rs_b == 1) {  // transpose 16 columns at a time in registers
+        for (int c0 = 0; c0 < NR; c0 += 16) {
+          const float* cols_src[16];
+          const int n_src = static_cast<int>(std::clamp<int64_t>(cols - c0, 0, 16));
+          for (int c = 0; c < n_src; ++c) cols_src[c] = B + (c0 + c) * cs_b;
+          pack_strips_avx512(cols_src, n_src, 16, kcur, dst + c0, NR);
+        }
+        return;
+      }
+    }
+#endif
     for (int64_t c = 0; c < cols; ++c) {
       const T* src = B + c * cs_b;
       for (int64_t k = 0; k < kcur; ++k) dst[k * NR + c] = src[k * rs_b];
@@ -199,8 +290,9 @@ void gemm_packed(Blocking blk, int64_t M, int64_t N, int64_t K, T alpha, const T
 
   T* b_pack = scratch<T>(1, kc * nc);  // (nc / NR) panels of (kc, NR)
 
-  // Small products are not worth waking the thread team.
-  const bool parallel = static_cast<double>(M) * N * K > 64.0 * 64 * 64;
+  // Small products are not worth waking the thread team; inside a caller's
+  // parallel region (e.g. one gemm per batch item) run on the calling thread.
+  const bool parallel = static_cast<double>(M) * N * K > 64.0 * 64 * 64 && !omp_in_parallel();
 #pragma omp parallel if (parallel)
   {
     const int64_t n_threads = omp_get_num_threads();
@@ -259,22 +351,22 @@ struct Kernels;
 template <>
 struct Kernels<float> {
 #ifdef LOOM_GEMM_HAVE_AVX512
-  using Avx512 = SimdKernel<Avx512Traits<float>, 14, 2>;  // 14 x 32
-  static constexpr Blocking avx512_blocking{168, 256, 4096};
+  using Avx512 = SimdKernel<Avx512Traits<float>, 12, 2>;  // 12 x 32
+  static constexpr Blocking avx512_blocking{96, 512, 4096};
 #endif
 #ifdef LOOM_GEMM_HAVE_SIMD
   using Avx2 = SimdKernel<Avx2Traits<float>, 6, 2>;  // 6 x 16
-  static constexpr Blocking avx2_blocking{144, 256, 4096};
+  static constexpr Blocking avx2_blocking{96, 512, 4096};
 #endif
   using Portable = PortableKernel<float, 4, 16>;
-  static constexpr Blocking portable_blocking{128, 256, 4096};
+  static constexpr Blocking portable_blocking{96, 256, 4096};
 };
 
 template <>
 struct Kernels<double> {
 #ifdef LOOM_GEMM_HAVE_AVX512
-  using Avx512 = SimdKernel<Avx512Traits<double>, 14, 2>;  // 14 x 16
-  static constexpr Blocking avx512_blocking{112, 256, 2048};
+  using Avx512 = SimdKernel<Avx512Traits<double>, 12, 2>;  // 12 x 16
+  static constexpr Blocking avx512_blocking{96, 256, 2048};
 #endif
 #ifdef LOOM_GEMM_HAVE_SIMD
   using Avx2 = SimdKernel<Avx2Traits<double>, 6, 2>;  // 6 x 8
@@ -351,7 +443,7 @@ bool gemm_kernel_available(GemmKernel kernel) {
 const char* gemm_kernel_name(GemmKernel kernel, bool is_double) {
   switch (resolve(kernel)) {
     case GemmKernel::Avx512:
-      return is_double ? "avx512 14x16 (f64)" : "avx512 14x32 (f32)";
+      return is_double ? "avx512 12x16 (f64)" : "avx512 12x32 (f32)";
     case GemmKernel::Avx2:
       return is_double ? "avx2 6x8 (f64)" : "avx2 6x16 (f32)";
     case GemmKernel::Portable:

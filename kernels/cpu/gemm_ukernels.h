@@ -13,13 +13,13 @@
 // a one at a time, and issues MR * NR/W fused multiply-adds. C is touched only
 // once per tile, at the end. Why this is fast:
 //   - each loaded b vector is reused MR times and each broadcast a value NR/W
-//     times, so loads per FMA are (MR + NR/W) / (MR * NR/W): for 14 x 32 floats
-//     on AVX-512 that is 16 loads for 28 FMAs;
+//     times, so loads per FMA are (MR + NR/W) / (MR * NR/W): for 12 x 32 floats
+//     on AVX-512 that is 14 loads for 24 FMAs;
 //   - the MR * NR/W accumulators are independent chains, enough to hide the
 //     FMA latency (4 cycles on Zen 4 / Skylake) at full FMA throughput;
 //   - the registers must hold acc + the b vectors + one broadcast:
-//     AVX-512 has 32 zmm: 14 x 2 acc + 2 b + 1 a = 31; AVX2 has 16 ymm:
-//     6 x 2 acc + 2 b + 1 a = 15.
+//     AVX-512 has 32 zmm: 12 x 2 acc + 2 b + 1 a = 27 (14 x 2 fits too, at 31);
+//     AVX2 has 16 ymm: 6 x 2 acc + 2 b + 1 a = 15.
 // Edge tiles (fewer than MR rows or NR columns of C left) still run the full
 // kernel on the zero-padded panels and copy only the valid part out.
 //
@@ -98,13 +98,16 @@ struct SimdKernel {
 
     // Warm the cache lines of the C tile we will write at the end.
     if (m_valid == MR)
-      for (int r = 0; r < MR; ++r) _mm_prefetch(reinterpret_cast<const char*>(C + r * rs_c), _MM_HINT_T0);
+      for (int r = 0; r < MR; ++r) {
+        _mm_prefetch(reinterpret_cast<const char*>(C + r * rs_c), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(C + r * rs_c + NR - 1), _MM_HINT_T0);
+      }
 
     for (int64_t k = 0; k < kc; ++k) {
       vec bv[NV];  // b[k, :] as NV vectors
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * V::W);
-      _mm_prefetch(reinterpret_cast<const char*>(a + 8 * MR), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(a + 8 * MR), _MM_HINT_T0);  // A, 8 steps ahead
 #pragma GCC unroll 32
       for (int r = 0; r < MR; ++r) {
         const vec ar = V::set1(a[r]);  // broadcast A(i0 + r, k)

@@ -66,12 +66,20 @@ Tensor matmul_typed(Tensor a, Tensor b) {
   // One GEMM per batch: C_b (M, N) = A_b (M, K) @ B_b (K, N). Large products
   // thread inside gemm; many small ones are spread over threads by batch
   // (each C_b is written by one thread either way: same bits for any count).
-  const double work = static_cast<double>(M) * N * K;  // multiply-adds per batch
-  const bool by_batch = batch > 1 && work < 64.0 * 64 * 64 && work * batch >= 64.0 * 64 * 64;
-#pragma omp parallel for schedule(static) if (by_batch)
-  for (int64_t i = 0; i < batch; ++i)
+  // The two loops are kept apart on purpose: a gemm inside even an inactive
+  // `omp parallel ... if (false)` region would be a nested region, and GOMP
+  // creates fresh threads for nested teams on every call.
+  auto one_batch = [&](int64_t i) {
     gemm(M, N, K, T(1), va.data + i * va.batch_stride, va.rs, va.cs, vb.data + i * vb.batch_stride, vb.rs, vb.cs, T(0),
          c + i * M * N, N);
+  };
+  const double work = static_cast<double>(M) * N * K;  // multiply-adds per batch
+  if (batch > 1 && work < 64.0 * 64 * 64 && work * batch >= 64.0 * 64 * 64) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < batch; ++i) one_batch(i);
+  } else {
+    for (int64_t i = 0; i < batch; ++i) one_batch(i);
+  }
   return out;
 }
 
