@@ -3,7 +3,9 @@
 // A micro-kernel computes one MR x NR tile of C from two packed panels:
 //
 //   a: MR x kc, stored k-major:  a[k * MR + r] = A(i0 + r, k0 + k)
-//   b: kc x NR, stored k-major:  b[k * NR + c] = B(k0 + k, j0 + c)
+//   b: kc x NR, k-major:         b[k * ldb + c] = B(k0 + k, j0 + c)
+//      (ldb = NR for a packed panel; the row stride of B itself when B is
+//      read in place, see gemm.cpp)
 //
 //   acc (MR, NR) = sum_k  a[k, :]^T  b[k, :]      (a rank-1 update per k)
 //   C tile       = alpha * acc + beta * C tile     (beta == 0: C not read)
@@ -61,13 +63,13 @@ template <class T, int MR_, int NR_>
 struct PortableKernel {
   static constexpr int MR = MR_;
   static constexpr int NR = NR_;
-  static void run(int64_t kc, const T* __restrict a, const T* __restrict b, T* C, int64_t rs_c, int64_t m_valid,
-                  int64_t n_valid, T alpha, T beta) {
+  static void run(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t ldb, T* C, int64_t rs_c,
+                  int64_t m_valid, int64_t n_valid, T alpha, T beta) {
     T acc[MR][NR] = {};  // (MR, NR)
     for (int64_t k = 0; k < kc; ++k) {
       for (int r = 0; r < MR; ++r) {
         const T ar = a[k * MR + r];
-        for (int c = 0; c < NR; ++c) acc[r][c] += ar * b[k * NR + c];  // acc += a[k,:]^T b[k,:]
+        for (int c = 0; c < NR; ++c) acc[r][c] += ar * b[k * ldb + c];  // acc += a[k,:]^T b[k,:]
       }
     }
     store_tile_scalar(&acc[0][0], NR, C, rs_c, m_valid, n_valid, alpha, beta);
@@ -87,8 +89,8 @@ struct SimdKernel {
   static constexpr int MR = MR_;
   static constexpr int NR = NV * V::W;
 
-  static void run(int64_t kc, const T* __restrict a, const T* __restrict b, T* C, int64_t rs_c, int64_t m_valid,
-                  int64_t n_valid, T alpha, T beta) {
+  static void run(int64_t kc, const T* __restrict a, const T* __restrict b, int64_t ldb, T* C, int64_t rs_c,
+                  int64_t m_valid, int64_t n_valid, T alpha, T beta) {
     using vec = typename V::vec;
     vec acc[MR][NV];  // (MR, NR) in MR * NV registers
 #pragma GCC unroll 32
@@ -106,7 +108,7 @@ struct SimdKernel {
     for (int64_t k = 0; k < kc; ++k) {
       vec bv[NV];  // b[k, :] as NV vectors
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * V::W);
+      for (int v = 0; v < NV; ++v) bv[v] = V::loadu(b + v * V::W);
       _mm_prefetch(reinterpret_cast<const char*>(a + 8 * MR), _MM_HINT_T0);  // A, 8 steps ahead
 #pragma GCC unroll 32
       for (int r = 0; r < MR; ++r) {
@@ -115,7 +117,7 @@ struct SimdKernel {
         for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(ar, bv[v], acc[r][v]);  // acc[r,:] += a[r] b[k,:]
       }
       a += MR;
-      b += NR;
+      b += ldb;
     }
 
     const vec alpha_v = V::set1(alpha);
