@@ -87,8 +87,8 @@ inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 // ---- scratch memory -------------------------------------------------------------
 // Packed blocks live in per-thread, grow-only, 64-byte aligned buffers, so a
 // GEMM allocates (and page-faults) only the first time a size is seen. Slot 0
-// holds this thread's packed A block, slot 1 the packed B block of a gemm
-// call that this thread started.
+// holds the packed A blocks (one slice per thread of the team), slot 1 the
+// packed B block, of a gemm call that this thread started.
 struct ScratchBuffer {
   void* data = nullptr;
   size_t bytes = 0;
@@ -293,7 +293,13 @@ void gemm_packed(Blocking blk, int64_t M, int64_t N, int64_t K, T alpha, const T
   const int64_t row_tiles = ceil_div(M, MR);  // MR-row tiles of C
   const int64_t max_tiles_per_block = std::max<int64_t>(1, blk.mc / MR);
 
-  T* b_pack = scratch<T>(1, kc * nc);  // (nc / NR) panels of (kc, NR)
+  // All scratch memory is claimed here, outside the parallel region, so an
+  // allocation failure is an exception in the caller, not a terminate.
+  const bool parallel = static_cast<double>(M) * N * K > 64.0 * 64 * 64 && !omp_in_parallel();
+  const int64_t max_threads = parallel ? omp_get_max_threads() : 1;
+  const int64_t a_slice = round_up(std::min(row_tiles, max_tiles_per_block) * MR * kc, 64 / sizeof(T));
+  T* a_packs = scratch<T>(0, max_threads * a_slice);  // per thread: (tiles <= MC / MR, kc, MR)
+  T* b_pack = scratch<T>(1, kc * nc);                 // (nc / NR) panels of (kc, NR)
   // Few rows of A (M <= 96): each B element is used by only a few rows, so
   // copying B costs about as much as it saves. A row-major B is then read in
   // place (its full NR-wide panels, row stride rs_b); only a ragged last panel
@@ -302,18 +308,17 @@ void gemm_packed(Blocking blk, int64_t M, int64_t N, int64_t K, T alpha, const T
   // GFLOP/s; for larger M the packed, contiguous panels win.)
   const bool b_in_place = cs_b == 1 && M <= kInPlaceBMaxRows;
 
-  // Small products are not worth waking the thread team; inside a caller's
-  // parallel region (e.g. one gemm per batch item) run on the calling thread.
-  const bool parallel = static_cast<double>(M) * N * K > 64.0 * 64 * 64 && !omp_in_parallel();
+  // (`parallel` above: small products are not worth waking the thread team;
+  // inside a caller's parallel region, e.g. one gemm per batch item, the
+  // calling thread does the whole product.)
 #pragma omp parallel if (parallel)
   {
     const int64_t n_threads = omp_get_num_threads();
+    T* a_pack = a_packs + omp_get_thread_num() * a_slice;
     // M blocks: at least one per thread (a multiple of the team size when
     // possible, for balance), each at most MC rows, made of whole MR tiles.
     int64_t n_ic = ceil_div(row_tiles, max_tiles_per_block);
     n_ic = std::min(row_tiles, round_up(n_ic, n_threads));
-    const int64_t tiles_per_block_max = ceil_div(row_tiles, n_ic);
-    T* a_pack = scratch<T>(0, tiles_per_block_max * MR * kc);  // (tiles, kc, MR)
 
     for (int64_t jc = 0; jc < N; jc += nc) {
       const int64_t ncur = std::min(nc, N - jc);
@@ -340,13 +345,13 @@ void gemm_packed(Blocking blk, int64_t M, int64_t N, int64_t K, T alpha, const T
           const int64_t mcur = std::min(tile1 * MR, M) - ic;
           const int64_t q0 = n_panels * group / n_jg, q1 = n_panels * (group + 1) / n_jg;
           pack_a<MR>(mcur, kcur, A + ic * rs_a + pc * cs_a, rs_a, cs_a, a_pack);
-          for (int64_t q = q0; q < q1; ++q) {  // B micro-panel q stays in L1 ...
+          for (int64_t q = q0; q < q1; ++q) {  // B micro-panel q is reused by ...
             const int64_t j = jc + q * NR;
             const int64_t n_valid = std::min(NR, N - j);
             const bool direct = b_in_place && n_valid == NR;
             const T* b_panel = direct ? B + pc * rs_b + j : b_pack + q * NR * kcur;  // (kcur, NR) rows ldb apart
             const int64_t ldb = direct ? rs_b : NR;
-            for (int64_t i0 = 0; i0 < mcur; i0 += MR) {  // ... while A micro-panels stream from L2
+            for (int64_t i0 = 0; i0 < mcur; i0 += MR) {  // ... every A micro-panel of the block
               const int64_t m_valid = std::min(MR, mcur - i0);
               Kernel::run(kcur, a_pack + i0 * kcur, b_panel, ldb, C + (ic + i0) * rs_c + j, rs_c, m_valid, n_valid, alpha,
                           beta_block);
