@@ -8,18 +8,10 @@
 #include "autograd/functions.h"
 #include "kernels/ops.h"
 #include "tensor/random.h"
+#include "test_util.h"
 
 using namespace loom;
-
-namespace {
-
-void expect_close(const std::vector<double>& got, const std::vector<double>& want, double rtol, const char* what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], rtol * (1.0 + std::abs(want[i]))) << what << " element " << i;
-}
-
-}  // namespace
+using loom::testing::expect_close;
 
 TEST(Elementwise, UnaryMatchesLibm) {
   Generator g(11);
@@ -47,13 +39,13 @@ TEST(Elementwise, UnaryMatchesLibm) {
   for (const Case& c : cases) {
     std::vector<double> want;
     for (double a : v) want.push_back(c.ref(static_cast<float>(a)));
-    expect_close(c.op(x).to_vector<double>(), want, 2e-6, c.name);
+    expect_close(c.op(x).to_vector<double>(), want, 2e-6, 2e-6, c.name);
     // The same on a non-contiguous view and in float64.
     Tensor xt = x.to(DType::Float64).permute({2, 0, 1});
     std::vector<double> wt;
     std::vector<double> vt = xt.to_vector<double>();
     for (double a : vt) wt.push_back(c.ref(a));
-    expect_close(c.op(xt).to_vector<double>(), wt, 1e-14, c.name);
+    expect_close(c.op(xt).to_vector<double>(), wt, 1e-14, 1e-14, c.name);
   }
 }
 
@@ -92,11 +84,11 @@ TEST(Elementwise, BinaryBroadcastingMatchesLoops) {
       for (int j = 0; j < 3; ++j)
         for (int k = 0; k < 4; ++k)
           for (int l = 0; l < 5; ++l) want.push_back(c.ref(av[((i * 3 + j) * 4 + k) * 5 + l], bv[j * 5 + l]));
-    expect_close(out.to_vector<double>(), want, 1e-15, c.name);
+    expect_close(out.to_vector<double>(), want, 1e-15, 1e-15, c.name);
   }
   // scalar variants
-  expect_close((2.0 - b).to_vector<double>(), [&] { std::vector<double> w; for (double y : bv) w.push_back(2 - y); return w; }(), 1e-15, "rsub");
-  expect_close((2.0 / b).to_vector<double>(), [&] { std::vector<double> w; for (double y : bv) w.push_back(2 / y); return w; }(), 1e-15, "rdiv");
+  expect_close((2.0 - b).to_vector<double>(), [&] { std::vector<double> w; for (double y : bv) w.push_back(2 - y); return w; }(), 1e-15, 1e-15, "rsub");
+  expect_close((2.0 / b).to_vector<double>(), [&] { std::vector<double> w; for (double y : bv) w.push_back(2 / y); return w; }(), 1e-15, 1e-15, "rdiv");
 }
 
 TEST(Elementwise, ComparisonsAndWhere) {

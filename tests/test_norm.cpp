@@ -12,42 +12,14 @@
 #include "autograd/grad_mode.h"
 #include "kernels/ops.h"
 #include "tensor/random.h"
+#include "test_util.h"
 
 using namespace loom;
+using loom::testing::expect_bitwise_equal;
+using loom::testing::expect_close;
+using loom::testing::expect_error_containing;
 
 namespace {
-
-// |a - ref| <= atol + rtol |ref| everywhere (NaN never passes).
-void expect_close(const Tensor& a, const std::vector<double>& ref, double atol, double rtol, const char* what) {
-  const std::vector<double> v = a.to_vector<double>();
-  ASSERT_EQ(v.size(), ref.size()) << what;
-  int reported = 0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const double d = std::abs(v[i] - ref[i]);
-    if (!(d <= atol + rtol * std::abs(ref[i])) && reported++ < 5)
-      ADD_FAILURE() << what << ": element " << i << " is " << v[i] << ", expected " << ref[i];
-  }
-}
-
-void expect_bitwise_equal(const Tensor& a, const Tensor& b, const char* what) {
-  ASSERT_EQ(a.shape(), b.shape()) << what;
-  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  for (size_t i = 0; i < va.size(); ++i)
-    if (va[i] != vb[i]) {
-      ADD_FAILURE() << what << ": element " << i << " differs: " << va[i] << " vs " << vb[i];
-      return;
-    }
-}
-
-template <class F>
-void expect_error_containing(F f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected a loom::Error containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 // Naive batch-norm statistics of x (N, C, S) given as a flat row-major vector.
 struct RefStats {

@@ -11,31 +11,14 @@
 #include "autograd/functions.h"
 #include "kernels/ops.h"
 #include "tensor/random.h"
+#include "test_util.h"
 
 using namespace loom;
+using loom::testing::expect_bitwise_equal;
+using loom::testing::expect_close;
+using loom::testing::expect_error_containing;
 
 namespace {
-
-void expect_close(const Tensor& a, const std::vector<double>& ref, double atol, double rtol, const char* what) {
-  const std::vector<double> v = a.to_vector<double>();
-  ASSERT_EQ(v.size(), ref.size()) << what;
-  int reported = 0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const double d = std::abs(v[i] - ref[i]);
-    if (!(d <= atol + rtol * std::abs(ref[i])) && reported++ < 5)
-      ADD_FAILURE() << what << ": element " << i << " is " << v[i] << ", expected " << ref[i];
-  }
-}
-
-template <class F>
-void expect_error_containing(F f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected a loom::Error containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 // Naive pad of (P, H, W): out[p, oh, ow] = x[p, i, j] with i = oh - top,
 // j = ow - left, mirrored (reflect) or zero outside.

@@ -9,6 +9,18 @@
 
 namespace loom::cpu {
 
+// Below this much work a kernel stays on one thread.
+constexpr int64_t kParallelGrain = 32768;
+
+// Calls plane_fn(p) for p in [0, planes), in parallel when there is enough
+// work. Each plane is handled by one thread from start to end, so whatever a
+// plane accumulates is summed in one fixed order for any thread count.
+template <class F>
+void for_each_plane(int64_t planes, int64_t work_per_plane, F plane_fn) {
+#pragma omp parallel for schedule(static) if (planes > 1 && planes * work_per_plane > kParallelGrain)
+  for (int64_t p = 0; p < planes; ++p) plane_fn(p);
+}
+
 // Throws naming `op` unless x is a defined float32/float64 tensor.
 inline void check_float(const Tensor& x, const char* op, const char* what = "input") {
   LOOM_CHECK(x.defined(), op, ": ", what, " is undefined");

@@ -20,7 +20,6 @@ namespace loom::cpu {
 namespace {
 
 // Work below this many elements stays on one thread.
-constexpr int64_t kParallelGrain = 32768;
 
 // The (N, C, S) reading of x (N, C, *).
 struct ChannelLayout {

@@ -21,15 +21,6 @@ namespace loom::cpu {
 
 namespace {
 
-constexpr int64_t kParallelGrain = 32768;
-
-// Calls plane_fn(p) for each of `planes` planes, in parallel when there is enough work.
-template <class F>
-void for_each_plane(int64_t planes, int64_t work_per_plane, F plane_fn) {
-#pragma omp parallel for schedule(static) if (planes > 1 && planes * work_per_plane > kParallelGrain)
-  for (int64_t p = 0; p < planes; ++p) plane_fn(p);
-}
-
 struct PoolGeometry {
   int64_t N, C, H, W, OH, OW;
   int64_t kh, kw, sh, sw, ph, pw;

@@ -18,14 +18,6 @@ namespace loom::cpu {
 
 namespace {
 
-constexpr int64_t kParallelGrain = 32768;
-
-template <class F>
-void for_each_plane(int64_t planes, int64_t work_per_plane, F plane_fn) {
-#pragma omp parallel for schedule(static) if (planes > 1 && planes * work_per_plane > kParallelGrain)
-  for (int64_t p = 0; p < planes; ++p) plane_fn(p);
-}
-
 void check_sizes(const Shape& in, int64_t out_h, int64_t out_w, const char* op) {
   LOOM_CHECK(in.size() == 4, op, ": input must have shape (N, C, H, W), got ", shape_str(in));
   LOOM_CHECK(in[2] > 0 && in[3] > 0, op, ": input ", shape_str(in), " has an empty spatial dim");

@@ -15,14 +15,6 @@ namespace loom::cpu {
 
 namespace {
 
-constexpr int64_t kParallelGrain = 32768;
-
-template <class F>
-void for_each_plane(int64_t planes, int64_t work_per_plane, F plane_fn) {
-#pragma omp parallel for schedule(static) if (planes > 1 && planes * work_per_plane > kParallelGrain)
-  for (int64_t p = 0; p < planes; ++p) plane_fn(p);
-}
-
 const char* pad_mode_name(PadMode mode) { return mode == PadMode::Zero ? "zero" : "reflect"; }
 
 // The padded geometry of an input shape (*, H, W).
