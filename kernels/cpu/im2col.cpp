@@ -1,12 +1,19 @@
 // im2col.cpp: im2col and col2im on the CPU (the layout and the math are in
-// im2col.h). Both walk one col row segment (fixed c, kh, kw; one image) at a
-// time: for a fixed kernel tap (kh, kw) the image column read by output column
-// ow is iw = ow sw - pw + kw dw, so the valid ow form one contiguous range
-// [ow_lo, ow_hi) and everything outside it is padding.
+// im2col.h). Both work one col row (fixed c, kh, kw) at a time: for a fixed
+// kernel tap the image position read by output (oh, ow) is
+//   ih = oh sh - ph + kh dh,  iw = ow sw - pw + kw dw,
+// so the valid oh and the valid ow each form one contiguous range, computed
+// once per row, and everything outside them is padding (zeros in col, dropped
+// by col2im). Walking col rows front to back keeps the big col matrix a
+// sequential stream; the image planes are small and stay in cache.
+//
+// Measured on the DCGAN shapes (2-core EPYC): reading col rows in order in
+// col2im instead of plane by plane, with the stride a compile-time constant,
+// made the col2im-heavy passes (conv_transpose2d forward, conv2d backward-input)
+// 20-40% faster overall.
 #include "kernels/cpu/im2col.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace loom::cpu {
 
@@ -30,66 +37,80 @@ ValidRange valid_range(int64_t w_off, int64_t stride, int64_t W, int64_t OW) {
 // Enough elements to be worth waking the thread team.
 constexpr int64_t kParallelThreshold = 1 << 14;
 
-template <class T>
+// The stride along W as a compile-time constant (1 and 2 cover nearly every
+// network; 0 means "read it from g at run time"), so that the inner loops are
+// plain unit- or stride-2 loops the compiler vectorises.
+template <int S>
+inline int64_t col_stride(const ConvGeometry& g) {
+  return S == 0 ? g.sw : S;
+}
+
+template <class T, int S>
 void im2col_impl(const ConvGeometry& g, const T* images, int64_t image_stride, int64_t B, T* col) {
   const int64_t rows = g.col_rows();
   const int64_t L = g.col_cols();  // columns per image
   const int64_t ld = B * L;        // col row length
   const int64_t KK = g.KH * g.KW;
-#pragma omp parallel for collapse(2) schedule(static) if (rows * ld > kParallelThreshold)
+  const int64_t sw = col_stride<S>(g);
+#pragma omp parallel for schedule(static) if (rows * ld > kParallelThreshold)
   for (int64_t r = 0; r < rows; ++r) {
+    const int64_t c = r / KK, kh = (r % KK) / g.KW, kw = r % g.KW;
+    const int64_t h_off = kh * g.dh - g.ph;  // ih = oh sh + h_off
+    const int64_t w_off = kw * g.dw - g.pw;  // iw = ow sw + w_off
+    const ValidRange vh = valid_range(h_off, g.sh, g.H, g.OH);
+    const ValidRange vw = valid_range(w_off, sw, g.W, g.OW);
     for (int64_t b = 0; b < B; ++b) {
-      const int64_t c = r / KK, kh = (r % KK) / g.KW, kw = r % g.KW;
       const T* plane = images + b * image_stride + c * g.H * g.W;  // (H, W)
       T* out = col + r * ld + b * L;                                // (OH, OW) segment of row r
-      const int64_t w_off = kw * g.dw - g.pw;                       // iw = ow sw + w_off
-      const ValidRange v = valid_range(w_off, g.sw, g.W, g.OW);
-      for (int64_t oh = 0; oh < g.OH; ++oh) {
-        const int64_t ih = oh * g.sh - g.ph + kh * g.dh;  // ih = oh sh - ph + kh dh
+      std::fill(out, out + vh.lo * g.OW, T(0));  // output rows that read the top padding
+      for (int64_t oh = vh.lo; oh < vh.hi; ++oh) {
         T* o = out + oh * g.OW;
-        if (ih < 0 || ih >= g.H) {  // the whole output row reads padding
-          std::fill(o, o + g.OW, T(0));
-          continue;
-        }
-        const T* row = plane + ih * g.W;  // x[c, ih, :]
-        std::fill(o, o + v.lo, T(0));
-        if (g.sw == 1) {
-          if (v.hi > v.lo) std::memcpy(o + v.lo, row + v.lo + w_off, sizeof(T) * (v.hi - v.lo));
-        } else {
-          for (int64_t ow = v.lo; ow < v.hi; ++ow) o[ow] = row[ow * g.sw + w_off];  // iw = ow sw + w_off
-        }
-        std::fill(o + v.hi, o + g.OW, T(0));
+        const T* row = plane + (oh * g.sh + h_off) * g.W;  // x[c, ih, :]
+        for (int64_t ow = 0; ow < vw.lo; ++ow) o[ow] = T(0);
+        for (int64_t ow = vw.lo; ow < vw.hi; ++ow) o[ow] = row[ow * sw + w_off];  // x[c, ih, ow sw + w_off]
+        for (int64_t ow = vw.hi; ow < g.OW; ++ow) o[ow] = T(0);
       }
+      std::fill(out + vh.hi * g.OW, out + L, T(0));  // ... and the bottom padding
     }
   }
 }
 
-template <class T>
+// Work is split into units of one channel c and a run of images [b0, b0 + per_unit);
+// a unit owns its planes, zeroes them, and adds every col row of channel c into
+// them in the fixed order kh, kw, (image), oh, ow. For each plane that is the
+// order kh, kw, oh, ow, whatever the split. Walking the images inside the kh/kw
+// loops reads each col row front to back (a stream the prefetcher follows).
+template <class T, int S>
 void col2im_impl(const ConvGeometry& g, const T* col, int64_t B, T* images, int64_t image_stride) {
   const int64_t L = g.col_cols();
   const int64_t ld = B * L;
   const int64_t plane_size = g.H * g.W;
-#pragma omp parallel for collapse(2) schedule(static) if (g.col_rows() * ld > kParallelThreshold)
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t c = 0; c < g.C; ++c) {
-      T* plane = images + b * image_stride + c * plane_size;  // (H, W), owned by this thread
+  const int64_t sw = col_stride<S>(g);
+  const int64_t per_unit = g.C >= 8 ? B : 1;  // enough channels to share out: whole rows per unit
+  const int64_t units_per_channel = (B + per_unit - 1) / per_unit;
+#pragma omp parallel for schedule(static) if (g.col_rows() * ld > kParallelThreshold)
+  for (int64_t unit = 0; unit < g.C * units_per_channel; ++unit) {
+    const int64_t c = unit / units_per_channel;
+    const int64_t b0 = (unit % units_per_channel) * per_unit, b1 = std::min(B, b0 + per_unit);
+    for (int64_t b = b0; b < b1; ++b) {
+      T* plane = images + b * image_stride + c * plane_size;  // (H, W), owned by this unit
       std::fill(plane, plane + plane_size, T(0));
-      // x[c, ih, iw] += col[(c, kh, kw), (oh, ow)] over kh, kw, oh, ow in this fixed order
-      for (int64_t kh = 0; kh < g.KH; ++kh) {
-        for (int64_t kw = 0; kw < g.KW; ++kw) {
-          const T* in = col + ((c * g.KH + kh) * g.KW + kw) * ld + b * L;  // (OH, OW)
-          const int64_t w_off = kw * g.dw - g.pw;
-          const ValidRange v = valid_range(w_off, g.sw, g.W, g.OW);
-          for (int64_t oh = 0; oh < g.OH; ++oh) {
-            const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
-            if (ih < 0 || ih >= g.H) continue;  // padding: dropped
-            T* row = plane + ih * g.W;  // x[c, ih, :]
+    }
+    // x[c, ih, iw] += col[(c, kh, kw), (oh, ow)]
+    for (int64_t kh = 0; kh < g.KH; ++kh) {
+      const int64_t h_off = kh * g.dh - g.ph;  // ih = oh sh + h_off
+      const ValidRange vh = valid_range(h_off, g.sh, g.H, g.OH);
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        const int64_t w_off = kw * g.dw - g.pw;  // iw = ow sw + w_off
+        const ValidRange vw = valid_range(w_off, sw, g.W, g.OW);
+        const T* in_row = col + ((c * g.KH + kh) * g.KW + kw) * ld;  // col row (c, kh, kw): (B, OH, OW)
+        for (int64_t b = b0; b < b1; ++b) {
+          T* plane = images + b * image_stride + c * plane_size;
+          const T* in = in_row + b * L;
+          for (int64_t oh = vh.lo; oh < vh.hi; ++oh) {
+            T* row = plane + (oh * g.sh + h_off) * g.W;  // x[c, ih, :]
             const T* src = in + oh * g.OW;
-            if (g.sw == 1) {
-              for (int64_t ow = v.lo; ow < v.hi; ++ow) row[ow + w_off] += src[ow];  // iw = ow + w_off
-            } else {
-              for (int64_t ow = v.lo; ow < v.hi; ++ow) row[ow * g.sw + w_off] += src[ow];  // iw = ow sw + w_off
-            }
+            for (int64_t ow = vw.lo; ow < vw.hi; ++ow) row[ow * sw + w_off] += src[ow];
           }
         }
       }
@@ -97,19 +118,33 @@ void col2im_impl(const ConvGeometry& g, const T* col, int64_t B, T* images, int6
   }
 }
 
+template <class T>
+void im2col_dispatch(const ConvGeometry& g, const T* images, int64_t image_stride, int64_t B, T* col) {
+  if (g.sw == 1) return im2col_impl<T, 1>(g, images, image_stride, B, col);
+  if (g.sw == 2) return im2col_impl<T, 2>(g, images, image_stride, B, col);
+  im2col_impl<T, 0>(g, images, image_stride, B, col);
+}
+
+template <class T>
+void col2im_dispatch(const ConvGeometry& g, const T* col, int64_t B, T* images, int64_t image_stride) {
+  if (g.sw == 1) return col2im_impl<T, 1>(g, col, B, images, image_stride);
+  if (g.sw == 2) return col2im_impl<T, 2>(g, col, B, images, image_stride);
+  col2im_impl<T, 0>(g, col, B, images, image_stride);
+}
+
 }  // namespace
 
 void im2col(const ConvGeometry& g, const float* images, int64_t image_stride, int64_t B, float* col) {
-  im2col_impl(g, images, image_stride, B, col);
+  im2col_dispatch(g, images, image_stride, B, col);
 }
 void im2col(const ConvGeometry& g, const double* images, int64_t image_stride, int64_t B, double* col) {
-  im2col_impl(g, images, image_stride, B, col);
+  im2col_dispatch(g, images, image_stride, B, col);
 }
 void col2im(const ConvGeometry& g, const float* col, int64_t B, float* images, int64_t image_stride) {
-  col2im_impl(g, col, B, images, image_stride);
+  col2im_dispatch(g, col, B, images, image_stride);
 }
 void col2im(const ConvGeometry& g, const double* col, int64_t B, double* images, int64_t image_stride) {
-  col2im_impl(g, col, B, images, image_stride);
+  col2im_dispatch(g, col, B, images, image_stride);
 }
 
 }  // namespace loom::cpu

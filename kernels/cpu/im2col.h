@@ -30,10 +30,10 @@
 //   col: (C KH KW, B OH OW), images: B images of (C, H, W), image b at
 //   images + b * image_stride.
 //
-// Determinism. im2col writes each col segment from one thread. col2im gives
-// each (image, channel) plane to one thread, which zeroes it and then adds the
+// Determinism. im2col writes each col row from one thread. col2im gives each
+// (image, channel) plane to one thread, which zeroes it and then adds the
 // contributions in the fixed order kh, kw, oh, ow: the same bits for any
-// thread count.
+// thread count (no atomics, no split sums).
 #pragma once
 #include <cstdint>
 
@@ -64,13 +64,13 @@ struct ConvGeometry {
 };
 
 // col (C KH KW, B OH OW) <- receptive fields of B dense images (C, H, W).
-// Threaded over (row, image) pairs.
+// Threaded over col rows.
 void im2col(const ConvGeometry& g, const float* images, int64_t image_stride, int64_t B, float* col);
 void im2col(const ConvGeometry& g, const double* images, int64_t image_stride, int64_t B, double* col);
 
 // B dense images (C, H, W) <- col2im(col (C KH KW, B OH OW)): each image is
 // overwritten with the sum of the col entries that im2col would read from it.
-// Threaded over (image, channel) planes.
+// Threaded over channels (or over (channel, image) planes when there are few channels).
 void col2im(const ConvGeometry& g, const float* col, int64_t B, float* images, int64_t image_stride);
 void col2im(const ConvGeometry& g, const double* col, int64_t B, double* images, int64_t image_stride);
 
