@@ -7,7 +7,8 @@ torch.set_num_threads(2)), forward and the two backward passes through autograd:
   dx   torch.autograd.grad(y, x, g)   (only the input gradient is computed)
   dW   torch.autograd.grad(y, W, g)   (only the weight gradient is computed)
 
-Prints the median milliseconds of repeated calls and GFLOP/s with the same flop
+Prints the median milliseconds of repeated calls (after one warm-up call; at
+least 3 calls and 0.3 s per pass) and GFLOP/s with the same flop
 count as bench_conv.cpp; with --json FILE also writes them as JSON (used by
 run_conv_bench.sh). Needs Debian's python3-torch (and libopenblas0-pthread)."""
 import argparse
@@ -49,9 +50,8 @@ def flops(transposed, ic, oc, h, k, s, p):
     return 2.0 * BATCH * o * o * taps
 
 
-def median_ms(fn, min_seconds=0.5, min_repeats=5, max_repeats=50):
+def median_ms(fn, min_seconds=0.3, min_repeats=3, max_repeats=50):
     fn()  # warm-up (allocations, oneDNN primitive creation)
-    fn()
     times = []
     start = time.perf_counter()
     while len(times) < min_repeats or (time.perf_counter() - start < min_seconds and len(times) < max_repeats):

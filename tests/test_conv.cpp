@@ -188,6 +188,7 @@ const std::vector<Geom> kConvCases = {
     {2, 2, 16, 15, 3, 5, 5, {2, 2}, {2, 2}, {1, 1}},
     {13, 2, 12, 12, 3, 3, 3, {1, 1}, {0, 0}, {1, 1}},  // L = 100: chunks of 11 images, then 2
     {2, 2, 34, 33, 3, 3, 3, {1, 1}, {1, 1}, {1, 1}},   // L >= 1024: one image per GEMM
+    {9, 2, 34, 33, 3, 3, 3, {1, 1}, {1, 1}, {1, 1}},   // 9 one-image chunks: shared out to the threads
     {2, 3, 32, 33, 4, 1, 1, {1, 1}, {0, 0}, {1, 1}},   // 1x1 on a large image: im2col skipped
     {3, 3, 5, 7, 2, 1, 1, {2, 3}, {1, 0}, {1, 1}},     // 1x1 with stride and padding
     {1, 1, 1, 1, 2, 1, 1, {1, 1}, {0, 0}, {1, 1}},
@@ -208,6 +209,7 @@ const std::vector<TGeom> kTransposedCases = {
     {2, 2, 5, 5, 3, 3, 3, {1, 1}, {1, 1}, {2, 2}, {1, 1}},  // output_padding >= stride (below dilation)
     {13, 2, 10, 10, 3, 3, 3, {1, 1}, {0, 0}, {1, 1}, {0, 0}},  // chunks of 11 images, then 2
     {2, 2, 33, 32, 3, 2, 2, {2, 2}, {0, 0}, {1, 1}, {0, 0}},   // one image per GEMM
+    {9, 2, 32, 33, 3, 2, 2, {2, 2}, {0, 0}, {1, 1}, {0, 0}},   // 9 chunks shared out to the threads
     {2, 3, 32, 32, 2, 1, 1, {1, 1}, {0, 0}, {1, 1}, {0, 0}},   // 1x1: col2im skipped
     {1, 2, 5, 5, 2, 3, 3, {1, 1}, {2, 2}, {1, 1}, {0, 0}},     // padding crops the output
     {2, 3, 3, 4, 2, 3, 3, {3, 2}, {1, 1}, {1, 1}, {2, 1}},
@@ -342,7 +344,8 @@ TEST(Conv, AdjointIdentities) {
 }
 
 // Every kernel gives the same bits with 1 and 2 OpenMP threads, for shapes that
-// take the chunked path and the one-image-per-GEMM path.
+// take the chunked path, the one-image-per-GEMM path, and many chunks (which
+// 2 threads run side by side, each with a serial GEMM).
 TEST(Conv, SameBitsForAnyThreadCount) {
   const int saved = omp_get_max_threads();
   struct Run {
@@ -367,6 +370,8 @@ TEST(Conv, SameBitsForAnyThreadCount) {
   const std::vector<std::pair<Geom, TGeom>> cases = {
       {{6, 16, 20, 20, 24, 3, 3, {1, 1}, {1, 1}, {1, 1}}, {8, 32, 8, 8, 16, 4, 4, {2, 2}, {1, 1}, {1, 1}, {0, 0}}},
       {{2, 8, 40, 36, 12, 4, 4, {2, 2}, {1, 1}, {1, 1}}, {2, 16, 32, 33, 6, 4, 4, {2, 2}, {1, 1}, {1, 1}, {1, 1}}},
+      // many chunks: with 2 threads whole chunks run in parallel, with 1 one after another
+      {{9, 3, 34, 32, 8, 3, 3, {1, 1}, {1, 1}, {1, 1}}, {9, 4, 32, 32, 3, 4, 4, {2, 2}, {1, 1}, {1, 1}, {0, 0}}},
   };
   for (const auto& [g, t] : cases) {
     Run one = run_all(1, g, t);

@@ -29,10 +29,15 @@
 // gather/scatter between (B, OC, L) and (OC, B L)). The chunk size depends only
 // on the shapes, and the GEMM's sums run in a fixed order, so the results are
 // the same bits for any number of threads. backward-weight accumulates the
-// chunks in batch order with beta = 1.
+// chunks in batch order with beta = 1 (in two fixed halves when there are
+// many, see conv_backward_weight). When there are enough chunks to share out,
+// each thread runs whole chunks with a serial GEMM (chunks_in_parallel); else
+// the threads work inside im2col/col2im and the GEMM. Either way, same bits.
 #include <algorithm>
 #include <memory>
 #include <sstream>
+
+#include <omp.h>
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_util.h"
@@ -54,6 +59,18 @@ int64_t images_per_chunk(int64_t N, int64_t L, int64_t R) {
   int64_t B = std::min(N, std::max<int64_t>(1, (kTargetCols + L - 1) / L));
   while (B > 1 && R * B * L > kMaxColElems) --B;
   return B;
+}
+
+// Chunks run in parallel, each on one thread with a serial GEMM, when there are
+// enough of them to share out evenly; otherwise one after another with the
+// threads inside im2col/col2im and the GEMM. The GEMM gives the same bits on
+// any number of threads, so both ways give the same result; whole chunks per
+// thread cost one synchronisation per call instead of several per chunk (which
+// also keeps a busy 2-core machine from stalling at every barrier).
+bool chunks_in_parallel(int64_t n_chunks) {
+  if (omp_in_parallel()) return false;
+  const int64_t threads = omp_get_max_threads();
+  return threads > 1 && n_chunks >= 2 * threads && (n_chunks % threads == 0 || n_chunks >= 4 * threads);
 }
 
 template <class T>
@@ -124,21 +141,31 @@ void conv_forward(const ConvGeometry& g, int64_t N, int64_t OC, const T* x, cons
     return;
   }
   const int64_t B = images_per_chunk(N, L, R);
-  auto col = scratch<T>(R * B * L);                   // (R, B L)
-  auto out = scratch<T>(B > 1 ? OC * B * L : 0);      // (OC, B L)
-  for (int64_t n0 = 0; n0 < N; n0 += B) {
-    const int64_t b = std::min(B, N - n0);
-    const T* colp = col.get();
-    if (b == 1 && g.is_identity()) {
-      colp = x + n0 * image;  // a 1x1, stride-1, unpadded conv reads the image as it is
-    } else {
-      im2col(g, x + n0 * image, image, b, col.get());
-    }
-    if (b == 1) {
-      gemm_into<T>(OC, L, R, w, R, 1, colp, L, 1, T(0), y + n0 * OC * L, L);
-    } else {
-      gemm_into<T>(OC, b * L, R, w, R, 1, colp, b * L, 1, T(0), out.get(), b * L);
-      scatter_columns(out.get(), n0, b, OC, L, y);
+  const int64_t n_chunks = (N + B - 1) / B;
+  const bool across = chunks_in_parallel(n_chunks);
+  const int64_t teams = across ? omp_get_max_threads() : 1;
+  const int64_t col_size = R * B * L, out_size = B > 1 ? OC * B * L : 0;
+  auto col = scratch<T>(teams * col_size);  // per thread: (R, B L)
+  auto out = scratch<T>(teams * out_size);  // per thread: (OC, B L)
+#pragma omp parallel if (across)
+  {
+    T* my_col = col.get() + omp_get_thread_num() * col_size;
+    T* my_out = out.get() + omp_get_thread_num() * out_size;
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < n_chunks; ++k) {
+      const int64_t n0 = k * B, b = std::min(B, N - n0);
+      const T* colp = my_col;
+      if (b == 1 && g.is_identity()) {
+        colp = x + n0 * image;  // a 1x1, stride-1, unpadded conv reads the image as it is
+      } else {
+        im2col(g, x + n0 * image, image, b, my_col);
+      }
+      if (b == 1) {
+        gemm_into<T>(OC, L, R, w, R, 1, colp, L, 1, T(0), y + n0 * OC * L, L);
+      } else {
+        gemm_into<T>(OC, b * L, R, w, R, 1, colp, b * L, 1, T(0), my_out, b * L);
+        scatter_columns(my_out, n0, b, OC, L, y);
+      }
     }
   }
 }
@@ -154,26 +181,46 @@ void conv_backward_data(const ConvGeometry& g, int64_t N, int64_t OC, const T* d
     return;
   }
   const int64_t B = images_per_chunk(N, L, R);
-  auto col = scratch<T>(R * B * L);               // (R, B L)
-  auto dyb = scratch<T>(B > 1 ? OC * B * L : 0);  // (OC, B L)
-  for (int64_t n0 = 0; n0 < N; n0 += B) {
-    const int64_t b = std::min(B, N - n0);
-    const T* dyp = dy + n0 * OC * L;
-    if (b > 1) {
-      gather_columns(dy, n0, b, OC, L, dyb.get());
-      dyp = dyb.get();
+  const int64_t n_chunks = (N + B - 1) / B;
+  const bool across = chunks_in_parallel(n_chunks);
+  const int64_t teams = across ? omp_get_max_threads() : 1;
+  const int64_t col_size = R * B * L, dyb_size = B > 1 ? OC * B * L : 0;
+  auto col = scratch<T>(teams * col_size);  // per thread: (R, B L)
+  auto dyb = scratch<T>(teams * dyb_size);  // per thread: (OC, B L)
+#pragma omp parallel if (across)
+  {
+    T* my_col = col.get() + omp_get_thread_num() * col_size;
+    T* my_dyb = dyb.get() + omp_get_thread_num() * dyb_size;
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < n_chunks; ++k) {
+      const int64_t n0 = k * B, b = std::min(B, N - n0);
+      const T* dyp = dy + n0 * OC * L;
+      if (b > 1) {
+        gather_columns(dy, n0, b, OC, L, my_dyb);
+        dyp = my_dyb;
+      }
+      // w^T (R, OC): element (r, oc) = w[oc R + r]  ->  row stride 1, column stride R
+      if (b == 1 && g.is_identity()) {
+        gemm_into<T>(R, L, OC, w, 1, R, dyp, L, 1, T(0), dx + n0 * image, L);  // col2im is the identity
+        continue;
+      }
+      gemm_into<T>(R, b * L, OC, w, 1, R, dyp, b * L, 1, T(0), my_col, b * L);  // col = w^T @ dy
+      col2im(g, my_col, b, dx + n0 * image, image);
     }
-    // w^T (R, OC): element (r, oc) = w[oc R + r]  ->  row stride 1, column stride R
-    if (b == 1 && g.is_identity()) {
-      gemm_into<T>(R, L, OC, w, 1, R, dyp, L, 1, T(0), dx + n0 * image, L);  // col2im is the identity
-      continue;
-    }
-    gemm_into<T>(R, b * L, OC, w, 1, R, dyp, b * L, 1, T(0), col.get(), b * L);  // col = w^T @ dy
-    col2im(g, col.get(), b, dx + n0 * image, image);
   }
 }
 
-// dw (OC, R) = sum over n, in batch order, of dy_n (OC, L) @ im2col(x_n)^T (L, R)
+// dw (OC, R) = sum over n of dy_n (OC, L) @ im2col(x_n)^T (L, R)
+//
+// Summation order. With few chunks: chunk by chunk in batch order (beta = 1
+// accumulation in the GEMM), the threads inside the GEMM. With kWeightGroups or
+// more chunks: the chunks are split into kWeightGroups contiguous groups, each
+// summed in batch order into its own buffer, and the group sums are added in
+// group order. The grouping depends only on the shapes, so the bits are the
+// same for any thread count; on kWeightGroups threads the groups run side by
+// side (one synchronisation per call rather than several per chunk).
+constexpr int64_t kWeightGroups = 2;
+
 template <class T>
 void conv_backward_weight(const ConvGeometry& g, int64_t N, int64_t OC, const T* dy, const T* x, T* dw) {
   const int64_t R = g.col_rows(), L = g.col_cols(), image = g.image_size();
@@ -187,24 +234,44 @@ void conv_backward_weight(const ConvGeometry& g, int64_t N, int64_t OC, const T*
     return;
   }
   const int64_t B = images_per_chunk(N, L, R);
-  auto col = scratch<T>(R * B * L);               // (R, B L)
-  auto dyb = scratch<T>(B > 1 ? OC * B * L : 0);  // (OC, B L)
-  for (int64_t n0 = 0; n0 < N; n0 += B) {
-    const int64_t b = std::min(B, N - n0);
-    const T* dyp = dy + n0 * OC * L;
-    if (b > 1) {
-      gather_columns(dy, n0, b, OC, L, dyb.get());
-      dyp = dyb.get();
+  const int64_t n_chunks = (N + B - 1) / B;
+  const int64_t n_groups = n_chunks >= 2 * kWeightGroups ? kWeightGroups : 1;
+  const int64_t threads = omp_get_max_threads();
+  const bool across = n_groups > 1 && threads > 1 && threads <= n_groups && !omp_in_parallel();
+  const int64_t col_size = R * B * L, dyb_size = B > 1 ? OC * B * L : 0;
+  auto col = scratch<T>(n_groups * col_size);          // per group: (R, B L)
+  auto dyb = scratch<T>(n_groups * dyb_size);          // per group: (OC, B L)
+  auto partial = scratch<T>((n_groups - 1) * OC * R);  // groups 1..: (OC, R) each
+#pragma omp parallel for schedule(static) if (across)
+  for (int64_t grp = 0; grp < n_groups; ++grp) {
+    T* acc = grp == 0 ? dw : partial.get() + (grp - 1) * OC * R;  // (OC, R)
+    T* my_col = col.get() + grp * col_size;
+    T* my_dyb = dyb.get() + grp * dyb_size;
+    const int64_t k0 = grp * n_chunks / n_groups, k1 = (grp + 1) * n_chunks / n_groups;
+    for (int64_t k = k0; k < k1; ++k) {
+      const int64_t n0 = k * B, b = std::min(B, N - n0);
+      const T* dyp = dy + n0 * OC * L;
+      if (b > 1) {
+        gather_columns(dy, n0, b, OC, L, my_dyb);
+        dyp = my_dyb;
+      }
+      const T* colp = my_col;
+      if (b == 1 && g.is_identity()) {
+        colp = x + n0 * image;
+      } else {
+        im2col(g, x + n0 * image, image, b, my_col);
+      }
+      // acc (OC, R) (+)= dy (OC, b L) @ col^T (b L, R);  col^T (j, r) = col[r b L + j]
+      const T beta = k == k0 ? T(0) : T(1);  // a group's first chunk overwrites, later ones accumulate
+      gemm_into<T>(OC, R, b * L, dyp, b * L, 1, colp, 1, b * L, beta, acc, R);
     }
-    const T* colp = col.get();
-    if (b == 1 && g.is_identity()) {
-      colp = x + n0 * image;
-    } else {
-      im2col(g, x + n0 * image, image, b, col.get());
-    }
-    // col^T (b L, R): element (j, r) = col[r b L + j]  ->  row stride 1, column stride b L
-    const T beta = n0 == 0 ? T(0) : T(1);  // the first chunk overwrites, later ones accumulate
-    gemm_into<T>(OC, R, b * L, dyp, b * L, 1, colp, 1, b * L, beta, dw, R);
+  }
+  // dw = group 0 + group 1 + ..., in that order, elementwise
+  const int64_t total = OC * R;
+  for (int64_t grp = 1; grp < n_groups; ++grp) {
+    const T* part = partial.get() + (grp - 1) * total;
+#pragma omp parallel for schedule(static) if (total > (1 << 16))
+    for (int64_t i = 0; i < total; ++i) dw[i] += part[i];
   }
 }
 
