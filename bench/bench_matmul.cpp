@@ -88,7 +88,7 @@ void BM_GemmBlocking(benchmark::State& state) {
 }
 BENCHMARK(BM_GemmBlocking)
     ->ArgNames({"mc", "kc"})
-    ->ArgsProduct({{56, 112, 168, 336}, {128, 256, 384, 512}})
+    ->ArgsProduct({{48, 96, 192, 384}, {256, 384, 512, 1024}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -10,6 +10,8 @@
 // beta == 0 overwrites C without reading it (so C may hold garbage or NaN).
 // Results do not depend on the number of OpenMP threads: the K loop of every
 // C element runs in the same order whatever the split.
+// How it is fast (packing, cache blocking, the register micro-kernel) is
+// explained at the top of gemm.cpp and gemm_ukernels.h.
 #pragma once
 #include <cstdint>
 
