@@ -8,9 +8,9 @@
 // sequential stream; the image planes are small and stay in cache.
 //
 // Measured on the DCGAN shapes (2-core EPYC): reading col rows in order in
-// col2im instead of plane by plane, with the stride a compile-time constant,
-// made the col2im-heavy passes (conv_transpose2d forward, conv2d backward-input)
-// 20-40% faster overall.
+// col2im instead of plane by plane, with the stride a compile-time constant and
+// the ranges hoisted out of the image loop, made the col2im-heavy passes
+// (conv_transpose2d forward, conv2d backward-input) 10-40% faster end to end.
 #include "kernels/cpu/im2col.h"
 
 #include <algorithm>
