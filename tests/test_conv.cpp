@@ -186,8 +186,8 @@ const std::vector<Geom> kConvCases = {
     {2, 4, 9, 10, 3, 1, 1, {1, 1}, {0, 0}, {1, 1}},
     {2, 3, 13, 12, 4, 3, 3, {1, 1}, {2, 2}, {2, 2}},
     {2, 2, 16, 15, 3, 5, 5, {2, 2}, {2, 2}, {1, 1}},
-    {13, 2, 12, 12, 3, 3, 3, {1, 1}, {0, 0}, {1, 1}},  // L = 100: chunks of 11 images, then 2
-    {2, 2, 34, 33, 3, 3, 3, {1, 1}, {1, 1}, {1, 1}},   // L >= 1024: one image per GEMM
+    {13, 2, 12, 12, 3, 3, 3, {1, 1}, {0, 0}, {1, 1}},  // L = 100: chunks of 3 images, the last of 1
+    {2, 2, 34, 33, 3, 3, 3, {1, 1}, {1, 1}, {1, 1}},   // large L: one image per GEMM
     {9, 2, 34, 33, 3, 3, 3, {1, 1}, {1, 1}, {1, 1}},   // 9 one-image chunks: shared out to the threads
     {2, 3, 32, 33, 4, 1, 1, {1, 1}, {0, 0}, {1, 1}},   // 1x1 on a large image: im2col skipped
     {3, 3, 5, 7, 2, 1, 1, {2, 3}, {1, 0}, {1, 1}},     // 1x1 with stride and padding
@@ -207,7 +207,7 @@ const std::vector<TGeom> kTransposedCases = {
     {2, 3, 4, 3, 2, 2, 2, {2, 2}, {0, 0}, {1, 1}, {0, 0}},
     {3, 2, 5, 6, 3, 3, 2, {2, 3}, {1, 0}, {2, 1}, {1, 2}},  // non-square everything
     {2, 2, 5, 5, 3, 3, 3, {1, 1}, {1, 1}, {2, 2}, {1, 1}},  // output_padding >= stride (below dilation)
-    {13, 2, 10, 10, 3, 3, 3, {1, 1}, {0, 0}, {1, 1}, {0, 0}},  // chunks of 11 images, then 2
+    {13, 2, 10, 10, 3, 3, 3, {1, 1}, {0, 0}, {1, 1}, {0, 0}},  // chunks of 3 images, the last of 1
     {2, 2, 33, 32, 3, 2, 2, {2, 2}, {0, 0}, {1, 1}, {0, 0}},   // one image per GEMM
     {9, 2, 32, 33, 3, 2, 2, {2, 2}, {0, 0}, {1, 1}, {0, 0}},   // 9 chunks shared out to the threads
     {2, 3, 32, 32, 2, 1, 1, {1, 1}, {0, 0}, {1, 1}, {0, 0}},   // 1x1: col2im skipped

@@ -50,8 +50,10 @@ namespace {
 
 // ---- chunking ---------------------------------------------------------------
 // Aim for at least kTargetCols GEMM columns, but keep col under kMaxColElems
-// elements (unless one image alone needs more).
-constexpr int64_t kTargetCols = 1024;
+// elements (unless one image alone needs more). 256 was measured against 1024
+// on the DCGAN shapes: 5-18% faster on the 4x4..16x16 layers (a smaller col
+// stays in L2, and more chunks can run side by side), no worse elsewhere.
+constexpr int64_t kTargetCols = 256;
 constexpr int64_t kMaxColElems = int64_t(1) << 22;
 
 int64_t images_per_chunk(int64_t N, int64_t L, int64_t R) {
