@@ -50,9 +50,10 @@ namespace {
 
 // ---- chunking ---------------------------------------------------------------
 // Aim for at least kTargetCols GEMM columns, but keep col under kMaxColElems
-// elements (unless one image alone needs more). 256 was measured against 1024
-// on the DCGAN shapes: 5-18% faster on the 4x4..16x16 layers (a smaller col
-// stays in L2, and more chunks can run side by side), no worse elsewhere.
+// elements (unless one image alone needs more). 256 against 1024 on the DCGAN
+// shapes: 5-18% faster on the 4x4..16x16 layers in one alternating A/B run (a
+// smaller col stays in L2, more chunks run side by side), but within the
+// +-10% run-to-run noise of this shared machine in the full comparison runs.
 constexpr int64_t kTargetCols = 256;
 constexpr int64_t kMaxColElems = int64_t(1) << 22;
 
