@@ -18,7 +18,8 @@
 // dy := x, the conv's output channels := IC, its input channels := OC, and the
 // image size OH = (H-1) stride - 2 pad + dil (KH-1) + output_padding + 1.
 // It is computed as col = W^T @ x followed by col2im: no zeros are inserted
-// between input pixels and no multiplication by zero is ever done.
+// between input pixels, so none are multiplied (the only wasted products are
+// the few col entries that land in the cropped padding border and are dropped).
 // (output_padding only enlarges the image at the bottom/right so that the
 // shape is unambiguous; those extra rows receive whatever the kernel puts
 // there, plus the bias.)
