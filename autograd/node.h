@@ -6,6 +6,11 @@
 // (an undefined Tensor where an input needs no gradient). Closures capture only
 // what the formula needs; an op that needs its own output captures
 // output.detach(), never the output itself, so no reference cycle forms.
+//
+// Saved tensors share memory with the originals and loom keeps no version
+// counters: writing into a tensor in place (copy_, fill_, an optimizer step)
+// between the forward pass that saved it and backward() silently changes the
+// gradient. Update parameters only after backward (under NoGradGuard).
 #pragma once
 #include <functional>
 #include <string>

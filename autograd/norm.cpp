@@ -49,6 +49,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   LOOM_CHECK(running_mean.defined() == running_var.defined(),
              "batch_norm: running_mean and running_var must be both given or both undefined");
   const int64_t C = x.shape()[1];
+  LOOM_CHECK(C > 0, "batch_norm: input ", shape_str(x.shape()), " has no channels");
   const bool has_running = running_mean.defined();
   if (has_running) {
     check_shape(running_mean, {C}, "batch_norm", "running_mean");

@@ -138,7 +138,7 @@ Tensor Tensor::slice(int64_t d_in, int64_t start, int64_t end, int64_t step) con
   start = std::clamp<int64_t>(start, 0, n);
   end = std::clamp<int64_t>(end, start, n);
   Shape sh = shape(), st = strides();
-  sh[d] = (end - start + step - 1) / step;
+  sh[d] = end > start ? (end - start - 1) / step + 1 : 0;  // ceil((end - start) / step), no overflow
   st[d] = strides()[d] * step;
   Tensor out = alias(sh, st, offset() + start * strides()[d]);
   const Shape in_shape = shape();
@@ -179,6 +179,7 @@ Tensor Tensor::expand(const Shape& shape_in) const {
     }
     const int64_t cur = shape()[i - lead];
     const int64_t want = shape_in[i] == -1 ? cur : shape_in[i];
+    LOOM_CHECK(want >= 0, "expand: invalid size ", shape_in[i], " in ", shape_str(shape_in));
     LOOM_CHECK(cur == want || cur == 1, "expand: cannot expand shape ", shape_str(shape()), " to ",
                shape_str(shape_in), " (dim ", i, ")");
     sh[i] = want;

@@ -138,6 +138,17 @@ LOOM_HD inline void box_muller(double u1, double u2, double* z0, double* z1) {
   *z1 = r * s;
 }
 
+// Rounding lo + width u (u < 1) to float can land exactly on the upper bound;
+// keep results in [lo, hi) by stepping such values down one ulp.
+LOOM_HD inline float below(float hi, float lo) { return ::nextafterf(hi, lo); }
+LOOM_HD inline double below(double hi, double lo) { return ::nextafter(hi, lo); }
+template <class T>
+LOOM_HD inline T uniform_in_range(double lo, double width, double u) {
+  const T r = static_cast<T>(lo + width * u);
+  const T hi = static_cast<T>(lo + width);
+  return (width > 0 && !(r < hi)) ? below(hi, static_cast<T>(lo)) : r;
+}
+
 // ---- per-element definitions, shared by the CPU loop and the CUDA kernel ----
 // Each returns element i of a draw that starts at block `offset`.
 enum class Dist : int { Uniform, Normal, Bernoulli, Bits64 };

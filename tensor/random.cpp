@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <type_traits>
 
 #include "tensor/cuda_runtime.h"
 #include "tensor/philox.h"
@@ -44,7 +45,12 @@ void fill_random(Tensor& t, philox::Dist dist, double a, double b, Generator& ge
     for (int64_t i = 0; i < n; ++i) {
       double v = 0;
       switch (dist) {
-        case philox::Dist::Uniform: v = a + b * philox::uniform_at(seed, offset, i, is_double); break;
+        case philox::Dist::Uniform:
+          if constexpr (std::is_floating_point_v<scalar_t>) {
+            p[i] = philox::uniform_in_range<scalar_t>(a, b, philox::uniform_at(seed, offset, i, is_double));
+            continue;
+          }
+          break;
         case philox::Dist::Normal: v = a + b * philox::normal_at(seed, offset, i); break;
         case philox::Dist::Bernoulli: v = philox::uniform_at(seed, offset, i, is_double) < a ? 1.0 : 0.0; break;
         default: break;

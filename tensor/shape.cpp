@@ -45,9 +45,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
+  LOOM_CHECK(ndim > 0, op, ": dim ", dim, " given for a 0-dimensional tensor, which has no dims");
   int64_t d = dim < 0 ? dim + ndim : dim;
-  LOOM_CHECK(d >= 0 && d < (ndim == 0 ? 1 : ndim), op, ": dim ", dim, " is out of range for a tensor with ",
-             ndim, " dims");
+  LOOM_CHECK(d >= 0 && d < ndim, op, ": dim ", dim, " is out of range for a tensor with ", ndim,
+             " dims (valid: ", -ndim, " to ", ndim - 1, ")");
   return d;
 }
 

@@ -17,7 +17,8 @@ Shape contiguous_strides(const Shape& shape);
 std::string shape_str(const Shape& shape);
 // NumPy broadcasting of two shapes; throws naming `op` when incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
-// Maps a possibly negative dim into [0, ndim); throws naming `op` when out of range.
+// Maps a possibly negative dim in [-ndim, ndim) into [0, ndim); throws naming
+// `op` when out of range (a 0-dimensional tensor has no valid dim).
 int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op);
 
 }  // namespace loom

@@ -89,7 +89,19 @@ Tensor Tensor::alias(const Shape& shape, const Shape& strides, int64_t offset) c
   return Tensor(impl);
 }
 
+namespace {
+// Writing through a stride-0 dim would store several elements in one place,
+// and from several threads at once: refuse it, as PyTorch does.
+void check_writable(const Tensor& t, const char* op) {
+  for (int64_t d = 0; d < t.dim(); ++d)
+    LOOM_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, op, ": the destination (shape ", shape_str(t.shape()),
+               ") is an expanded view (dim ", d, " has stride 0): several elements share one memory location; ",
+               "write to a contiguous tensor (e.g. clone()) instead");
+}
+}  // namespace
+
 Tensor& Tensor::fill_(double value) {
+  check_writable(*this, "fill_");
   if (device().is_cuda()) return copy_(full(shape(), value, dtype(), Device::cpu()));
   LOOM_DISPATCH_ALL(dtype(), "fill_", [&] {
     scalar_t* p = data<scalar_t>();
@@ -106,12 +118,20 @@ Tensor& Tensor::copy_(const Tensor& src) {
   Shape b = broadcast_shapes(shape(), src.shape(), "copy_");
   LOOM_CHECK(b == shape(), "copy_: source shape ", shape_str(src.shape()), " cannot be broadcast to ",
              shape_str(shape()));
+  check_writable(*this, "copy_");
   Tensor s = src;
-  if (src.shape() != shape()) {  // broadcast: stride 0 along expanded dims
+  if (src.storage() == storage()) {
+    // Source and destination share memory (x.copy_(x.t()), say): read it all
+    // into a temporary first, so no element is overwritten before it is read.
+    Tensor tmp = Tensor::empty(src.shape(), src.dtype(), src.device());
+    strided_copy(tmp, src);
+    s = tmp;
+  }
+  if (s.shape() != shape()) {  // broadcast: stride 0 along expanded dims
     Shape st(dim(), 0);
-    const int64_t lead = dim() - src.dim();
-    for (int64_t d = 0; d < src.dim(); ++d) st[lead + d] = src.shape()[d] == 1 ? 0 : src.strides()[d];
-    s = src.alias(shape(), st, src.offset());
+    const int64_t lead = dim() - s.dim();
+    for (int64_t d = 0; d < s.dim(); ++d) st[lead + d] = s.shape()[d] == 1 ? 0 : s.strides()[d];
+    s = s.alias(shape(), st, s.offset());
   }
   if (s.device() != device()) {
     // Cross-device copies move dense bytes; densify and convert on the CPU side.

@@ -7,6 +7,7 @@
 // Version 1 (this one): one element per thread, grid-stride loop. A student's
 // next step would be one Philox block (4 words) per thread.
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/check.cuh"
 #include "tensor/cuda_runtime.h"
@@ -24,7 +25,12 @@ __global__ void philox_fill_kernel(T* dst, int64_t n, int dist, double a, double
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     double v = 0;
     switch (static_cast<philox::Dist>(dist)) {
-      case philox::Dist::Uniform: v = a + b * philox::uniform_at(seed, offset, i, is_double); break;
+      case philox::Dist::Uniform:
+        if constexpr (std::is_floating_point_v<T>) {
+          dst[i] = philox::uniform_in_range<T>(a, b, philox::uniform_at(seed, offset, i, is_double));
+          continue;
+        }
+        break;
       case philox::Dist::Normal: v = a + b * philox::normal_at(seed, offset, i); break;
       case philox::Dist::Bernoulli: v = philox::uniform_at(seed, offset, i, is_double) < a ? 1.0 : 0.0; break;
       default: break;
