@@ -24,6 +24,15 @@ void check_sizes(const Shape& in, int64_t out_h, int64_t out_w, const char* op) 
   LOOM_CHECK(out_h > 0 && out_w > 0, op, ": output size must be positive, got (", out_h, ", ", out_w, ")");
 }
 
+// A resampling backward gets grad_out (N, C, OH, OW) for an input (N, C, H, W).
+void check_backward_args(const Tensor& grad_out, const Shape& input_shape, const char* op) {
+  check_float(grad_out, op, "grad_out");
+  check_dim(grad_out, 4, op, "grad_out");
+  const int64_t out_h = grad_out.shape()[2], out_w = grad_out.shape()[3];
+  check_sizes(input_shape, out_h, out_w, op);
+  check_shape(grad_out, {input_shape[0], input_shape[1], out_h, out_w}, op, "grad_out");
+}
+
 // Nearest ('nearest' mode in PyTorch): src = min(floor(dst in / out), in - 1),
 // computed exactly in integers.
 std::vector<int64_t> nearest_table(int64_t in, int64_t out) {
@@ -89,12 +98,9 @@ Tensor upsample_nearest2d(const Tensor& x, int64_t out_h, int64_t out_w) {
 // dL/dx[h, w] = sum of g[oh, ow] over the outputs that copied (h, w).
 Tensor upsample_nearest2d_backward(const Tensor& grad_out, const Shape& input_shape) {
   const char* op = "upsample_nearest2d_backward";
-  check_float(grad_out, op, "grad_out");
-  check_dim(grad_out, 4, op, "grad_out");
+  check_backward_args(grad_out, input_shape, op);
   const int64_t out_h = grad_out.shape()[2], out_w = grad_out.shape()[3];
-  check_sizes(input_shape, out_h, out_w, op);
   const int64_t N = input_shape[0], C = input_shape[1], H = input_shape[2], W = input_shape[3];
-  check_shape(grad_out, {N, C, out_h, out_w}, op, "grad_out");
   const std::vector<int64_t> src_h = nearest_table(H, out_h), src_w = nearest_table(W, out_w);
   const Tensor gd = raw_contiguous(grad_out);  // (N, C, OH, OW)
   return LOOM_DISPATCH_FLOATING(grad_out.dtype(), op, [&] {
@@ -146,12 +152,9 @@ Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool a
 // The adjoint: each g[oh, ow] is spread over its four sources with the same weights.
 Tensor upsample_bilinear2d_backward(const Tensor& grad_out, const Shape& input_shape, bool align_corners) {
   const char* op = "upsample_bilinear2d_backward";
-  check_float(grad_out, op, "grad_out");
-  check_dim(grad_out, 4, op, "grad_out");
+  check_backward_args(grad_out, input_shape, op);
   const int64_t out_h = grad_out.shape()[2], out_w = grad_out.shape()[3];
-  check_sizes(input_shape, out_h, out_w, op);
   const int64_t N = input_shape[0], C = input_shape[1], H = input_shape[2], W = input_shape[3];
-  check_shape(grad_out, {N, C, out_h, out_w}, op, "grad_out");
   const std::vector<LinearTap> th = linear_table(H, out_h, align_corners), tw = linear_table(W, out_w, align_corners);
   const Tensor gd = raw_contiguous(grad_out);  // (N, C, OH, OW)
   return LOOM_DISPATCH_FLOATING(grad_out.dtype(), op, [&] {
