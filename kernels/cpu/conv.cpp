@@ -135,6 +135,33 @@ void add_bias(T* y, const T* bias, int64_t N, int64_t Cn, int64_t L) {
 // x is already the col matrix of the whole batch, x (N, R), and y is (N, OC):
 // each pass is one GEMM over the batch with no im2col, col2im or gathering.
 
+// Runs body(n0, b, col, buf) for each chunk of b <= B images starting at image
+// n0, with scratch col (R, B L) and buf (OC, B L) (buf unused when B == 1).
+// When there are enough chunks, whole chunks run on the threads side by side,
+// each with its own scratch and a serial GEMM; otherwise chunks run one after
+// another and the GEMM uses the threads. Either way every output element is
+// computed by one chunk, so the bits do not depend on the thread count.
+template <class T, class Body>
+void for_each_chunk(int64_t N, int64_t OC, int64_t L, int64_t R, Body body) {
+  const int64_t B = images_per_chunk(N, L, R);
+  const int64_t n_chunks = (N + B - 1) / B;
+  const bool across = chunks_in_parallel(n_chunks);
+  const int64_t teams = across ? omp_get_max_threads() : 1;
+  const int64_t col_size = R * B * L, buf_size = B > 1 ? OC * B * L : 0;
+  auto col = scratch<T>(teams * col_size);  // per thread: (R, B L)
+  auto buf = scratch<T>(teams * buf_size);  // per thread: (OC, B L)
+#pragma omp parallel if (across)
+  {
+    T* my_col = col.get() + omp_get_thread_num() * col_size;
+    T* my_buf = buf.get() + omp_get_thread_num() * buf_size;
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < n_chunks; ++k) {
+      const int64_t n0 = k * B;
+      body(n0, std::min(B, N - n0), my_col, my_buf);
+    }
+  }
+}
+
 // y = conv(x, w):  y_n (OC, L) = w (OC, R) @ im2col(x_n) (R, L)
 template <class T>
 void conv_forward(const ConvGeometry& g, int64_t N, int64_t OC, const T* x, const T* w, T* y) {
@@ -144,36 +171,24 @@ void conv_forward(const ConvGeometry& g, int64_t N, int64_t OC, const T* x, cons
     gemm_into<T>(N, OC, R, x, R, 1, w, 1, R, T(0), y, OC);
     return;
   }
-  const int64_t B = images_per_chunk(N, L, R);
-  const int64_t n_chunks = (N + B - 1) / B;
-  const bool across = chunks_in_parallel(n_chunks);
-  const int64_t teams = across ? omp_get_max_threads() : 1;
-  const int64_t col_size = R * B * L, out_size = B > 1 ? OC * B * L : 0;
-  auto col = scratch<T>(teams * col_size);  // per thread: (R, B L)
-  auto out = scratch<T>(teams * out_size);  // per thread: (OC, B L)
-#pragma omp parallel if (across)
-  {
-    T* my_col = col.get() + omp_get_thread_num() * col_size;
-    T* my_out = out.get() + omp_get_thread_num() * out_size;
-#pragma omp for schedule(static)
-    for (int64_t k = 0; k < n_chunks; ++k) {
-      const int64_t n0 = k * B, b = std::min(B, N - n0);
-      const T* colp = my_col;
-      if (b == 1 && g.is_identity()) {
-        colp = x + n0 * image;  // a 1x1, stride-1, unpadded conv reads the image as it is
-      } else {
-        im2col(g, x + n0 * image, image, b, my_col);
-      }
-      if (b == 1) {
-        gemm_into<T>(OC, L, R, w, R, 1, colp, L, 1, T(0), y + n0 * OC * L, L);
-      } else {
-        gemm_into<T>(OC, b * L, R, w, R, 1, colp, b * L, 1, T(0), my_out, b * L);
-        scatter_columns(my_out, n0, b, OC, L, y);
-      }
+  for_each_chunk<T>(N, OC, L, R, [&](int64_t n0, int64_t b, T* col, T* out) {  // out: (OC, b L)
+    const T* colp = col;
+    if (b == 1 && g.is_identity()) {
+      colp = x + n0 * image;  // a 1x1, stride-1, unpadded conv reads the image as it is
+    } else {
+      im2col(g, x + n0 * image, image, b, col);
     }
-  }
+    if (b == 1) {
+      gemm_into<T>(OC, L, R, w, R, 1, colp, L, 1, T(0), y + n0 * OC * L, L);
+    } else {
+      gemm_into<T>(OC, b * L, R, w, R, 1, colp, b * L, 1, T(0), out, b * L);
+      scatter_columns(out, n0, b, OC, L, y);
+    }
+  });
 }
 
+// dx = conv^T(dy):  dx_n = col2im( w^T (R, OC) @ dy_n (OC, L) )
+// (also conv_transpose2d's forward, with dy := its input).
 // dx = conv^T(dy):  dx_n = col2im( w^T (R, OC) @ dy_n (OC, L) )
 // (also conv_transpose2d's forward, with dy := its input).
 template <class T>
@@ -184,34 +199,20 @@ void conv_backward_data(const ConvGeometry& g, int64_t N, int64_t OC, const T* d
     gemm_into<T>(N, R, OC, dy, OC, 1, w, R, 1, T(0), dx, R);
     return;
   }
-  const int64_t B = images_per_chunk(N, L, R);
-  const int64_t n_chunks = (N + B - 1) / B;
-  const bool across = chunks_in_parallel(n_chunks);
-  const int64_t teams = across ? omp_get_max_threads() : 1;
-  const int64_t col_size = R * B * L, dyb_size = B > 1 ? OC * B * L : 0;
-  auto col = scratch<T>(teams * col_size);  // per thread: (R, B L)
-  auto dyb = scratch<T>(teams * dyb_size);  // per thread: (OC, B L)
-#pragma omp parallel if (across)
-  {
-    T* my_col = col.get() + omp_get_thread_num() * col_size;
-    T* my_dyb = dyb.get() + omp_get_thread_num() * dyb_size;
-#pragma omp for schedule(static)
-    for (int64_t k = 0; k < n_chunks; ++k) {
-      const int64_t n0 = k * B, b = std::min(B, N - n0);
-      const T* dyp = dy + n0 * OC * L;
-      if (b > 1) {
-        gather_columns(dy, n0, b, OC, L, my_dyb);
-        dyp = my_dyb;
-      }
-      // w^T (R, OC): element (r, oc) = w[oc R + r]  ->  row stride 1, column stride R
-      if (b == 1 && g.is_identity()) {
-        gemm_into<T>(R, L, OC, w, 1, R, dyp, L, 1, T(0), dx + n0 * image, L);  // col2im is the identity
-        continue;
-      }
-      gemm_into<T>(R, b * L, OC, w, 1, R, dyp, b * L, 1, T(0), my_col, b * L);  // col = w^T @ dy
-      col2im(g, my_col, b, dx + n0 * image, image);
+  for_each_chunk<T>(N, OC, L, R, [&](int64_t n0, int64_t b, T* col, T* dyb) {  // dyb: (OC, b L)
+    const T* dyp = dy + n0 * OC * L;
+    if (b > 1) {
+      gather_columns(dy, n0, b, OC, L, dyb);
+      dyp = dyb;
     }
-  }
+    // w^T (R, OC): element (r, oc) = w[oc R + r]  ->  row stride 1, column stride R
+    if (b == 1 && g.is_identity()) {
+      gemm_into<T>(R, L, OC, w, 1, R, dyp, L, 1, T(0), dx + n0 * image, L);  // col2im is the identity
+      return;
+    }
+    gemm_into<T>(R, b * L, OC, w, 1, R, dyp, b * L, 1, T(0), col, b * L);  // col = w^T @ dy
+    col2im(g, col, b, dx + n0 * image, image);
+  });
 }
 
 // dw (OC, R) = sum over n of dy_n (OC, L) @ im2col(x_n)^T (L, R)
