@@ -60,13 +60,11 @@ void fill_random(Tensor& t, philox::Dist dist, double a, double b, Generator& ge
   });
 }
 
-Tensor make_dense(const Shape& shape, DType dtype, Device device) { return Tensor::empty(shape, dtype, device); }
-
 }  // namespace
 
 Tensor uniform(const Shape& shape, double lo, double hi, Generator& gen, DType dtype, Device device) {
   LOOM_CHECK(lo <= hi, "uniform: lo ", lo, " is above hi ", hi);
-  Tensor t = make_dense(shape, dtype, device);
+  Tensor t = Tensor::empty(shape, dtype, device);
   fill_random(t, philox::Dist::Uniform, lo, hi - lo, gen);
   return t;
 }
@@ -77,7 +75,7 @@ Tensor rand(const Shape& shape, Generator& gen, DType dtype, Device device) {
 
 Tensor normal(const Shape& shape, double mean, double std, Generator& gen, DType dtype, Device device) {
   LOOM_CHECK(std >= 0, "normal: std must be non-negative, got ", std);
-  Tensor t = make_dense(shape, dtype, device);
+  Tensor t = Tensor::empty(shape, dtype, device);
   fill_random(t, philox::Dist::Normal, mean, std, gen);
   return t;
 }
@@ -88,7 +86,7 @@ Tensor randn(const Shape& shape, Generator& gen, DType dtype, Device device) {
 
 Tensor bernoulli(const Shape& shape, double p, Generator& gen, DType dtype, Device device) {
   LOOM_CHECK(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got ", p);
-  Tensor t = make_dense(shape, dtype, device);
+  Tensor t = Tensor::empty(shape, dtype, device);
   fill_random(t, philox::Dist::Bernoulli, p, 0.0, gen);
   return t;
 }
