@@ -2,13 +2,15 @@
 # setup.sh: installs, with apt-get, whatever loom needs that this Debian machine
 # lacks. Idempotent: packages already present are left alone, and apt-get runs
 # only when something is missing.
-#   scripts/setup.sh           build and test dependencies
-#   scripts/setup.sh --bench   also the PyTorch peer used by bench/ (python3-torch with OpenBLAS)
+#   scripts/setup.sh           build and test dependencies (PyTorch is one: the
+#                              checkpoint interop tests load loom's files into it)
+#   scripts/setup.sh --bench   also OpenBLAS's threaded build, which the PyTorch peer of bench/ uses
 set -euo pipefail
 
-packages=(g++ cmake make libgtest-dev libbenchmark-dev libstb-dev nlohmann-json3-dev)
+packages=(g++ cmake make libgtest-dev libbenchmark-dev libstb-dev nlohmann-json3-dev libcli11-dev
+          python3 python3-numpy python3-torch)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3 python3-numpy python3-torch libopenblas0-pthread)
+  packages+=(libopenblas0-pthread)
 fi
 
 missing=()
