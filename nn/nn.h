@@ -1,0 +1,12 @@
+// nn.h: the umbrella header of loom's nn library: Module, the layers, the
+// initialisers and the loss modules. `#include "nn/nn.h"` and write models.
+#pragma once
+#include "nn/activation.h"
+#include "nn/container.h"
+#include "nn/conv.h"
+#include "nn/init.h"
+#include "nn/layer_util.h"
+#include "nn/linear.h"
+#include "nn/module.h"
+#include "nn/norm.h"
+#include "nn/optimizer.h"
