@@ -1,0 +1,22 @@
+// file_io.h: whole-file reads and atomic whole-file writes for the data layer
+// (image files, sample sheets). Every error is a loom::Error that names the
+// path and the operation, and says what went wrong (errno text included).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace loom::data {
+
+// The bytes of a regular file. Refuses a missing path, a directory or other
+// non-regular file, and an empty file; `op` prefixes the messages.
+std::vector<uint8_t> read_file_bytes(const std::string& path, const char* op);
+
+// Writes `bytes` to `path` atomically: a temporary file in the same directory,
+// fsync, rename over the target, fsync of the directory (best effort). On any
+// error the temporary file is removed and the old target, if any, is left as
+// it was. Missing parent directories are created first.
+void write_file_atomically(const std::string& path, const void* bytes, size_t size, const char* op);
+
+}  // namespace loom::data

@@ -1,0 +1,159 @@
+// image_check.cpp: structural checks of PNG, JPEG and BMP bytes (see
+// image_check.h).
+#include "data/image_check.h"
+
+#include <array>
+#include <cstring>
+
+#include "tensor/error.h"
+
+namespace loom::data {
+
+namespace {
+
+uint32_t read_be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+uint32_t read_le32(const uint8_t* p) {
+  return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
+}
+uint16_t read_le16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
+
+// The byte-wise CRC table: entry n is the CRC of the single byte n.
+std::array<uint32_t, 256> make_crc_table() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t n = 0; n < 256; ++n) {
+    uint32_t c = n;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    table[n] = c;
+  }
+  return table;
+}
+
+bool bit_depth_allowed(int color_type, int depth) {
+  switch (color_type) {
+    case 0: return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16;  // gray
+    case 3: return depth == 1 || depth == 2 || depth == 4 || depth == 8;                 // palette
+    case 2:                                                                              // RGB
+    case 4:                                                                              // gray + alpha
+    case 6: return depth == 8 || depth == 16;                                            // RGBA
+    default: return false;
+  }
+}
+
+void check_png(const std::vector<uint8_t>& b, const std::string& where) {
+  const size_t n = b.size();
+  bool seen_ihdr = false, seen_plte = false, seen_idat = false;
+  int color_type = -1;
+  size_t pos = 8;  // after the signature
+  while (true) {
+    LOOM_CHECK(pos < n, where, "truncated PNG: the file ends at byte ", n, " before the IEND chunk");
+    LOOM_CHECK(pos + 8 <= n, where, "truncated PNG: the file ends at byte ", n, " inside a chunk header");
+    const uint32_t length = read_be32(&b[pos]);
+    const std::string type(reinterpret_cast<const char*>(&b[pos + 4]), 4);
+    LOOM_CHECK(length <= 0x7fffffffu, where, "corrupt PNG: chunk '", type, "' at byte ", pos,
+               " has an invalid length ", length);
+    LOOM_CHECK(pos + 12 + length <= n, where, "truncated PNG: chunk '", type, "' at byte ", pos, " needs ",
+               12 + length, " bytes but the file ends after ", n - pos);
+    const uint8_t* data = &b[pos + 8];
+    const uint32_t stored_crc = read_be32(data + length);
+    const uint32_t actual_crc = crc32(&b[pos + 4], 4 + length);
+    LOOM_CHECK(stored_crc == actual_crc, where, "corrupt PNG: CRC mismatch in chunk '", type, "' at byte ", pos);
+
+    if (!seen_ihdr) {
+      LOOM_CHECK(type == "IHDR" && length == 13, where, "corrupt PNG: the first chunk is '", type,
+                 "', expected a 13-byte IHDR");
+      seen_ihdr = true;
+      const uint32_t width = read_be32(data), height = read_be32(data + 4);
+      const int depth = data[8];
+      color_type = data[9];
+      LOOM_CHECK(width > 0 && height > 0, where, "zero-size image: the PNG header says ", width, "x", height,
+                 " pixels");
+      LOOM_CHECK(color_type <= 6 && bit_depth_allowed(color_type, depth), where,
+                 "unsupported PNG: colour type ", color_type, " with bit depth ", depth,
+                 " is not a valid PNG combination and cannot be converted (allowed: gray 1/2/4/8/16, "
+                 "palette 1/2/4/8, RGB, gray+alpha and RGBA 8/16)");
+      LOOM_CHECK(data[12] <= 1, where, "unsupported PNG: unknown interlace method ", int(data[12]));
+    } else if (type == "PLTE") {
+      seen_plte = true;
+      LOOM_CHECK(length > 0 && length % 3 == 0 && length <= 768, where, "corrupt PNG: PLTE chunk of ", length,
+                 " bytes (must be 3 to 768, a multiple of 3)");
+    } else if (type == "IDAT") {
+      LOOM_CHECK(color_type != 3 || seen_plte, where,
+                 "palette PNG without a PLTE chunk before its image data: the palette indices cannot be "
+                 "converted to colours");
+      seen_idat = true;
+    } else if (type == "IEND") {
+      break;
+    }
+    pos += 12 + length;
+  }
+  LOOM_CHECK(seen_idat, where, "corrupt PNG: no image data (IDAT chunk)");
+}
+
+void check_jpeg(const std::vector<uint8_t>& b, const std::string& where) {
+  // In entropy-coded data a 0xFF byte is always followed by 0x00 or a restart
+  // marker, so the last FF DA is the last scan's header.
+  size_t last_scan = std::string::npos;
+  for (size_t i = 0; i + 1 < b.size(); ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xDA) last_scan = i;
+  if (last_scan == std::string::npos) return;  // no scan at all: stb reports it
+  for (size_t i = last_scan + 2; i + 1 < b.size(); ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xD9) return;
+  detail::throw_error(where, "truncated JPEG: no end-of-image marker (FF D9) after the last scan");
+}
+
+void check_bmp(const std::vector<uint8_t>& b, const std::string& where) {
+  const size_t n = b.size();
+  LOOM_CHECK(n >= 26, where, "truncated BMP: ", n, " bytes, shorter than the headers");
+  const uint64_t pixel_offset = read_le32(&b[10]);
+  const uint32_t header_size = read_le32(&b[14]);
+  int64_t width = 0, height = 0;
+  uint32_t bits = 0, compression = 0;
+  if (header_size == 12) {  // BITMAPCOREHEADER
+    width = read_le16(&b[18]);
+    height = static_cast<int16_t>(read_le16(&b[20]));
+    bits = read_le16(&b[24]);
+  } else if (header_size >= 40) {  // BITMAPINFOHEADER and its extensions
+    LOOM_CHECK(n >= 34, where, "truncated BMP: ", n, " bytes, shorter than the headers");
+    width = static_cast<int32_t>(read_le32(&b[18]));
+    height = static_cast<int32_t>(read_le32(&b[22]));  // negative: rows stored top-down
+    bits = read_le16(&b[28]);
+    compression = read_le32(&b[30]);
+  } else {
+    return;  // an unknown header: stb reports it
+  }
+  const int64_t rows = height < 0 ? -height : height;
+  LOOM_CHECK(width != 0 && rows != 0, where, "zero-size image: the BMP header says ", width, "x", rows,
+             " pixels");
+  LOOM_CHECK(width > 0, where, "corrupt BMP: negative width ", width);
+  // Uncompressed layouts (BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS): rows padded to 4 bytes.
+  const bool uncompressed = compression == 0 || compression == 3 || compression == 6;
+  if (!uncompressed || bits == 0 || bits > 32) return;
+  const uint64_t row_bytes = (static_cast<uint64_t>(width) * bits + 31) / 32 * 4;
+  const bool fits = pixel_offset <= n && static_cast<uint64_t>(rows) <= (n - pixel_offset) / row_bytes;
+  LOOM_CHECK(fits, where, "truncated BMP: ", width, "x", rows, " pixels at ", bits, " bits need ",
+             pixel_offset, " + ", rows, " * ", row_bytes, " bytes, the file has ", n);
+}
+
+}  // namespace
+
+uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc) {
+  static const std::array<uint32_t, 256> table = make_crc_table();
+  uint32_t c = crc ^ 0xFFFFFFFFu;
+  for (size_t i = 0; i < size; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+void check_image_bytes(const std::vector<uint8_t>& b, const std::string& where) {
+  static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (b.size() >= 8 && std::memcmp(b.data(), png_signature, 8) == 0) {
+    check_png(b, where);
+  } else if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) {
+    check_jpeg(b, where);
+  } else if (b.size() >= 2 && b[0] == 'B' && b[1] == 'M') {
+    check_bmp(b, where);
+  }
+}
+
+}  // namespace loom::data

@@ -1,0 +1,25 @@
+// image_check.h: structural checks of image file bytes before stb_image
+// decodes them, so that damage stb would pass over silently or report vaguely
+// gets a precise message:
+//   PNG   signature; every chunk complete (else "truncated") with a matching
+//         CRC-32 (else "corrupt"); IHDR first, with a non-zero size and a bit
+//         depth / colour type pair the PNG specification allows; a PLTE chunk
+//         for palette images; at least one IDAT; an IEND chunk.
+//   JPEG  an end-of-image marker (FF D9) after the last start-of-scan.
+//   BMP   a non-zero size, and pixel data that fits in the file for the
+//         uncompressed layouts.
+// Other formats stb reads (TGA, GIF, PSD, PNM, ...) pass unchecked.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace loom::data {
+
+// Throws loom::Error starting with `where` (e.g. "load_image: 'a.png': ").
+void check_image_bytes(const std::vector<uint8_t>& bytes, const std::string& where);
+
+// CRC-32 (ISO-HDLC, the PNG and zlib polynomial 0xEDB88320, reflected).
+uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
+
+}  // namespace loom::data
