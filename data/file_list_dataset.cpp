@@ -1,0 +1,70 @@
+// file_list_dataset.cpp: loading one SampleFile (see file_list_dataset.h).
+#include "data/file_list_dataset.h"
+
+#include "autograd/functions.h"
+#include "tensor/error.h"
+
+namespace loom::data {
+
+namespace {
+
+std::string size_text(const Tensor& chw) { return std::to_string(chw.size(2)) + "x" + std::to_string(chw.size(1)); }
+
+// (C, H, W) -> (C, height, width); bilinear or nearest.
+Tensor resize_chw(const Tensor& chw, int64_t height, int64_t width, bool nearest) {
+  if (chw.size(1) == height && chw.size(2) == width) return chw;
+  const Tensor nchw = chw.unsqueeze(0);  // (1, C, H, W)
+  return (nearest ? upsample_nearest(nchw, height, width) : upsample_bilinear(nchw, height, width)).squeeze(0);
+}
+
+}  // namespace
+
+Tensor load_mask(const std::vector<std::string>& mask_paths, const std::string& image_path) {
+  LOOM_CHECK(!mask_paths.empty(), "load_mask: defective image ", image_path, " has no mask file");
+  const Tensor first = load_image_u8(mask_paths[0], ColorMode::Gray);  // (1, H, W) uint8
+  const int64_t pixels = first.numel();
+  Tensor mask = Tensor::zeros(first.shape(), DType::Float32);  // (1, H, W) 0/1
+  float* m = mask.data<float>();
+  for (size_t k = 0; k < mask_paths.size(); ++k) {
+    const Tensor gray = k == 0 ? first : load_image_u8(mask_paths[k], ColorMode::Gray);
+    LOOM_CHECK(gray.shape() == first.shape(), "mask ", mask_paths[k], " is ", size_text(gray), " but mask ",
+               mask_paths[0], " of the same image ", image_path, " is ", size_text(first));
+    const Tensor dense = gray.contiguous();
+    const uint8_t* g = dense.data<uint8_t>();
+    for (int64_t i = 0; i < pixels; ++i)
+      if (g[i] > 127) m[i] = 1.0f;
+  }
+  return mask;
+}
+
+FileListDataset::FileListDataset(std::vector<SampleFile> files, DatasetOptions options)
+    : files_(std::move(files)), options_(options) {
+  LOOM_CHECK((options_.height > 0) == (options_.width > 0) && options_.height >= 0 && options_.width >= 0,
+             "DatasetOptions: resize needs both height and width > 0 (or both 0 to keep sizes), got ",
+             options_.height, "x", options_.width);
+}
+
+Sample FileListDataset::get(int64_t index) const {
+  LOOM_CHECK(index >= 0 && index < size(), "dataset: index ", index, " out of range [0, ", size(), ")");
+  const SampleFile& file = files_[static_cast<size_t>(index)];
+  Sample sample;
+  sample.path = file.image_path;
+  sample.label = file.label;
+  sample.defect_type = file.defect_type;
+  sample.category = file.category;
+  sample.image = load_image(file.image_path, options_.color);  // (C, H, W)
+  if (file.label != 0) {
+    LOOM_CHECK(!file.mask_paths.empty(), "dataset: defective image ", file.image_path, " has no mask");
+    sample.mask = load_mask(file.mask_paths, file.image_path);  // (1, H, W)
+    LOOM_CHECK(sample.mask.size(1) == sample.image.size(1) && sample.mask.size(2) == sample.image.size(2),
+               "dataset: mask ", file.mask_paths[0], " is ", size_text(sample.mask), " but its image ",
+               file.image_path, " is ", size_text(sample.image), " (width x height)");
+  }
+  if (options_.height > 0) {
+    sample.image = resize_chw(sample.image, options_.height, options_.width, /*nearest=*/false);
+    if (sample.mask.defined()) sample.mask = resize_chw(sample.mask, options_.height, options_.width, /*nearest=*/true);
+  }
+  return sample;
+}
+
+}  // namespace loom::data

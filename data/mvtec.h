@@ -1,0 +1,34 @@
+// mvtec.h: the MVTec AD layout (also used by many fabric sets converted to it):
+//
+//   <root>/<category>/train/good/*.png                       good images
+//   <root>/<category>/test/good/*.png                        good images
+//   <root>/<category>/test/<defect>/<name>.png               defective images
+//   <root>/<category>/ground_truth/<defect>/<name>_mask.png  their masks
+//
+// Categories are the sub-folders of the root that hold a train/ or test/ folder
+// (or the root itself when it does: a single category); defect types are the
+// sub-folders of test/. Everything is sorted by name.
+#pragma once
+#include <string>
+
+#include "data/dataset_scan.h"
+
+namespace loom::data {
+
+// True when `dir` looks like one MVTec AD category (has train/ or test/).
+bool is_mvtec_category(const fs::path& dir);
+
+// Lists every image and every problem (missing or empty folders, defective
+// images without masks, masks without images). Throws only when the root is
+// missing or holds no category.
+DatasetScan scan_mvtec(const std::string& root);
+
+// The selected images (e.g. {.category = "carpet", .split = Split::Train}).
+// Throws naming the path on a missing or empty folder or a missing mask in the
+// selection, and on an unknown category.
+class MvtecDataset : public FileListDataset {
+ public:
+  MvtecDataset(const std::string& root, const Selection& selection, DatasetOptions options = {});
+};
+
+}  // namespace loom::data
