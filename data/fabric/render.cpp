@@ -1,0 +1,343 @@
+// render.cpp: the woven-fabric renderer (render.h): thread layout, the
+// per-pixel yarn geometry and shading, illumination and sensor noise.
+#include "data/fabric/render.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "data/fabric/draw.h"
+#include "tensor/error.h"
+
+namespace loom::data::fabric {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+double wrap_signed(double d, double period) { return period > 0 ? d - period * std::round(d / period) : d; }
+
+int64_t wrap_index(int64_t i, int64_t n) {
+  const int64_t r = i % n;
+  return r < 0 ? r + n : r;
+}
+
+// Draws the threads of one axis across `extent` pixels. Tileable: a whole
+// number of `unit` threads (weave repeat and colour stripes) spans the extent.
+ThreadAxis make_axis(const YarnParams& yarn, double extent, int64_t unit, bool tileable, Generator& gen) {
+  LOOM_CHECK(yarn.spacing_px >= 1.0, "fabric: thread spacing must be >= 1 px, got ", yarn.spacing_px);
+  LOOM_CHECK(yarn.width > 0.0, "fabric: yarn width must be positive, got ", yarn.width);
+  LOOM_CHECK(!yarn.colors.empty() && yarn.stripe >= 1, "fabric: a yarn needs at least one colour and stripe >= 1");
+  ThreadAxis a;
+  if (tileable) {
+    const int64_t units = std::max<int64_t>(1, std::llround(extent / (yarn.spacing_px * unit)));
+    a.count = units * unit;
+    a.spacing = extent / static_cast<double>(a.count);
+    a.period = extent;
+    a.phase = draw_uniform(gen, 0.0, a.spacing);
+  } else {
+    // Two spare threads before the image and after it, so that meander and
+    // offsets never uncover an edge.
+    a.spacing = yarn.spacing_px;
+    a.count = static_cast<int64_t>(std::ceil(extent / a.spacing)) + 4;
+    a.phase = -2.0 * a.spacing - draw_uniform(gen, 0.0, a.spacing);
+  }
+  a.pattern_shift = draw_int(gen, 0, unit);
+  const std::vector<double> offsets = draw_normals(gen, a.count, 0.0, yarn.tension_jitter * a.spacing);
+  const std::vector<double> thickness = draw_normals(gen, a.count, 0.0, yarn.thickness_jitter);
+  const std::vector<double> brightness = draw_normals(gen, a.count, 0.0, yarn.color_jitter);
+  const int64_t n_colors = static_cast<int64_t>(yarn.colors.size());
+  for (int64_t i = 0; i < a.count; ++i) {
+    a.offset.push_back(std::clamp(offsets[i], -0.3 * a.spacing, 0.3 * a.spacing));
+    a.radius.push_back(0.5 * yarn.width * a.spacing * (1.0 + std::clamp(thickness[i], -0.3, 0.3)));
+    const Rgb base = yarn.colors[static_cast<size_t>(wrap_index(i / yarn.stripe, n_colors))];
+    const float k = static_cast<float>(std::clamp(1.0 + brightness[i], 0.5, 1.5));
+    a.color.push_back({base.r * k, base.g * k, base.b * k});
+  }
+  return a;
+}
+
+float smoothstep01(double f) { return static_cast<float>(f * f * (3.0 - 2.0 * f)); }
+
+// The unit light direction (from the upper left, above) and the half vector
+// between it and the viewer (0, 0, 1).
+struct Light {
+  float lx, ly, lz, hx, hy, hz;
+};
+
+Light make_light() {
+  const double lx = -0.45, ly = -0.55, lz = 0.70;
+  const double ln = std::sqrt(lx * lx + ly * ly + lz * lz);
+  const double hx = lx / ln, hy = ly / ln, hz = lz / ln + 1.0;
+  const double hn = std::sqrt(hx * hx + hy * hy + hz * hz);
+  return {float(lx / ln), float(ly / ln), float(lz / ln), float(hx / hn), float(hy / hn), float(hz / hn)};
+}
+
+// A yarn as seen at one pixel.
+struct YarnSample {
+  float alpha = 0;  // coverage of the pixel
+  float z = -1;     // centre-line height, -1 (under) .. +1 (over)
+  Rgb color;        // shaded colour
+};
+
+// The edits of one render, indexed by thread.
+struct EditIndex {
+  std::vector<std::vector<const ThreadEdit*>> by_thread;
+  explicit EditIndex(int64_t count) : by_thread(static_cast<size_t>(count)) {}
+};
+
+// Applies the edits of one thread at position `along`: scales the radius of a
+// missing stretch (0 inside, a linear taper over the fray length outside) and
+// mixes recoloured stretches.
+void apply_edits(const std::vector<const ThreadEdit*>& edits, double along, double* radius_scale, Rgb* color) {
+  for (const ThreadEdit* e : edits) {
+    if (e->missing) {
+      const double outside = std::max(e->from_px - along, along - e->to_px);  // <= 0 inside the stretch
+      if (outside <= 0.0)
+        *radius_scale = 0.0;
+      else if (outside < e->fray_px)
+        *radius_scale *= outside / e->fray_px;
+    } else if (along >= e->from_px && along <= e->to_px) {
+      const float m = static_cast<float>(e->color_mix);
+      color->r += m * (e->color.r - color->r);
+      color->g += m * (e->color.g - color->g);
+      color->b += m * (e->color.b - color->b);
+    }
+  }
+}
+
+}  // namespace
+
+int64_t ThreadAxis::nearest(double u, double* signed_distance) const {
+  const int64_t k = static_cast<int64_t>(std::floor((u - phase) / spacing - 0.5));
+  int64_t best = -1;
+  double best_d = 0;
+  for (int64_t cand = k - 1; cand <= k + 2; ++cand) {
+    int64_t i = cand;
+    if (period > 0)
+      i = wrap_index(cand, count);
+    else if (i < 0 || i >= count)
+      continue;
+    const double d = wrap_signed(u - center(i), period);
+    if (best < 0 || std::abs(d) < std::abs(best_d)) {
+      best = i;
+      best_d = d;
+    }
+  }
+  *signed_distance = best_d;
+  return best;
+}
+
+int64_t ThreadAxis::next(int64_t i) const {
+  if (period > 0) return wrap_index(i + 1, count);
+  return i + 1 < count ? i + 1 : -1;
+}
+
+Fabric::Fabric(const FabricParams& params, int64_t height, int64_t width, Generator& gen)
+    : params_(params), height_(height), width_(width) {
+  LOOM_CHECK(height >= 1 && width >= 1, "Fabric: image size must be positive, got ", height, "x", width);
+  const Weave& weave = params.weave;
+  LOOM_CHECK(weave.rows >= 1 && weave.cols >= 1 &&
+                 weave.warp_up.size() == static_cast<size_t>(weave.rows * weave.cols),
+             "Fabric: weave '", weave.name, "' has an inconsistent interlacing matrix");
+  const bool tile = params.tileable;
+  const int64_t warp_unit = std::lcm(weave.cols, params.warp.stripe * static_cast<int64_t>(params.warp.colors.size()));
+  const int64_t weft_unit = std::lcm(weave.rows, params.weft.stripe * static_cast<int64_t>(params.weft.colors.size()));
+  warp_ = make_axis(params.warp, static_cast<double>(width), warp_unit, tile, gen);
+  weft_ = make_axis(params.weft, static_cast<double>(height), weft_unit, tile, gen);
+
+  // Slow meander: the warp shifts sideways as a function of y, the weft of x.
+  const PeriodicNoise warp_wander(1, lattice_cells(height, params.meander_length_px), gen);
+  const PeriodicNoise weft_wander(1, lattice_cells(width, params.meander_length_px), gen);
+  const double warp_cell = double(height) / warp_wander.cols(), weft_cell = double(width) / weft_wander.cols();
+  for (int64_t y = 0; y < height; ++y)
+    warp_meander_.push_back(params.meander_px * (2.0 * warp_wander.at(y / warp_cell) - 1.0));
+  for (int64_t x = 0; x < width; ++x)
+    weft_meander_.push_back(params.meander_px * (2.0 * weft_wander.at(x / weft_cell) - 1.0));
+
+  warp_slub_ = PeriodicNoise(warp_.count, lattice_cells(height, params.warp.slub_length_px), gen);
+  weft_slub_ = PeriodicNoise(weft_.count, lattice_cells(width, params.weft.slub_length_px), gen);
+  // Fibre noise: long along the yarn, about a pixel across it.
+  warp_fibres_ = PeriodicNoise(lattice_cells(height, params.fibre_length_px), lattice_cells(width, 1.3), gen);
+  weft_fibres_ = PeriodicNoise(lattice_cells(height, 1.3), lattice_cells(width, params.fibre_length_px), gen);
+  gap_fuzz_ = PeriodicNoise(lattice_cells(height, 2.0), lattice_cells(width, 2.0), gen);
+
+  // Illumination: a tilted plane with a vignette, or for tileable fabrics a
+  // cosine with one period across the image in each direction.
+  const double angle = draw_uniform(gen, 0.0, 2.0 * kPi);
+  const double phase_x = draw_uniform(gen, 0.0, 2.0 * kPi), phase_y = draw_uniform(gen, 0.0, 2.0 * kPi);
+  const double vignette = draw_uniform(gen, 0.0, 0.5) * params.illumination;
+  const double gx = std::cos(angle) * params.illumination, gy = std::sin(angle) * params.illumination;
+  illumination_.resize(static_cast<size_t>(height * width));
+  for (int64_t y = 0; y < height; ++y)
+    for (int64_t x = 0; x < width; ++x) {
+      const double px = (x + 0.5) / width, py = (y + 0.5) / height;  // in (0, 1)
+      double gain;
+      if (tile) {
+        gain = 1.0 + gx * std::cos(2.0 * kPi * px + phase_x) + gy * std::cos(2.0 * kPi * py + phase_y);
+      } else {
+        const double cx = 2.0 * px - 1.0, cy = 2.0 * py - 1.0;
+        gain = 1.0 + gx * cx + gy * cy - vignette * 0.5 * (cx * cx + cy * cy);
+      }
+      illumination_[static_cast<size_t>(y * width + x)] = static_cast<float>(gain);
+    }
+  sensor_noise_ = normal({3, height, width}, 0.0, params.sensor_noise, gen);
+}
+
+int64_t Fabric::thread_at(Axis axis, double x, double y) const {
+  const int64_t xi = std::clamp<int64_t>(static_cast<int64_t>(x), 0, width_ - 1);
+  const int64_t yi = std::clamp<int64_t>(static_cast<int64_t>(y), 0, height_ - 1);
+  double d;
+  if (axis == Axis::Warp) return warp_.nearest(x + warp_meander_[static_cast<size_t>(yi)], &d);
+  return weft_.nearest(y + weft_meander_[static_cast<size_t>(xi)], &d);
+}
+
+Tensor Fabric::render_surface(const std::vector<ThreadEdit>& edits) const {
+  const FabricParams& p = params_;
+  EditIndex warp_edits(warp_.count), weft_edits(weft_.count);
+  for (const ThreadEdit& e : edits) {
+    const ThreadAxis& axis = threads(e.axis);
+    LOOM_CHECK(e.thread >= 0 && e.thread < axis.count, "Fabric::render_surface: edit names ",
+               e.axis == Axis::Warp ? "warp" : "weft", " thread ", e.thread, ", the fabric has ", axis.count);
+    (e.axis == Axis::Warp ? warp_edits : weft_edits).by_thread[static_cast<size_t>(e.thread)].push_back(&e);
+  }
+  const Light light = make_light();
+  const float flat_diffuse = light.lz;  // n.L of a flat surface, normalises the shading to 1
+  const Rgb gap = p.gap_color;
+  // The fuzz over the gaps takes the mean yarn colour.
+  Rgb fuzz{};
+  for (const ThreadAxis* ax : {&warp_, &weft_})
+    for (const Rgb& c : ax->color) {
+      fuzz.r += c.r / float(ax->color.size() * 2);
+      fuzz.g += c.g / float(ax->color.size() * 2);
+      fuzz.b += c.b / float(ax->color.size() * 2);
+    }
+  const double warp_fibre_cell_y = double(height_) / warp_fibres_.rows(), warp_fibre_cell_x = double(width_) / warp_fibres_.cols();
+  const double weft_fibre_cell_y = double(height_) / weft_fibres_.rows(), weft_fibre_cell_x = double(width_) / weft_fibres_.cols();
+  const double warp_slub_cell = double(height_) / warp_slub_.cols(), weft_slub_cell = double(width_) / weft_slub_.cols();
+  const double fuzz_cell_y = double(height_) / gap_fuzz_.rows(), fuzz_cell_x = double(width_) / gap_fuzz_.cols();
+  const Weave& weave = p.weave;
+
+  // One yarn at one pixel. `axis` is the thread system, `other` the crossing
+  // one; u is the pixel's position across the threads of `axis`, v across the
+  // threads of `other` (both after meander); along/across are image
+  // coordinates along and across the thread.
+  auto sample_yarn = [&](bool is_warp, double u, double v, double along, double across) -> YarnSample {
+    const ThreadAxis& axis = is_warp ? warp_ : weft_;
+    const ThreadAxis& other = is_warp ? weft_ : warp_;
+    const YarnParams& yarn = is_warp ? p.warp : p.weft;
+    YarnSample s;
+    double d;
+    const int64_t i = axis.nearest(u, &d);
+    if (i < 0) return s;
+    double od;
+    const int64_t j = other.nearest(v, &od);
+    if (j < 0) return s;
+    // The crossings before and after this pixel along the thread: lo <= v < hi.
+    int64_t lo = j, hi = other.next(j);
+    double from_lo = od;
+    if (od < 0) {
+      lo = other.period > 0 ? wrap_index(j - 1, other.count) : j - 1;
+      hi = j;
+      if (lo < 0) return s;
+      from_lo = od + other.spacing + other.offset[j] - other.offset[lo];
+    }
+    if (hi < 0) return s;
+    const double gap_lo_hi = other.spacing + other.offset[hi] - other.offset[lo];
+    auto height_at = [&](int64_t crossing) {
+      const int64_t wi = is_warp ? i : crossing, wj = is_warp ? crossing : j;
+      const bool warp_on_top = weave.warp_over(wj + weft_.pattern_shift, wi + warp_.pattern_shift);
+      return (warp_on_top == is_warp) ? 1.0 : -1.0;
+    };
+    // Centre line: z = z_lo + (z_hi - z_lo) S(f), S(f) = f^2 (3 - 2f), f in [0, 1).
+    const double f = std::clamp(from_lo / gap_lo_hi, 0.0, 1.0);
+    const double z_lo = height_at(lo), z_hi = height_at(hi);
+    const double z = z_lo + (z_hi - z_lo) * smoothstep01(f);
+    const double dz = (z_hi - z_lo) * 6.0 * f * (1.0 - f) / gap_lo_hi;  // dz / d(along)
+
+    Rgb base = axis.color[static_cast<size_t>(i)];
+    double radius_scale = 1.0;
+    const auto& thread_edits = (is_warp ? warp_edits : weft_edits).by_thread[static_cast<size_t>(i)];
+    if (!thread_edits.empty()) apply_edits(thread_edits, along, &radius_scale, &base);
+    const PeriodicNoise& slub = is_warp ? warp_slub_ : weft_slub_;
+    const double slub_cell = is_warp ? warp_slub_cell : weft_slub_cell;
+    const double radius =
+        axis.radius[static_cast<size_t>(i)] * (1.0 + yarn.slub * (2.0 * slub.at(double(i), along / slub_cell) - 1.0)) *
+        radius_scale;
+    const double dist = std::abs(d);
+    // One-pixel anti-aliased edge; a yarn thinner than half a pixel fades out.
+    s.alpha = static_cast<float>(std::clamp(radius + 0.5 - dist, 0.0, 1.0) * std::clamp(2.0 * radius, 0.0, 1.0));
+    s.z = static_cast<float>(z);
+    if (s.alpha <= 0.0f) return s;
+
+    // Surface normal: across the yarn the circular section (t, sqrt(1 - t^2));
+    // along it the slope of the centre line, whose height is 0.6 r z.
+    const double t = std::clamp(d / std::max(radius, 1e-6), -1.0, 1.0);
+    const double up = std::sqrt(std::max(0.0, 1.0 - t * t));
+    const double n_along = -0.6 * radius * dz * up;
+    const double inv = 1.0 / std::sqrt(t * t + up * up + n_along * n_along);
+    const double nx = (is_warp ? t : n_along) * inv, ny = (is_warp ? n_along : t) * inv, nz = up * inv;
+    const double diffuse = std::max(0.0, nx * light.lx + ny * light.ly + nz * light.lz) / flat_diffuse;
+    const double shade = 0.3 + 0.7 * diffuse;
+    const double depth = 1.0 - p.relief * 0.45 * (1.0 - z) * 0.5;
+    // Twist: fibre stripes slanted across the yarn (opposite slants for warp and weft).
+    const double slant = is_warp ? 1.2 : -1.2;
+    const double twist = 1.0 + yarn.twist * up * std::sin(2.0 * kPi * (along + slant * radius * t) / yarn.twist_period_px);
+    const float fibre = is_warp ? warp_fibres_.at(along / warp_fibre_cell_y, across / warp_fibre_cell_x)
+                                : weft_fibres_.at(across / weft_fibre_cell_y, along / weft_fibre_cell_x);
+    const double hair = 1.0 + p.hairiness * (2.0 * fibre - 1.0);
+    const double nh = std::max(0.0, nx * light.hx + ny * light.hy + nz * light.hz);
+    const double spec = p.gloss > 0 ? p.gloss * std::pow(nh, p.shininess) : 0.0;
+    const double k = shade * depth * twist * hair;
+    s.color = {float(base.r * k + spec), float(base.g * k + spec), float(base.b * k + spec)};
+    return s;
+  };
+
+  Tensor out = Tensor::empty({3, height_, width_});  // (3, H, W)
+  float* o = out.data<float>();
+  const int64_t plane = height_ * width_;
+#pragma omp parallel for schedule(static)
+  for (int64_t y = 0; y < height_; ++y) {
+    for (int64_t x = 0; x < width_; ++x) {
+      const double u = x + 0.5 + warp_meander_[static_cast<size_t>(y)];  // across the warp
+      const double v = y + 0.5 + weft_meander_[static_cast<size_t>(x)];  // across the weft
+      const YarnSample warp = sample_yarn(true, u, v, y + 0.5, x + 0.5);
+      const YarnSample weft = sample_yarn(false, v, u, x + 0.5, y + 0.5);
+      // Gap, with fuzz from stray fibres.
+      const float fz = static_cast<float>(p.hairiness) * gap_fuzz_.at(y / fuzz_cell_y, x / fuzz_cell_x);
+      Rgb c{gap.r + fz * (0.6f * fuzz.r - gap.r), gap.g + fz * (0.6f * fuzz.g - gap.g),
+            gap.b + fz * (0.6f * fuzz.b - gap.b)};
+      const YarnSample& lower = warp.z <= weft.z ? warp : weft;
+      const YarnSample& upper = warp.z <= weft.z ? weft : warp;
+      for (const YarnSample* s : {&lower, &upper}) {
+        if (s->alpha <= 0.0f) continue;
+        c.r += s->alpha * (s->color.r - c.r);
+        c.g += s->alpha * (s->color.g - c.g);
+        c.b += s->alpha * (s->color.b - c.b);
+      }
+      const int64_t idx = y * width_ + x;
+      o[idx] = c.r;
+      o[plane + idx] = c.g;
+      o[2 * plane + idx] = c.b;
+    }
+  }
+  return out;
+}
+
+Tensor Fabric::photograph(const Tensor& surface) const {
+  check_shape(surface, {3, height_, width_}, "Fabric::photograph", "surface");
+  const Tensor src = surface.to(DType::Float32).contiguous();
+  Tensor out = Tensor::empty({3, height_, width_});  // (3, H, W)
+  const float* s = src.data<float>();
+  const float* n = sensor_noise_.data<float>();
+  float* o = out.data<float>();
+  const int64_t plane = height_ * width_;
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < plane; ++i)
+      o[c * plane + i] = std::clamp(s[c * plane + i] * illumination_[static_cast<size_t>(i)] + n[c * plane + i], 0.0f, 1.0f);
+  return out;
+}
+
+Tensor Fabric::render() const { return photograph(render_surface()); }
+
+}  // namespace loom::data::fabric
