@@ -17,7 +17,9 @@
 
 namespace loom::data::synth {
 
-// Random gradients on the lattice points (y0 .. y0 + cells_y) x (x0 .. x0 + cells_x).
+// Random gradients on the lattice points (y0 .. y0 + cells_y) x (x0 .. x0 + cells_x):
+// the angles come from one draw U[0, 2 pi) of (cells_y + 1)(cells_x + 1)
+// float64 values, row-major over the points; g = (sin, cos) as (y, x).
 class PerlinLattice {
  public:
   PerlinLattice(int64_t y0, int64_t x0, int64_t cells_y, int64_t cells_x, Generator& gen);
@@ -32,7 +34,10 @@ class PerlinLattice {
 // (H, W) float32 noise in [-1, 1]: sqrt(2) times a Perlin field with res_y x res_x
 // cells across the image (pixel (i, j) sits at lattice point (i res_y / H,
 // j res_x / W), as in DRAEM's rand_perlin_2d), the field rotated by `angle`
-// radians about the image centre. Larger res means finer features.
+// radians about the image centre. Larger res means finer features. The
+// lattice covers the bounding box of the rotated pixel coordinates, from
+// (floor(min y), floor(min x)); without rotation that is res_y x res_x cells
+// from (0, 0).
 Tensor perlin_noise(int64_t height, int64_t width, int64_t res_y, int64_t res_x, Generator& gen, double angle = 0.0);
 
 }  // namespace loom::data::synth

@@ -1,0 +1,204 @@
+// color.cpp: the colour adjustments and the colour jitter of color.h, as plain
+// loops over contiguous (C, H, W) float32 buffers.
+#include "data/synth/color.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "data/fabric/draw.h"
+#include "data/synth/synth.h"
+#include "tensor/error.h"
+
+namespace loom::data::synth {
+namespace {
+
+float clamp01(double v) { return static_cast<float>(std::clamp(v, 0.0, 1.0)); }
+
+// A contiguous float32 copy of the image, checked (C in {1, 3}).
+Tensor working_copy(const Tensor& image, const char* op) { return checked_image(image, op, 1).clone(); }
+
+// out = f(x) for every value.
+template <class F>
+Tensor map_values(const Tensor& image, const char* op, F f) {
+  Tensor out = working_copy(image, op);
+  float* p = out.data<float>();
+  for (int64_t k = 0; k < out.numel(); ++k) p[k] = clamp01(f(static_cast<double>(p[k])));
+  return out;
+}
+
+// Luma of pixel k of a (C, H*W) buffer.
+double luma_at(const float* p, int64_t channels, int64_t plane, int64_t k) {
+  if (channels == 1) return p[k];
+  return 0.299 * p[k] + 0.587 * p[plane + k] + 0.114 * p[2 * plane + k];
+}
+
+// out = factor x + (1 - factor) reference(pixel), reference given per pixel.
+template <class Ref>
+void blend_with(Tensor& img, double factor, Ref reference) {
+  const int64_t c = img.size(0), plane = img.size(1) * img.size(2);
+  float* p = img.data<float>();
+  for (int64_t k = 0; k < plane; ++k) {
+    const double ref = reference(p, k);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float& v = p[ch * plane + k];
+      v = clamp01(factor * v + (1.0 - factor) * ref);
+    }
+  }
+}
+
+// RGB <-> HSV with all three in [0, 1] (hue in turns).
+std::array<double, 3> rgb_to_hsv(double r, double g, double b) {
+  const double mx = std::max({r, g, b}), mn = std::min({r, g, b}), d = mx - mn;
+  double h = 0;
+  if (d > 0) {
+    if (mx == r) h = (g - b) / d;
+    else if (mx == g) h = 2.0 + (b - r) / d;
+    else h = 4.0 + (r - g) / d;
+    h /= 6.0;
+    if (h < 0) h += 1.0;
+  }
+  return {h, mx > 0 ? d / mx : 0.0, mx};
+}
+
+std::array<double, 3> hsv_to_rgb(double h, double s, double v) {
+  const double h6 = 6.0 * (h - std::floor(h));
+  const auto sector = static_cast<int>(std::floor(h6)) % 6;
+  const double f = h6 - std::floor(h6);
+  const double p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
+  switch (sector) {
+    case 0: return {v, t, p};
+    case 1: return {q, v, p};
+    case 2: return {p, v, t};
+    case 3: return {p, q, v};
+    case 4: return {t, p, v};
+    default: return {v, p, q};
+  }
+}
+
+uint8_t to_byte(float v) { return static_cast<uint8_t>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f)); }
+
+}  // namespace
+
+Tensor adjust_brightness(const Tensor& image, double factor, double offset) {
+  return map_values(image, "adjust_brightness", [&](double x) { return factor * x + offset; });
+}
+
+Tensor adjust_contrast(const Tensor& image, double factor) {
+  Tensor out = working_copy(image, "adjust_contrast");
+  const int64_t c = out.size(0), plane = out.size(1) * out.size(2);
+  double mean = 0;
+  for (int64_t k = 0; k < plane; ++k) mean += luma_at(out.data<float>(), c, plane, k);
+  mean /= static_cast<double>(plane);
+  blend_with(out, factor, [&](const float*, int64_t) { return mean; });
+  return out;
+}
+
+Tensor adjust_saturation(const Tensor& image, double factor) {
+  Tensor out = working_copy(image, "adjust_saturation");
+  if (out.size(0) == 1) return out;
+  const int64_t plane = out.size(1) * out.size(2);
+  blend_with(out, factor, [&](const float* p, int64_t k) { return luma_at(p, 3, plane, k); });
+  return out;
+}
+
+Tensor adjust_hue(const Tensor& image, double shift) {
+  Tensor out = working_copy(image, "adjust_hue");
+  if (out.size(0) == 1) return out;
+  const int64_t plane = out.size(1) * out.size(2);
+  float* p = out.data<float>();
+  for (int64_t k = 0; k < plane; ++k) {
+    const auto [h, s, v] = rgb_to_hsv(p[k], p[plane + k], p[2 * plane + k]);
+    const auto rgb = hsv_to_rgb(h + shift, s, v);
+    for (int64_t ch = 0; ch < 3; ++ch) p[ch * plane + k] = clamp01(rgb[static_cast<size_t>(ch)]);
+  }
+  return out;
+}
+
+Tensor adjust_gamma(const Tensor& image, double gamma) {
+  LOOM_CHECK(gamma > 0, "adjust_gamma: gamma must be positive, got ", gamma);
+  return map_values(image, "adjust_gamma", [&](double x) { return std::pow(x, gamma); });
+}
+
+Tensor solarize(const Tensor& image, double threshold) {
+  return map_values(image, "solarize", [&](double x) { return x >= threshold ? 1.0 - x : x; });
+}
+
+Tensor posterize(const Tensor& image, int bits) {
+  LOOM_CHECK(bits >= 1 && bits <= 8, "posterize: bits must be in 1..8, got ", bits);
+  const int keep = 0xFF & ~((1 << (8 - bits)) - 1);
+  return map_values(image, "posterize", [&](double x) {
+    return static_cast<double>(to_byte(static_cast<float>(x)) & keep) / 255.0;
+  });
+}
+
+Tensor invert(const Tensor& image) {
+  return map_values(image, "invert", [](double x) { return 1.0 - x; });
+}
+
+Tensor autocontrast(const Tensor& image) {
+  Tensor out = working_copy(image, "autocontrast");
+  const int64_t c = out.size(0), plane = out.size(1) * out.size(2);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    float* p = out.data<float>() + ch * plane;
+    const auto [lo, hi] = std::minmax_element(p, p + plane);
+    const double mn = *lo, range = *hi - *lo;
+    if (range <= 0) continue;
+    for (int64_t k = 0; k < plane; ++k) p[k] = clamp01((p[k] - mn) / range);
+  }
+  return out;
+}
+
+Tensor equalize(const Tensor& image) {
+  Tensor out = working_copy(image, "equalize");
+  const int64_t c = out.size(0), plane = out.size(1) * out.size(2);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    float* p = out.data<float>() + ch * plane;
+    std::array<int64_t, 256> histogram{};
+    for (int64_t k = 0; k < plane; ++k) ++histogram[to_byte(p[k])];
+    // PIL: step = (count of all but the last occupied level) / 255; level i maps
+    // to (cumulative count below i + step / 2) / step.
+    int64_t last = 255;
+    while (last > 0 && histogram[static_cast<size_t>(last)] == 0) --last;
+    const int64_t step = (plane - histogram[static_cast<size_t>(last)]) / 255;
+    if (step == 0) continue;
+    std::array<float, 256> lut{};
+    int64_t below = step / 2;
+    for (size_t i = 0; i < 256; ++i) {
+      lut[i] = static_cast<float>(std::min<int64_t>(below / step, 255)) / 255.0f;
+      below += histogram[i];
+    }
+    for (int64_t k = 0; k < plane; ++k) p[k] = lut[to_byte(p[k])];
+  }
+  return out;
+}
+
+Tensor adjust_sharpness(const Tensor& image, double factor) {
+  const Tensor src = checked_image(image, "adjust_sharpness", 1);
+  Tensor out = src.clone();
+  const int64_t c = src.size(0), h = src.size(1), w = src.size(2);
+  const float* s = src.data<float>();
+  float* o = out.data<float>();
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t i = 1; i + 1 < h; ++i)
+      for (int64_t j = 1; j + 1 < w; ++j) {
+        const float* q = s + ch * h * w;
+        double smooth = 4.0 * q[i * w + j];  // centre weight 5 = 4 + the 1 in the 3x3 sum below
+        for (int64_t di = -1; di <= 1; ++di)
+          for (int64_t dj = -1; dj <= 1; ++dj) smooth += q[(i + di) * w + (j + dj)];
+        smooth /= 13.0;
+        o[ch * h * w + i * w + j] = clamp01(factor * q[i * w + j] + (1.0 - factor) * smooth);
+      }
+  return out;
+}
+
+Tensor color_jitter(const Tensor& image, const ColorJitter& jitter, Generator& gen) {
+  using fabric::draw_uniform;
+  Tensor out = adjust_brightness(image, draw_uniform(gen, 1.0 - jitter.brightness, 1.0 + jitter.brightness));
+  out = adjust_contrast(out, draw_uniform(gen, 1.0 - jitter.contrast, 1.0 + jitter.contrast));
+  out = adjust_saturation(out, draw_uniform(gen, 1.0 - jitter.saturation, 1.0 + jitter.saturation));
+  return adjust_hue(out, draw_uniform(gen, -jitter.hue, jitter.hue));
+}
+
+}  // namespace loom::data::synth
