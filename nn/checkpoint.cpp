@@ -1,0 +1,318 @@
+// checkpoint.cpp: model files and training checkpoints over safetensors
+// (format, names and error behaviour in checkpoint.h).
+#include "nn/checkpoint.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "tensor/error.h"
+#include "tensor/safetensors.h"
+
+namespace loom::nn {
+
+namespace {
+
+constexpr const char* kOptimPrefix = "optim";
+constexpr const char* kExtraPrefix = "extra";
+constexpr const char* kRngPrefix = "rng";
+constexpr const char* kUserPrefix = "user";
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+// Splits "a.rest" into ("a", "rest"); false when there is no dot.
+bool split_first(const std::string& key, std::string& head, std::string& rest) {
+  const size_t dot = key.find('.');
+  if (dot == std::string::npos) return false;
+  head = key.substr(0, dot);
+  rest = key.substr(dot + 1);
+  return true;
+}
+
+void check_part_name(const std::string& where, const char* what, const std::string& name) {
+  LOOM_CHECK(!name.empty() && name.find('.') == std::string::npos, where, what, " name '", name,
+             "' must be non-empty and contain no dot");
+}
+
+void check_names(const std::string& where, const TrainingCheckpoint& c) {
+  for (const auto& [name, model] : c.models) {
+    check_part_name(where, "model", name);
+    LOOM_CHECK(name != kOptimPrefix && name != kExtraPrefix, where, "a model cannot be named '", name,
+               "' (reserved for the ", name, ".* tensors)");
+    LOOM_CHECK(model != nullptr, where, "model '", name, "' is null");
+  }
+  for (const auto& [name, optimizer] : c.optimizers) {
+    check_part_name(where, "optimizer", name);
+    LOOM_CHECK(optimizer != nullptr, where, "optimizer '", name, "' is null");
+  }
+  for (const auto& [name, generator] : c.generators) {
+    check_part_name(where, "generator", name);
+    LOOM_CHECK(generator != nullptr, where, "generator '", name, "' is null");
+  }
+}
+
+template <class Int>
+Int parse_integer(const std::string& where, const std::string& key, const std::string& text) {
+  Int value{};
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  LOOM_CHECK(!text.empty() && ec == std::errc() && ptr == end, where, "metadata '", key, "' = '", text,
+             "' is not a valid ", std::is_signed_v<Int> ? "int64" : "uint64");
+  return value;
+}
+
+const std::string& required_metadata(const std::string& where, const SafeTensors& file, const std::string& key) {
+  const auto it = file.metadata.find(key);
+  LOOM_CHECK(it != file.metadata.end(), where, "metadata '", key, "' is missing (a damaged or foreign checkpoint)");
+  return it->second;
+}
+
+// A training checkpoint's tensors, sorted by owner.
+struct Sections {
+  std::map<std::string, std::map<std::string, Tensor>> models;      // model -> state dict
+  std::map<std::string, std::map<std::string, Tensor>> optimizers;  // optimizer -> state
+  std::map<std::string, Tensor> extra;
+  std::vector<std::string> unowned;  // tensor names with no dot
+};
+
+Sections split_tensors(const std::map<std::string, Tensor>& tensors) {
+  Sections s;
+  for (const auto& [key, t] : tensors) {
+    std::string head, rest;
+    if (!split_first(key, head, rest)) {
+      s.unowned.push_back(key);
+    } else if (head == kOptimPrefix) {
+      std::string optimizer, name;
+      if (split_first(rest, optimizer, name))
+        s.optimizers[optimizer][name] = t;
+      else
+        s.unowned.push_back(key);
+    } else if (head == kExtraPrefix) {
+      s.extra[rest] = t;
+    } else {
+      s.models[head][rest] = t;
+    }
+  }
+  return s;
+}
+
+// The optimizers whose state load_checkpoint is about to replace, with copies
+// of their current state so that a failure part-way can put them back.
+class OptimizerRollback {
+ public:
+  void remember(Optimizer* optimizer) {
+    std::map<std::string, Tensor> state;
+    for (auto& [name, t] : optimizer->state()) state.emplace(name, t);
+    saved_.emplace_back(optimizer, std::move(state));
+  }
+  void restore() {
+    for (auto& [optimizer, state] : saved_) optimizer->load_state(state);
+  }
+
+ private:
+  std::vector<std::pair<Optimizer*, std::map<std::string, Tensor>>> saved_;
+};
+
+}  // namespace
+
+// ---- model files ----
+
+void save_model(const std::string& path, const Module& model, const std::map<std::string, std::string>& metadata) {
+  save_safetensors(path, state_dict_map(model), metadata);
+}
+
+LoadReport load_model(const std::string& path, Module& model, bool strict, std::map<std::string, std::string>* metadata) {
+  const std::string where = "load_model: '" + path + "': ";
+  SafeTensors file = load_safetensors(path);
+  const auto format = file.metadata.find("format");
+  LOOM_CHECK(format == file.metadata.end() || format->second != kCheckpointFormat, where,
+             "this is a training checkpoint (models under prefixes such as 'G.'), not a model file: "
+             "use load_checkpoint");
+  ValidatedStateDict validated = validate_state_dict(model, file.tensors, strict, where);
+  validated.apply();
+  if (metadata != nullptr) *metadata = std::move(file.metadata);
+  return validated.report();
+}
+
+// ---- training checkpoints ----
+
+void save_checkpoint(const std::string& path, const TrainingCheckpoint& c) {
+  const std::string where = "save_checkpoint: '" + path + "': ";
+  check_names(where, c);
+  try {
+    const nlohmann::json parsed = nlohmann::json::parse(c.settings);
+    (void)parsed;
+  } catch (const nlohmann::json::exception& e) {
+    detail::throw_error(where, "settings must be a JSON text: ", e.what());
+  }
+
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, std::string> meta;
+  meta["format"] = kCheckpointFormat;
+  meta["format_version"] = std::to_string(kCheckpointFormatVersion);
+  meta["step"] = std::to_string(c.step);
+  meta["data_cursor"] = c.data_cursor;
+  meta["settings"] = c.settings;
+  for (const auto& [name, model] : c.models)
+    for (auto& [key, t] : model->state_dict()) tensors.emplace(name + "." + key, t);
+  for (const auto& [name, optimizer] : c.optimizers) {
+    const std::string prefix = std::string(kOptimPrefix) + "." + name + ".";
+    meta[prefix + "type"] = optimizer->type_name();
+    std::ostringstream lr;
+    lr.precision(17);
+    lr << optimizer->lr();
+    meta[prefix + "lr"] = lr.str();
+    for (auto& [key, t] : optimizer->state()) tensors.emplace(prefix + key, t);
+  }
+  for (const auto& [name, t] : c.extra_tensors) {
+    LOOM_CHECK(!name.empty(), where, "an extra tensor has an empty name");
+    tensors.emplace(std::string(kExtraPrefix) + "." + name, t);
+  }
+  for (const auto& [name, generator] : c.generators) {
+    const std::string prefix = std::string(kRngPrefix) + "." + name + ".";
+    meta[prefix + "seed"] = std::to_string(generator->state().seed);
+    meta[prefix + "offset"] = std::to_string(generator->state().offset);
+  }
+  for (const auto& [key, value] : c.metadata) meta[std::string(kUserPrefix) + "." + key] = value;
+  save_safetensors(path, tensors, meta);
+}
+
+LoadReport load_checkpoint(const std::string& path, TrainingCheckpoint& c, bool strict) {
+  const std::string where = "load_checkpoint: '" + path + "': ";
+  check_names(where, c);
+  SafeTensors file = load_safetensors(path);  // strict: refuses truncated or malformed files
+
+  // ---- header fields ----
+  const std::string& format = required_metadata(where, file, "format");
+  LOOM_CHECK(format == kCheckpointFormat, where, "metadata 'format' is '", format, "', expected '", kCheckpointFormat,
+             "' (a plain model file loads with load_model)");
+  const int version = parse_integer<int>(where, "format_version", required_metadata(where, file, "format_version"));
+  LOOM_CHECK(version == kCheckpointFormatVersion, where, "format_version ", version,
+             " is not supported (this loom reads version ", kCheckpointFormatVersion, ")");
+  const int64_t step = parse_integer<int64_t>(where, "step", required_metadata(where, file, "step"));
+  const std::string& data_cursor = required_metadata(where, file, "data_cursor");
+  const std::string& settings = required_metadata(where, file, "settings");
+
+  LoadReport report;
+  std::set<std::string> known_metadata = {"format", "format_version", "step", "data_cursor", "settings"};
+  std::map<std::string, std::string> user_metadata;
+  for (const auto& [key, value] : file.metadata)
+    if (starts_with(key, std::string(kUserPrefix) + ".")) {
+      user_metadata[key.substr(std::string(kUserPrefix).size() + 1)] = value;
+      known_metadata.insert(key);
+    }
+
+  // ---- generators ----
+  std::vector<std::pair<Generator*, Generator::State>> generator_states;
+  for (const auto& [name, generator] : c.generators) {
+    const std::string prefix = std::string(kRngPrefix) + "." + name + ".";
+    const auto seed = file.metadata.find(prefix + "seed");
+    const auto offset = file.metadata.find(prefix + "offset");
+    if (seed == file.metadata.end() && offset == file.metadata.end()) {
+      report.missing_keys.push_back(std::string(kRngPrefix) + "." + name);
+      continue;
+    }
+    LOOM_CHECK(seed != file.metadata.end() && offset != file.metadata.end(), where, "generator '", name,
+               "' needs both metadata '", prefix, "seed' and '", prefix, "offset'");
+    Generator::State state;
+    state.seed = parse_integer<uint64_t>(where, seed->first, seed->second);
+    state.offset = parse_integer<uint64_t>(where, offset->first, offset->second);
+    generator_states.emplace_back(generator, state);
+  }
+
+  // ---- optimizers: presence and type from the metadata ----
+  Sections sections = split_tensors(file.tensors);
+  struct OptimizerLoad {
+    std::string name;
+    Optimizer* optimizer;
+    const std::map<std::string, Tensor>* state;
+  };
+  std::vector<OptimizerLoad> optimizer_states;
+  static const std::map<std::string, Tensor> kNoState;
+  for (const auto& [name, optimizer] : c.optimizers) {
+    const std::string prefix = std::string(kOptimPrefix) + "." + name + ".";
+    const auto type = file.metadata.find(prefix + "type");
+    const auto state = sections.optimizers.find(name);
+    if (type == file.metadata.end()) {
+      LOOM_CHECK(state == sections.optimizers.end(), where, "tensors 'optim.", name,
+                 ".*' have no metadata '", prefix, "type' (a damaged checkpoint)");
+      report.missing_keys.push_back(std::string(kOptimPrefix) + "." + name);
+      continue;
+    }
+    LOOM_CHECK(type->second == optimizer->type_name(), where, "optimizer '", name, "' is ", type->second,
+               " in the checkpoint but ", optimizer->type_name(), " here");
+    optimizer_states.push_back({name, optimizer, state == sections.optimizers.end() ? &kNoState : &state->second});
+  }
+
+  // ---- what the file holds that nobody claimed: whole optimizers and
+  // generators by name, other metadata by key ----
+  std::set<std::string> unclaimed;
+  for (const auto& [name, state] : sections.optimizers)
+    if (!c.optimizers.count(name)) unclaimed.insert(std::string(kOptimPrefix) + "." + name);
+  for (const auto& [key, value] : file.metadata) {
+    std::string head, rest, owner, field;
+    if (known_metadata.count(key)) continue;
+    if (split_first(key, head, rest) && split_first(rest, owner, field) &&
+        ((head == kOptimPrefix && c.optimizers.count(owner) && (field == "type" || field == "lr")) ||
+         (head == kRngPrefix && c.generators.count(owner) && (field == "seed" || field == "offset"))))
+      continue;
+    if ((head == kOptimPrefix || head == kRngPrefix) && !owner.empty())
+      unclaimed.insert(head + "." + owner);
+    else
+      unclaimed.insert("metadata '" + key + "'");
+  }
+  report.unexpected_keys.insert(report.unexpected_keys.end(), unclaimed.begin(), unclaimed.end());
+
+  // ---- models: validate every one before changing any ----
+  std::vector<ValidatedStateDict> models;
+  for (const auto& [name, model] : c.models) {
+    const auto state = sections.models.find(name);
+    const std::map<std::string, Tensor>& values = state == sections.models.end() ? kNoState : state->second;
+    models.push_back(validate_state_dict(*model, values, /*strict=*/false, where, name + "."));
+    const LoadReport& r = models.back().report();
+    report.missing_keys.insert(report.missing_keys.end(), r.missing_keys.begin(), r.missing_keys.end());
+    report.unexpected_keys.insert(report.unexpected_keys.end(), r.unexpected_keys.begin(), r.unexpected_keys.end());
+    if (state != sections.models.end()) sections.models.erase(state);
+  }
+  for (const auto& [name, state] : sections.models)
+    for (const auto& [key, t] : state) report.unexpected_keys.push_back(name + "." + key);
+  for (const std::string& key : sections.unowned) report.unexpected_keys.push_back(key);
+
+  if (strict && !report.complete()) {
+    std::ostringstream msg;
+    msg << where << "the checkpoint does not match the models, optimizers and generators given; nothing was loaded.";
+    if (!report.missing_keys.empty())
+      msg << "\n  missing (" << report.missing_keys.size() << "): " << list_keys(report.missing_keys);
+    if (!report.unexpected_keys.empty())
+      msg << "\n  unexpected (" << report.unexpected_keys.size() << "): " << list_keys(report.unexpected_keys);
+    msg << "\n  (load with strict = false to load what matches and get these lists back)";
+    throw Error(msg.str());
+  }
+
+  // ---- optimizers: each checks its whole state before changing it; when a
+  // later one refuses, the earlier ones get their previous state back ----
+  OptimizerRollback rollback;
+  for (const OptimizerLoad& load : optimizer_states) rollback.remember(load.optimizer);
+  for (const OptimizerLoad& load : optimizer_states) {
+    try {
+      load.optimizer->load_state(*load.state);
+    } catch (const Error& e) {
+      rollback.restore();
+      detail::throw_error(where, "optimizer '", load.name, "' (tensors 'optim.", load.name, ".*'): ", e.what());
+    }
+  }
+
+  // ---- from here on nothing can fail ----
+  for (const ValidatedStateDict& model : models) model.apply();
+  for (const auto& [generator, state] : generator_states) generator->set_state(state);
+  c.step = step;
+  c.data_cursor = data_cursor;
+  c.settings = settings;
+  c.extra_tensors = std::move(sections.extra);
+  c.metadata = std::move(user_metadata);
+  return report;
+}
+
+}  // namespace loom::nn
