@@ -54,7 +54,7 @@ void check_png(const std::vector<uint8_t>& b, const std::string& where) {
     LOOM_CHECK(length <= 0x7fffffffu, where, "corrupt PNG: chunk '", type, "' at byte ", pos,
                " has an invalid length ", length);
     LOOM_CHECK(pos + 12 + length <= n, where, "truncated PNG: chunk '", type, "' at byte ", pos, " needs ",
-               12 + length, " bytes but the file ends after ", n - pos);
+               12 + length, " bytes but only ", n - pos, " remain in the file");
     const uint8_t* data = &b[pos + 8];
     const uint32_t stored_crc = read_be32(data + length);
     const uint32_t actual_crc = crc32(&b[pos + 4], 4 + length);
