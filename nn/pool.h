@@ -17,7 +17,7 @@ class MaxPool2d : public Module {
  public:
   struct Options {
     int64_t kernel = 0;
-    std::optional<int64_t> stride;  // unset: = kernel
+    std::optional<int64_t> stride = std::nullopt;  // unset: = kernel
     int64_t padding = 0;
   };
   explicit MaxPool2d(const Options& options);
@@ -33,7 +33,7 @@ class AvgPool2d : public Module {
  public:
   struct Options {
     int64_t kernel = 0;
-    std::optional<int64_t> stride;  // unset: = kernel
+    std::optional<int64_t> stride = std::nullopt;  // unset: = kernel
     int64_t padding = 0;
     bool count_include_pad = true;
   };

@@ -22,10 +22,10 @@ enum class UpsampleMode { Nearest, Bilinear };
 class Upsample : public Module {
  public:
   struct Options {
-    std::optional<Size2> size;          // the output (H, W); or
-    std::optional<double> scale_factor; // the factor on both H and W (exactly one of the two)
+    std::optional<Size2> size = std::nullopt;           // the output (H, W); or
+    std::optional<double> scale_factor = std::nullopt;  // the factor on both H and W (exactly one of the two)
     UpsampleMode mode = UpsampleMode::Nearest;
-    bool align_corners = false;         // bilinear only
+    bool align_corners = false;                         // bilinear only
   };
   explicit Upsample(const Options& options);
 

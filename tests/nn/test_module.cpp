@@ -55,11 +55,11 @@ TEST(Module, StateDictNamesOfNestedSequential) {
   EXPECT_EQ(names, expected);
   EXPECT_EQ(names_of(d.named_buffers()),
             (std::vector<std::string>{"main.3.running_mean", "main.3.running_var", "main.3.num_batches_tracked"}));
-  for (const auto& [name, t] : d.state_dict())
-    if (name == "main.3.num_batches_tracked") {
-      EXPECT_EQ(t.dtype(), DType::Int64);
-      EXPECT_EQ(t.dim(), 0);
-    }
+  for (const auto& [name, t] : d.state_dict()) {
+    if (name != "main.3.num_batches_tracked") continue;
+    EXPECT_EQ(t.dtype(), DType::Int64);
+    EXPECT_EQ(t.dim(), 0);
+  }
 }
 
 TEST(Module, ParameterCountMatchesHandCount) {
@@ -129,8 +129,10 @@ TEST(Module, ToFloat64KeepsHandlesValid) {
   for (const auto& [name, t] : d.named_parameters())
     if (name == "main.0.weight") found = t.is_same(conv->weight);
   EXPECT_TRUE(found);
-  for (const auto& [name, t] : d.named_buffers())
-    if (name == "main.3.num_batches_tracked") EXPECT_EQ(t.dtype(), DType::Int64);
+  for (const auto& [name, t] : d.named_buffers()) {
+    if (name != "main.3.num_batches_tracked") continue;
+    EXPECT_EQ(t.dtype(), DType::Int64);
+  }
   const Tensor y = d(randn({2, 3, 8, 8}, gen, DType::Float64));
   EXPECT_EQ(y.dtype(), DType::Float64);
   sum(y).backward();
