@@ -123,7 +123,8 @@ void save_model(const std::string& path, const Module& model, const std::map<std
   save_safetensors(path, state_dict_map(model), metadata);
 }
 
-LoadReport load_model(const std::string& path, Module& model, bool strict, std::map<std::string, std::string>* metadata) {
+LoadReport load_model(const std::string& path, Module& model, bool strict,
+                      std::map<std::string, std::string>* metadata) {
   const std::string where = "load_model: '" + path + "': ";
   SafeTensors file = load_safetensors(path);
   const auto format = file.metadata.find("format");
@@ -160,10 +161,9 @@ void save_checkpoint(const std::string& path, const TrainingCheckpoint& c) {
   for (const auto& [name, optimizer] : c.optimizers) {
     const std::string prefix = std::string(kOptimPrefix) + "." + name + ".";
     meta[prefix + "type"] = optimizer->type_name();
-    std::ostringstream lr;
-    lr.precision(17);
-    lr << optimizer->lr();
-    meta[prefix + "lr"] = lr.str();
+    char lr[32];  // shortest text that reads back as the same double
+    const auto written = std::to_chars(lr, lr + sizeof lr, optimizer->lr());
+    meta[prefix + "lr"] = std::string(lr, written.ptr);
     for (auto& [key, t] : optimizer->state()) tensors.emplace(prefix + key, t);
   }
   for (const auto& [name, t] : c.extra_tensors) {
@@ -236,8 +236,8 @@ LoadReport load_checkpoint(const std::string& path, TrainingCheckpoint& c, bool 
     const auto type = file.metadata.find(prefix + "type");
     const auto state = sections.optimizers.find(name);
     if (type == file.metadata.end()) {
-      LOOM_CHECK(state == sections.optimizers.end(), where, "tensors 'optim.", name,
-                 ".*' have no metadata '", prefix, "type' (a damaged checkpoint)");
+      LOOM_CHECK(state == sections.optimizers.end(), where, "tensors 'optim.", name, ".*' have no metadata '", prefix,
+                 "type' (a damaged checkpoint)");
       report.missing_keys.push_back(std::string(kOptimPrefix) + "." + name);
       continue;
     }
@@ -270,7 +270,8 @@ LoadReport load_checkpoint(const std::string& path, TrainingCheckpoint& c, bool 
   for (const auto& [name, model] : c.models) {
     const auto state = sections.models.find(name);
     const std::map<std::string, Tensor>& values = state == sections.models.end() ? kNoState : state->second;
-    models.push_back(validate_state_dict(*model, values, /*strict=*/false, where, name + "."));
+    models.push_back(
+        validate_state_dict(*model, values, /*strict=*/false, where + "model '" + name + "': ", name + "."));
     const LoadReport& r = models.back().report();
     report.missing_keys.insert(report.missing_keys.end(), r.missing_keys.begin(), r.missing_keys.end());
     report.unexpected_keys.insert(report.unexpected_keys.end(), r.unexpected_keys.begin(), r.unexpected_keys.end());

@@ -70,14 +70,14 @@ inline constexpr int kCheckpointFormatVersion = 1;
 // save_checkpoint reads and load_checkpoint restores in place; the plain
 // fields are written by save and overwritten by load.
 struct TrainingCheckpoint {
-  std::map<std::string, Module*> models;          // "G", "D"
-  std::map<std::string, Optimizer*> optimizers;   // "G", "D" (any names)
-  std::map<std::string, Generator*> generators;   // "noise", "data", ...
+  std::map<std::string, Module*> models;         // "G", "D"
+  std::map<std::string, Optimizer*> optimizers;  // "G", "D" (any names)
+  std::map<std::string, Generator*> generators;  // "noise", "data", ...
   int64_t step = 0;
-  std::string data_cursor;                        // opaque to loom (an index, a file name, JSON, ...)
-  std::string settings = "{}";                    // the run's settings as JSON (checked on save)
-  std::map<std::string, Tensor> extra_tensors;    // saved as "extra.<name>"; replaced on load
-  std::map<std::string, std::string> metadata;    // saved as "user.<key>"; replaced on load
+  std::string data_cursor;                      // opaque to loom (an index, a file name, JSON, ...)
+  std::string settings = "{}";                  // the run's settings as JSON (checked on save)
+  std::map<std::string, Tensor> extra_tensors;  // saved as "extra.<name>"; replaced on load
+  std::map<std::string, std::string> metadata;  // saved as "user.<key>"; replaced on load
 };
 
 void save_checkpoint(const std::string& path, const TrainingCheckpoint& checkpoint);
