@@ -1,7 +1,11 @@
 // nn.h: the umbrella header of loom's nn library: Module, the layers, the
-// initialisers and the loss modules. `#include "nn/nn.h"` and write models.
+// initialisers, the loss objects, the optimizers and schedules, state dicts
+// and checkpoints. `#include "nn/nn.h"` and write models.
 #pragma once
 #include "nn/activation.h"
+#include "nn/adam.h"
+#include "nn/checkpoint.h"
+#include "nn/clip.h"
 #include "nn/container.h"
 #include "nn/conv.h"
 #include "nn/dropout.h"
@@ -13,4 +17,7 @@
 #include "nn/norm.h"
 #include "nn/optimizer.h"
 #include "nn/pool.h"
+#include "nn/schedule.h"
+#include "nn/sgd.h"
+#include "nn/state_dict.h"
 #include "nn/upsample.h"
