@@ -383,10 +383,10 @@ const std::map<std::string, OpSpec>& op_table() {
 
 const std::map<std::string, std::string>& later_ops() {
   static const std::map<std::string, std::string> later = {
-      {"adam", "the optimizer golden test of the nn issue"},
-      {"adamw", "the optimizer golden test of the nn issue"},
-      {"sgd", "the optimizer golden test of the nn issue"},
-      {"dcgan_iteration", "the DCGAN iteration golden test of the nn/models issues"},
+      {"adam", "tests/nn/test_golden_optimizers.cpp (CTest golden.GoldenOptimizers.*)"},
+      {"adamw", "tests/nn/test_golden_optimizers.cpp (CTest golden.GoldenOptimizers.*)"},
+      {"sgd", "tests/nn/test_golden_optimizers.cpp (CTest golden.GoldenOptimizers.*)"},
+      {"dcgan_iteration", "tests/nn/test_golden_dcgan.cpp (CTest golden.GoldenDcgan.*)"},
       {"detection_metrics", "the detection-metrics golden test of the evaluation issue"},
   };
   return later;
