@@ -64,13 +64,15 @@ SynthResult blend_soft(const Tensor& image, const Tensor& fill, const std::vecto
 
 // ---- the registry ----------------------------------------------------------
 
-// Gives a texture image (C, H, W) float32 in [0, 1], any size: an anomaly
+// Gives a texture image (C, H, W) float32 in [0, 1] for an image of
+// height x width (any size comes back; the methods resize it): an anomaly
 // source (DRAEM), a foreign patch (Poisson), a cut-paste fill (Bezier).
-using TextureSource = std::function<Tensor(Generator& gen)>;
+// data/synth/sources.h makes them from a folder or the fabric generator.
+using TextureSource = std::function<Tensor(int64_t height, int64_t width, Generator& gen)>;
 
-// What the methods may draw foreign content from. `texture` is required by
-// draem and poisson and used by the Bezier shapes' cut-paste fill (which falls
-// back to the image itself when it is empty).
+// Where the methods draw foreign content from. `texture` is required by draem
+// and poisson; the Bezier shapes' cut-paste fill uses it when set and the
+// image itself otherwise.
 struct SynthSources {
   TextureSource texture;
 };
@@ -80,12 +82,19 @@ using SynthMethod = std::function<SynthResult(const Tensor& image, Generator& ge
 struct SynthMethodInfo {
   std::string name;
   std::string summary;  // one line for --help
+  bool needs_texture = false;  // draem, poisson
+  bool uses_texture = false;   // those two and the Bezier shapes (optional for them)
 };
 
-// Every registered method, in a fixed order.
+// Every registered method, in a fixed order: cutpaste, cutpaste-scar, draem,
+// bezier-scar, bezier-clump, elastic, gradient, poisson.
 const std::vector<SynthMethodInfo>& synth_methods();
-// The method called `name`, bound to its sources; throws naming the valid
-// names when there is none such, or when it needs a texture source and none is given.
+
+// The method called `name`, bound to its sources. Throws naming the valid
+// names when there is no such method, and when it needs a texture source and
+// none is given. The returned function redraws (up to 10 times, continuing
+// the same generator) when a draw changes no pixel, as on a flat image where
+// a pasted patch equals what it covers, and then throws saying so.
 SynthMethod make_synth_method(const std::string& name, const SynthSources& sources);
 
 }  // namespace loom::data::synth

@@ -13,9 +13,16 @@
 #include <numbers>
 #include <vector>
 
+#include "data/synth/bezier.h"
+#include "data/synth/color.h"
 #include "data/synth/cutpaste.h"
+#include "data/synth/draem.h"
+#include "data/synth/elastic.h"
+#include "data/synth/gradient.h"
 #include "data/synth/perlin.h"
+#include "data/synth/poisson.h"
 #include "data/synth/synth.h"
+#include "data/synth/warp.h"
 #include "tensor/random.h"
 #include "tests/test_util.h"
 
@@ -75,7 +82,7 @@ void expect_exact_mask(const Tensor& image, const SynthResult& r, const char* wh
 
 // Soft blend: changed is a non-empty subset of the mask; outside the mask every
 // value is bit-identical (changed_pixels compares every channel exactly).
-[[maybe_unused]] void expect_superset_mask(const Tensor& image, const SynthResult& r, const char* what) {
+void expect_superset_mask(const Tensor& image, const SynthResult& r, const char* what) {
   expect_image_shape_and_range(r, image);
   const std::vector<uint8_t> mask = mask_bits(r, image), changed = changed_pixels(image, r.image);
   EXPECT_GT(count(changed), 0) << what << ": nothing changed";
@@ -290,6 +297,377 @@ TEST(CutPasteScar, RotatedScarsKeepTheirSidesAndTurnUpTo45Degrees) {
     }
   }
   EXPECT_GT(largest_turn, 30);  // scars do turn
+}
+
+// ---- every method through the registry --------------------------------------
+
+// A random texture of another size than the image, drawn from the generator.
+SynthSources test_sources() {
+  return {[](int64_t h, int64_t w, Generator& gen) { return uniform({3, h / 2 + 3, w / 2 + 5}, 0.0, 1.0, gen); }};
+}
+
+bool is_hard_paste(const std::string& name) {
+  return name == "cutpaste" || name == "cutpaste-scar" || name == "elastic";
+}
+
+class EveryMethod : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryMethod, MaskCoversExactlyOrAtLeastTheChangedPixels) {
+  const std::string name = GetParam();
+  const SynthMethod method = make_synth_method(name, test_sources());
+  for (int64_t c : {1, 3})
+    for (uint64_t seed = 0; seed < 6; ++seed) {
+      const Tensor image = noise_image(c, 40, 56, 200 + seed);
+      const std::vector<float> before = image.to_vector<float>();
+      Generator gen(seed);
+      const SynthResult r = method(image, gen);
+      EXPECT_EQ(image.to_vector<float>(), before) << name << ": the input was modified";
+      if (is_hard_paste(name)) expect_exact_mask(image, r, name.c_str());
+      else expect_superset_mask(image, r, name.c_str());
+    }
+}
+
+TEST_P(EveryMethod, SameSeedSameBytesDifferentSeedsDiffer) {
+  const std::string name = GetParam();
+  const SynthMethod method = make_synth_method(name, test_sources());
+  expect_seed_determinism(noise_image(3, 48, 48, 9), method, name.c_str());
+}
+
+std::vector<std::string> method_names() {
+  std::vector<std::string> names;
+  for (const SynthMethodInfo& m : synth_methods()) names.push_back(m.name);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Synth, EveryMethod, ::testing::ValuesIn(method_names()),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+TEST(Registry, NamesTheMethodsAndItsErrors) {
+  EXPECT_EQ(method_names(), (std::vector<std::string>{"cutpaste", "cutpaste-scar", "draem", "bezier-scar",
+                                                      "bezier-clump", "elastic", "gradient", "poisson"}));
+  loom::testing::expect_error_containing([] { make_synth_method("cut-paste", {}); }, "unknown method 'cut-paste'");
+  loom::testing::expect_error_containing([] { make_synth_method("draem", {}); }, "needs a texture source");
+  const SynthMethod cp = make_synth_method("cutpaste", {});
+  Generator gen(0);
+  loom::testing::expect_error_containing([&] { cp(Tensor::zeros({4, 32, 32}), gen); }, "1 (gray) or 3 (RGB)");
+  loom::testing::expect_error_containing([&] { cp(Tensor::zeros({3, 32}), gen); }, "(C, H, W)");
+  // A flat image: a jittered copy of itself may still differ (contrast keeps
+  // the mean), but a black one cannot change under brightness/contrast/saturation.
+  loom::testing::expect_error_containing([&] { cp(Tensor::zeros({1, 32, 32}), gen); }, "changed no pixel");
+}
+
+// ---- DRAEM --------------------------------------------------------------------
+
+TEST(Draem, BlendIsBetaImagePlusOneMinusBetaTexture) {
+  // Without augmentations, a texture of the image's size is used as it is, so
+  // inside the mask out = beta I + (1 - beta) A with one beta in [0, 0.8).
+  DraemParams params;
+  params.augmentations = 0;
+  double beta_lo = 1, beta_hi = 0;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    const Tensor image = noise_image(3, 32, 32, 300 + seed), texture = noise_image(3, 32, 32, 400 + seed, 0, 1);
+    Generator gen(seed);
+    const SynthResult r = draem(image, texture, gen, params);
+    const std::vector<uint8_t> mask = mask_bits(r, image);
+    ASSERT_GT(count(mask), 0);
+    const std::vector<float> i0 = image.to_vector<float>(), a = texture.to_vector<float>(), out = r.image.to_vector<float>();
+    // Least squares for beta over the masked values: out - A = beta (I - A).
+    double num = 0, den = 0;
+    for (size_t k = 0; k < out.size(); ++k)
+      if (mask[k % mask.size()]) num += (out[k] - a[k]) * (i0[k] - a[k]), den += (i0[k] - a[k]) * (i0[k] - a[k]);
+    const double beta = num / den;
+    EXPECT_GE(beta, -1e-6);
+    EXPECT_LT(beta, 0.8 + 1e-6);
+    beta_lo = std::min(beta_lo, beta), beta_hi = std::max(beta_hi, beta);
+    for (size_t k = 0; k < out.size(); ++k) {
+      const double expected = mask[k % mask.size()] ? beta * i0[k] + (1 - beta) * a[k] : i0[k];
+      ASSERT_NEAR(out[k], expected, 2e-6) << "seed " << seed << " element " << k;
+    }
+  }
+  EXPECT_LT(beta_lo, 0.1);
+  EXPECT_GT(beta_hi, 0.7);
+}
+
+TEST(Draem, MaskIsThresholdedNoiseOfVaryingScale) {
+  // Coarse scales (1 cell) give few large blobs, fine ones many small: the
+  // boundary length per masked pixel grows with the scale.
+  auto boundary_ratio = [](const Region& m) {
+    double inside = 0, boundary = 0;
+    for (int64_t i = 0; i + 1 < m.height; ++i)
+      for (int64_t j = 0; j + 1 < m.width; ++j) {
+        inside += m.at(i, j);
+        boundary += (m.at(i, j) != m.at(i + 1, j)) + (m.at(i, j) != m.at(i, j + 1));
+      }
+    return boundary / std::max(inside, 1.0);
+  };
+  DraemParams coarse, fine;
+  coarse.min_scale_log2 = 0, coarse.max_scale_log2 = 1;
+  fine.min_scale_log2 = 5, fine.max_scale_log2 = 6;
+  double r_coarse = 0, r_fine = 0;
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    Generator g1(seed), g2(seed);
+    const Region a = draem_mask(128, 128, g1, coarse), b = draem_mask(128, 128, g2, fine);
+    EXPECT_GT(a.count(), 0);
+    EXPECT_GT(b.count(), 0);
+    r_coarse += boundary_ratio(a), r_fine += boundary_ratio(b);
+  }
+  EXPECT_GT(r_fine, 4 * r_coarse);
+}
+
+TEST(Draem, AugmentationIsDeterministicAndZeroCountIsIdentity) {
+  const Tensor texture = noise_image(3, 24, 24, 5, 0, 1);
+  Generator g0(1);
+  EXPECT_TRUE(same_bytes(draem_augment(texture, 0, g0), texture));
+  Generator a(2), b(2);
+  EXPECT_TRUE(same_bytes(draem_augment(texture, 3, a), draem_augment(texture, 3, b)));
+  loom::testing::expect_error_containing([&] { draem_augment(texture, 11, a); }, "count 11");
+}
+
+// ---- colour ---------------------------------------------------------------------
+
+TEST(Color, AdjustmentsFollowTheirFormulas) {
+  const Tensor image = noise_image(3, 6, 7, 8);
+  const std::vector<float> v = image.to_vector<float>();
+  const int64_t plane = 42;
+  auto luma = [&](int64_t k) { return 0.299 * v[k] + 0.587 * v[plane + k] + 0.114 * v[2 * plane + k]; };
+  std::vector<double> bright, unsaturated, full_turn(v.begin(), v.end()), inverted, gamma;
+  for (size_t k = 0; k < v.size(); ++k) {
+    bright.push_back(std::clamp(1.2 * v[k] + 0.05, 0.0, 1.0));
+    unsaturated.push_back(luma(static_cast<int64_t>(k) % plane));
+    inverted.push_back(1.0 - v[k]);
+    gamma.push_back(std::pow(v[k], 1.7));
+  }
+  using loom::testing::expect_close;
+  expect_close(adjust_brightness(image, 1.2, 0.05), bright, 1e-6, 0, "brightness");
+  expect_close(adjust_saturation(image, 0.0), unsaturated, 1e-6, 0, "saturation 0 = luma");
+  expect_close(adjust_hue(image, 1.0), full_turn, 1e-6, 0, "hue + 1 turn");
+  expect_close(invert(image), inverted, 1e-6, 0, "invert");
+  expect_close(adjust_gamma(image, 1.7), gamma, 1e-6, 0, "gamma");
+  // A third of a turn takes pure red to pure green.
+  const Tensor red = Tensor::from_vector(std::vector<float>{1, 0, 0}, {3, 1, 1});
+  expect_close(adjust_hue(red, 1.0 / 3.0), {0, 1, 0}, 1e-6, 0, "red + 1/3 turn");
+  // One bit keeps only the top bit of the 8-bit value: 0 or 128/255.
+  for (float x : posterize(image, 1).to_vector<float>()) EXPECT_TRUE(x == 0.0f || x == 128.0f / 255.0f) << x;
+  // Autocontrast stretches each channel to span [0, 1].
+  const std::vector<float> ac = autocontrast(image).to_vector<float>();
+  for (int64_t c = 0; c < 3; ++c) {
+    EXPECT_EQ(*std::min_element(ac.begin() + c * plane, ac.begin() + (c + 1) * plane), 0.0f);
+    EXPECT_NEAR(*std::max_element(ac.begin() + c * plane, ac.begin() + (c + 1) * plane), 1.0f, 1e-6);
+  }
+  // Saturation and hue leave gray alone.
+  const Tensor gray = noise_image(1, 5, 5, 9);
+  EXPECT_TRUE(same_bytes(adjust_hue(gray, 0.3), gray));
+  EXPECT_TRUE(same_bytes(adjust_saturation(gray, 0.3), gray));
+}
+
+TEST(Color, EqualizeSpreadsFourEqualLevels) {
+  // Four levels, 16 pixels each: PIL's step = (64 - 16) / 255 = 0 -> unchanged;
+  // with 255 pixels per level (1020 pixels) step = 3, and level k maps to
+  // (255 k + 1) / 3 -> 0, 85, 170, 255.
+  std::vector<float> v;
+  for (int level = 0; level < 4; ++level)
+    for (int k = 0; k < 255; ++k) v.push_back(static_cast<float>(10 + 20 * level) / 255.0f);
+  const Tensor image = Tensor::from_vector(v, {1, 30, 34});
+  const std::vector<float> out = equalize(image).to_vector<float>();
+  for (int level = 0; level < 4; ++level) EXPECT_NEAR(out[static_cast<size_t>(level * 255)], 85.0f * level / 255.0f, 1e-6);
+}
+
+// ---- Poisson blending -------------------------------------------------------------
+
+// A disc region, optionally touching the image border.
+Region disc(int64_t h, int64_t w, double cy, double cx, double r) {
+  Region region(h, w);
+  for (int64_t i = 0; i < h; ++i)
+    for (int64_t j = 0; j < w; ++j) region.at(i, j) = (i - cy) * (i - cy) + (j - cx) * (j - cx) <= r * r;
+  return region;
+}
+
+// sum over the in-image 4-neighbours q of (x_p - x_q), in float64.
+double discrete_laplacian(const std::vector<float>& x, int64_t h, int64_t w, int64_t plane_offset, int64_t i, int64_t j) {
+  double s = 0;
+  for (auto [di, dj] : {std::pair{-1, 0}, std::pair{1, 0}, std::pair{0, -1}, std::pair{0, 1}}) {
+    const int64_t ni = i + di, nj = j + dj;
+    if (ni < 0 || nj < 0 || ni >= h || nj >= w) continue;
+    s += static_cast<double>(x[plane_offset + i * w + j]) - x[plane_offset + ni * w + nj];
+  }
+  return s;
+}
+
+TEST(Poisson, KeepsTheSourceLaplacianInsideAndTheBackgroundOutside) {
+  const int64_t c = 3, h = 40, w = 44;
+  const Tensor background = noise_image(c, h, w, 21), source = noise_image(c, h, w, 22, 0, 1);
+  for (const Region& region : {disc(h, w, 20, 22, 11), disc(h, w, 3, 40, 9)}) {  // inner, touching two edges
+    PoissonReport report;
+    const Tensor out = poisson_blend(background, source, region, {}, &report);
+    EXPECT_GT(report.iterations, 0);
+    EXPECT_LE(report.relative_residual, 1e-7);
+    const std::vector<float> f = out.to_vector<float>(), g = source.to_vector<float>(), bg = background.to_vector<float>();
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < h; ++i)
+        for (int64_t j = 0; j < w; ++j) {
+          const size_t k = static_cast<size_t>((ch * h + i) * w + j);
+          if (!region.at(i, j)) {
+            ASSERT_EQ(f[k], bg[k]) << "outside the region (boundary included) at " << i << "," << j;
+            continue;
+          }
+          const double lf = discrete_laplacian(f, h, w, ch * h * w, i, j);
+          const double lg = discrete_laplacian(g, h, w, ch * h * w, i, j);
+          ASSERT_NEAR(lf, lg, 1e-4) << "channel " << ch << " at " << i << "," << j;
+        }
+  }
+}
+
+TEST(Poisson, ReproducesAConstantOffsetPatchShifted) {
+  // Background = source + k on and around the border of the region: the
+  // solution inside is source + k (up to the solver tolerance).
+  const int64_t h = 36, w = 36;
+  const Tensor source = noise_image(1, h, w, 31, 0, 1);
+  const std::vector<float> g = source.to_vector<float>();
+  std::vector<float> bg(g.size());
+  for (size_t k = 0; k < g.size(); ++k) bg[k] = g[k] + 0.25f;
+  const Region region = disc(h, w, 17, 18, 12);
+  for (int64_t i = 0; i < h; ++i)  // junk inside the region must not matter
+    for (int64_t j = 0; j < w; ++j)
+      if (region.at(i, j)) bg[static_cast<size_t>(i * w + j)] = 0.5f;
+  const std::vector<float> f =
+      poisson_blend(Tensor::from_vector(bg, {1, h, w}), source, region).to_vector<float>();
+  for (int64_t k = 0; k < h * w; ++k)
+    if (region.inside[static_cast<size_t>(k)]) {
+      ASSERT_NEAR(f[k], g[k] + 0.25, 1e-5) << "pixel " << k;
+    }
+}
+
+TEST(Poisson, RejectsRegionsWithoutABoundaryAndReportsNonConvergence) {
+  const Tensor a = noise_image(1, 16, 16, 1), b = noise_image(1, 16, 16, 2);
+  Region all(16, 16);
+  std::fill(all.inside.begin(), all.inside.end(), 1);
+  loom::testing::expect_error_containing([&] { poisson_blend(a, b, all); }, "whole image");
+  loom::testing::expect_error_containing([&] { poisson_blend(a, b, Region(16, 16)); }, "empty");
+  PoissonOptions one_step;
+  one_step.max_iterations = 1;
+  loom::testing::expect_error_containing([&] { poisson_blend(a, b, disc(16, 16, 8, 8, 6), one_step); },
+                                         "raise max_iterations");
+}
+
+// ---- elastic and warps ---------------------------------------------------------------
+
+TEST(Elastic, ZeroDisplacementIsTheIdentity) {
+  const Tensor image = noise_image(3, 20, 30, 41);
+  Generator gen(0);
+  const Tensor zero = elastic_displacement(20, 30, 0.0, 4.0, gen);
+  for (float d : zero.to_vector<float>()) ASSERT_EQ(d, 0.0f);
+  EXPECT_TRUE(same_bytes(warp_image(image, zero), image));
+  const Region blob = disc(20, 30, 10, 12, 6);
+  EXPECT_EQ(elastic_region(blob, zero).inside, blob.inside);
+}
+
+TEST(Elastic, ShiftAndRotationFieldsMoveTheImage) {
+  const int64_t h = 21, w = 21;
+  const Tensor image = noise_image(1, h, w, 42);
+  const std::vector<float> v = image.to_vector<float>();
+  // A constant field (dy, dx) = (1, 2): out(i, j) = image(i + 1, j + 2) away from the far edges.
+  Tensor shift = Tensor::empty({2, h, w});
+  shift.narrow(0, 0, 1).fill_(1.0);
+  shift.narrow(0, 1, 1).fill_(2.0);
+  const std::vector<float> shifted = warp_image(image, shift).to_vector<float>();
+  for (int64_t i = 0; i + 1 < h; ++i)
+    for (int64_t j = 0; j + 2 < w; ++j) ASSERT_EQ(shifted[i * w + j], v[(i + 1) * w + j + 2]);
+  // A quarter turn about the centre (10, 10) samples image(10 + (j - 10), 10 - (i - 10)).
+  const std::vector<float> turned = warp_image(image, rotation_displacement(h, w, std::numbers::pi / 2)).to_vector<float>();
+  for (int64_t i = 0; i < h; ++i)
+    for (int64_t j = 0; j < w; ++j) ASSERT_NEAR(turned[i * w + j], v[j * w + (20 - i)], 1e-5);
+}
+
+TEST(Elastic, FieldRmsFollowsAlphaAndSigma) {
+  for (double sigma : {2.0, 4.0}) {
+    Generator gen(3);
+    const std::vector<float> d = elastic_displacement(128, 128, elastic_alpha_for_rms(2.0, sigma), sigma, gen).to_vector<float>();
+    double ss = 0;
+    for (float x : d) ss += static_cast<double>(x) * x;
+    const double rms = std::sqrt(ss / static_cast<double>(d.size()));
+    EXPECT_GT(rms, 2.0 * 0.7) << "sigma " << sigma;
+    EXPECT_LT(rms, 2.0 * 1.3) << "sigma " << sigma;
+  }
+}
+
+// ---- gradient stain -----------------------------------------------------------------------
+
+TEST(Gradient, FlatImageFadesTowardsOneGrayLevel) {
+  // On a flat image I = v, out = (1 - a) v + a g: every changed pixel moves the
+  // same way, by at most |g - v| <= delta_max, and the opacity varies.
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    const Tensor image = Tensor::full({3, 48, 48}, 0.5);
+    Generator gen(seed);
+    const SynthResult r = gradient_stain(image, gen);
+    expect_superset_mask(image, r, "gradient");
+    const std::vector<float> out = r.image.to_vector<float>();
+    int up = 0, down = 0;
+    double largest = 0;
+    std::vector<float> levels;
+    for (size_t k = 0; k < 48 * 48; ++k) {
+      ASSERT_EQ(out[k], out[k + 48 * 48]);  // gray stays gray
+      ASSERT_EQ(out[k], out[k + 2 * 48 * 48]);
+      const double d = out[k] - 0.5;
+      up += d > 0, down += d < 0;
+      largest = std::max(largest, std::abs(d));
+      if (d != 0) levels.push_back(out[k]);
+    }
+    EXPECT_TRUE(up == 0 || down == 0) << "seed " << seed;
+    EXPECT_LE(largest, 0.45 + 1e-6);
+    EXPECT_GE(largest, 0.6 * 0.15 * 0.5) << "seed " << seed;  // peak >= 0.6, delta >= 0.15, profile reaches >= 1/2
+    std::sort(levels.begin(), levels.end());
+    EXPECT_GT(std::unique(levels.begin(), levels.end()) - levels.begin(), 5) << "seed " << seed << ": no fade";
+  }
+}
+
+// ---- Bezier shapes ---------------------------------------------------------------------------
+
+TEST(Bezier, PasteIsExactFuseIsASuperset) {
+  for (BezierShape shape : {BezierShape::Scar, BezierShape::Clump})
+    for (BezierFill fill : {BezierFill::Noise, BezierFill::CutPaste})
+      for (uint64_t seed = 0; seed < 5; ++seed) {
+        const Tensor image = noise_image(3, 48, 48, 500 + seed);
+        BezierParams params;
+        params.fill = fill;
+        params.blend = BezierBlend::Paste;
+        Generator g1(seed), g2(seed);
+        expect_exact_mask(image, bezier_defect(image, Tensor(), shape, g1, params), "bezier paste");
+        params.blend = BezierBlend::Fuse;
+        expect_superset_mask(image, bezier_defect(image, Tensor(), shape, g2, params), "bezier fuse");
+      }
+}
+
+// The narrowest and widest extents of a region over directions 0..179 degrees.
+std::pair<double, double> extents(const Region& r) {
+  double narrowest = 1e9, widest = 0;
+  for (int deg = 0; deg < 180; ++deg) {
+    const double a = deg * std::numbers::pi / 180, cy = std::sin(a), cx = std::cos(a);
+    double lo = 1e9, hi = -1e9;
+    for (int64_t i = 0; i < r.height; ++i)
+      for (int64_t j = 0; j < r.width; ++j)
+        if (r.at(i, j)) lo = std::min(lo, cy * i + cx * j), hi = std::max(hi, cy * i + cx * j);
+    narrowest = std::min(narrowest, hi - lo), widest = std::max(widest, hi - lo);
+  }
+  return {narrowest, widest};
+}
+
+TEST(Bezier, ShapesStayInsideTheirBands) {
+  const int64_t side = 96;
+  const BezierParams p;
+  for (uint64_t seed = 0; seed < 25; ++seed) {
+    Generator g1(seed), g2(seed);
+    const Region scar = bezier_scar_region(side, side, g1, p), clump = bezier_clump_region(side, side, g2, p);
+    ASSERT_GT(scar.count(), 0);
+    ASSERT_GT(clump.count(), 0);
+    const auto [scar_narrow, scar_wide] = extents(scar);
+    EXPECT_LE(scar_narrow, p.band_max * side + 1.5) << "seed " << seed;  // pixel centres inside the band
+    EXPECT_LE(scar_wide, (p.length_max + p.thickness_max) * side + 1.5) << "seed " << seed;
+    EXPECT_LE(extents(clump).second, 2 * p.radius_max * side + 1.5) << "seed " << seed;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,34 @@
+// sources.cpp: folder and procedural-fabric texture sources (see sources.h).
+#include "data/synth/sources.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "data/dataset_scan.h"
+#include "data/fabric/draw.h"
+#include "data/fabric/presets.h"
+#include "data/image.h"
+#include "tensor/error.h"
+
+namespace loom::data::synth {
+
+TextureSource folder_texture_source(const std::string& dir) {
+  LOOM_CHECK(std::filesystem::exists(dir), "texture source folder ", dir, " does not exist");
+  LOOM_CHECK(std::filesystem::is_directory(dir), "texture source ", dir, " is not a folder");
+  auto files = std::make_shared<const std::vector<std::filesystem::path>>(list_images(dir, /*recursive=*/true));
+  LOOM_CHECK(!files->empty(), "texture source folder ", dir, " holds no images (.png, .jpg, .jpeg, .bmp) at any depth");
+  return [files](int64_t, int64_t, Generator& gen) {
+    const auto pick = static_cast<size_t>(fabric::draw_int(gen, 0, static_cast<int64_t>(files->size())));
+    return load_image((*files)[pick].string(), ColorMode::RGB);
+  };
+}
+
+TextureSource fabric_texture_source() {
+  return [](int64_t height, int64_t width, Generator& gen) {
+    return fabric::random_fabric(std::max(height, width), gen);
+  };
+}
+
+}  // namespace loom::data::synth
