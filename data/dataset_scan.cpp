@@ -27,6 +27,7 @@ const char* issue_kind_name(LayoutIssue::Kind kind) {
     case LayoutIssue::Kind::MissingMask: return "missing mask";
     case LayoutIssue::Kind::OrphanMask: return "mask without image";
     case LayoutIssue::Kind::SizeMismatch: return "size mismatch";
+    case LayoutIssue::Kind::Unreadable: return "unreadable file";
     case LayoutIssue::Kind::Unexpected: return "unexpected";
   }
   return "?";

@@ -27,6 +27,7 @@ struct LayoutIssue {
     MissingMask,     // a defective image without its mask file
     OrphanMask,      // a mask file without its image
     SizeMismatch,    // a mask whose size differs from its image's
+    Unreadable,      // a file that cannot be decoded (found when reading, not scanning)
     Unexpected,      // something the layout does not know, ignored
   };
   Kind kind;

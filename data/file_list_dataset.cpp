@@ -37,6 +37,13 @@ Tensor load_mask(const std::vector<std::string>& mask_paths, const std::string& 
   return mask;
 }
 
+std::string mask_size_mismatch(const std::string& mask_path, int64_t mask_width, int64_t mask_height,
+                               const std::string& image_path, int64_t image_width, int64_t image_height) {
+  return "mask " + mask_path + " is " + std::to_string(mask_width) + "x" + std::to_string(mask_height) +
+         " but its image " + image_path + " is " + std::to_string(image_width) + "x" + std::to_string(image_height) +
+         " (width x height)";
+}
+
 FileListDataset::FileListDataset(std::vector<SampleFile> files, DatasetOptions options)
     : files_(std::move(files)), options_(options) {
   LOOM_CHECK((options_.height > 0) == (options_.width > 0) && options_.height >= 0 && options_.width >= 0,
@@ -56,9 +63,9 @@ Sample FileListDataset::get(int64_t index) const {
   if (file.label != 0) {
     LOOM_CHECK(!file.mask_paths.empty(), "dataset: defective image ", file.image_path, " has no mask");
     sample.mask = load_mask(file.mask_paths, file.image_path);  // (1, H, W)
-    LOOM_CHECK(sample.mask.size(1) == sample.image.size(1) && sample.mask.size(2) == sample.image.size(2),
-               "dataset: mask ", file.mask_paths[0], " is ", size_text(sample.mask), " but its image ",
-               file.image_path, " is ", size_text(sample.image), " (width x height)");
+    LOOM_CHECK(sample.mask.size(1) == sample.image.size(1) && sample.mask.size(2) == sample.image.size(2), "dataset: ",
+               mask_size_mismatch(file.mask_paths[0], sample.mask.size(2), sample.mask.size(1), file.image_path,
+                                  sample.image.size(2), sample.image.size(1)));
   }
   if (options_.height > 0) {
     sample.image = resize_chw(sample.image, options_.height, options_.width, /*nearest=*/false);

@@ -29,6 +29,11 @@ struct SampleFile {
 // have the same size; `image_path` is named in the error when they do not.
 Tensor load_mask(const std::vector<std::string>& mask_paths, const std::string& image_path);
 
+// The error text for a mask whose size differs from its image's:
+// "mask <mask_path> is 64x48 but its image <image_path> is 64x64 (width x height)".
+std::string mask_size_mismatch(const std::string& mask_path, int64_t mask_width, int64_t mask_height,
+                               const std::string& image_path, int64_t image_width, int64_t image_height);
+
 class FileListDataset : public Dataset {
  public:
   FileListDataset(std::vector<SampleFile> files, DatasetOptions options = {});
