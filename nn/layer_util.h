@@ -29,13 +29,17 @@ struct Size2 {
 // "4" when both sides agree, else "(3, 5)" (PyTorch prints tuples).
 std::string size2_str(const Size2& s);
 
-// A layer with an `Options` struct: nn::make<Linear>({.in = 8, .out = 4}, gen).
+// A layer with an `Options` struct: nn::make<BatchNorm2d>({.features = 64}),
+// and, for layers that draw their initial values, with the generator to draw
+// them from: nn::make<Linear>({.in = 8, .out = 4}, gen).
 template <class M>
-std::shared_ptr<M> make(const typename M::Options& options, Generator& gen = default_generator()) {
-  if constexpr (std::is_constructible_v<M, const typename M::Options&, Generator&>)
-    return std::make_shared<M>(options, gen);
-  else
-    return std::make_shared<M>(options);
+std::shared_ptr<M> make(const typename M::Options& options) {
+  return std::make_shared<M>(options);
+}
+template <class M>
+  requires std::is_constructible_v<M, const typename M::Options&, Generator&>
+std::shared_ptr<M> make(const typename M::Options& options, Generator& gen) {
+  return std::make_shared<M>(options, gen);
 }
 
 // Any other constructor: nn::make<ReLU>(), nn::make<LeakyReLU>(0.2).
