@@ -1,5 +1,5 @@
-// color.cpp: the colour adjustments and the colour jitter of color.h, as plain
-// loops over contiguous (C, H, W) float32 buffers.
+// color.cpp: the colour operations of color.h, as plain loops over contiguous
+// (C, H, W) float32 buffers.
 #include "data/synth/color.h"
 
 #include <algorithm>
@@ -7,7 +7,6 @@
 #include <cmath>
 #include <vector>
 
-#include "data/fabric/draw.h"
 #include "data/synth/synth.h"
 #include "tensor/error.h"
 
@@ -28,92 +27,12 @@ Tensor map_values(const Tensor& image, const char* op, F f) {
   return out;
 }
 
-// Luma of pixel k of a (C, H*W) buffer.
-double luma_at(const float* p, int64_t channels, int64_t plane, int64_t k) {
-  if (channels == 1) return p[k];
-  return 0.299 * p[k] + 0.587 * p[plane + k] + 0.114 * p[2 * plane + k];
-}
-
-// out = factor x + (1 - factor) reference(pixel), reference given per pixel.
-template <class Ref>
-void blend_with(Tensor& img, double factor, Ref reference) {
-  const int64_t c = img.size(0), plane = img.size(1) * img.size(2);
-  float* p = img.data<float>();
-  for (int64_t k = 0; k < plane; ++k) {
-    const double ref = reference(p, k);
-    for (int64_t ch = 0; ch < c; ++ch) {
-      float& v = p[ch * plane + k];
-      v = clamp01(factor * v + (1.0 - factor) * ref);
-    }
-  }
-}
-
-// RGB <-> HSV with all three in [0, 1] (hue in turns).
-std::array<double, 3> rgb_to_hsv(double r, double g, double b) {
-  const double mx = std::max({r, g, b}), mn = std::min({r, g, b}), d = mx - mn;
-  double h = 0;
-  if (d > 0) {
-    if (mx == r) h = (g - b) / d;
-    else if (mx == g) h = 2.0 + (b - r) / d;
-    else h = 4.0 + (r - g) / d;
-    h /= 6.0;
-    if (h < 0) h += 1.0;
-  }
-  return {h, mx > 0 ? d / mx : 0.0, mx};
-}
-
-std::array<double, 3> hsv_to_rgb(double h, double s, double v) {
-  const double h6 = 6.0 * (h - std::floor(h));
-  const auto sector = static_cast<int>(std::floor(h6)) % 6;
-  const double f = h6 - std::floor(h6);
-  const double p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
-  switch (sector) {
-    case 0: return {v, t, p};
-    case 1: return {q, v, p};
-    case 2: return {p, v, t};
-    case 3: return {p, q, v};
-    case 4: return {t, p, v};
-    default: return {v, p, q};
-  }
-}
-
 uint8_t to_byte(float v) { return static_cast<uint8_t>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f)); }
 
 }  // namespace
 
-Tensor adjust_brightness(const Tensor& image, double factor, double offset) {
-  return map_values(image, "adjust_brightness", [&](double x) { return factor * x + offset; });
-}
-
-Tensor adjust_contrast(const Tensor& image, double factor) {
-  Tensor out = working_copy(image, "adjust_contrast");
-  const int64_t c = out.size(0), plane = out.size(1) * out.size(2);
-  double mean = 0;
-  for (int64_t k = 0; k < plane; ++k) mean += luma_at(out.data<float>(), c, plane, k);
-  mean /= static_cast<double>(plane);
-  blend_with(out, factor, [&](const float*, int64_t) { return mean; });
-  return out;
-}
-
-Tensor adjust_saturation(const Tensor& image, double factor) {
-  Tensor out = working_copy(image, "adjust_saturation");
-  if (out.size(0) == 1) return out;
-  const int64_t plane = out.size(1) * out.size(2);
-  blend_with(out, factor, [&](const float* p, int64_t k) { return luma_at(p, 3, plane, k); });
-  return out;
-}
-
-Tensor adjust_hue(const Tensor& image, double shift) {
-  Tensor out = working_copy(image, "adjust_hue");
-  if (out.size(0) == 1) return out;
-  const int64_t plane = out.size(1) * out.size(2);
-  float* p = out.data<float>();
-  for (int64_t k = 0; k < plane; ++k) {
-    const auto [h, s, v] = rgb_to_hsv(p[k], p[plane + k], p[2 * plane + k]);
-    const auto rgb = hsv_to_rgb(h + shift, s, v);
-    for (int64_t ch = 0; ch < 3; ++ch) p[ch * plane + k] = clamp01(rgb[static_cast<size_t>(ch)]);
-  }
-  return out;
+Tensor scale_and_shift(const Tensor& image, double factor, double offset) {
+  return map_values(image, "scale_and_shift", [&](double x) { return factor * x + offset; });
 }
 
 Tensor adjust_gamma(const Tensor& image, double gamma) {
@@ -191,14 +110,6 @@ Tensor adjust_sharpness(const Tensor& image, double factor) {
         o[ch * h * w + i * w + j] = clamp01(factor * q[i * w + j] + (1.0 - factor) * smooth);
       }
   return out;
-}
-
-Tensor color_jitter(const Tensor& image, const ColorJitter& jitter, Generator& gen) {
-  using fabric::draw_uniform;
-  Tensor out = adjust_brightness(image, draw_uniform(gen, 1.0 - jitter.brightness, 1.0 + jitter.brightness));
-  out = adjust_contrast(out, draw_uniform(gen, 1.0 - jitter.contrast, 1.0 + jitter.contrast));
-  out = adjust_saturation(out, draw_uniform(gen, 1.0 - jitter.saturation, 1.0 + jitter.saturation));
-  return adjust_hue(out, draw_uniform(gen, -jitter.hue, jitter.hue));
 }
 
 }  // namespace loom::data::synth

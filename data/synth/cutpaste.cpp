@@ -18,7 +18,8 @@ using fabric::draw_uniform;
 namespace {
 
 // A jittered copy of the h x w crop of `image` at a random position.
-Tensor random_jittered_crop(const Tensor& image, int64_t h, int64_t w, const ColorJitter& jitter, Generator& gen) {
+Tensor random_jittered_crop(const Tensor& image, int64_t h, int64_t w, const ColorJitterOptions& jitter,
+                            Generator& gen) {
   const int64_t top = draw_int(gen, 0, image.size(1) - h + 1);
   const int64_t left = draw_int(gen, 0, image.size(2) - w + 1);
   return color_jitter(image.narrow(1, top, h).narrow(2, left, w).contiguous(), jitter, gen);

@@ -7,8 +7,8 @@
 #pragma once
 #include <cstdint>
 
-#include "data/synth/color.h"
 #include "data/synth/synth.h"
+#include "data/transforms.h"
 
 namespace loom::data::synth {
 
@@ -21,7 +21,7 @@ namespace loom::data::synth {
 struct CutPasteParams {
   double area_min = 0.02, area_max = 0.15;
   double aspect_min = 0.3, aspect_max = 3.3;
-  ColorJitter jitter;
+  ColorJitterOptions jitter{0.1, 0.1, 0.1, 0.1};  // data::color_jitter, as the paper
 };
 SynthResult cutpaste(const Tensor& image, Generator& gen, const CutPasteParams& params = {});
 
@@ -34,7 +34,7 @@ struct CutPasteScarParams {
   int64_t width_min = 2, width_max = 16;
   int64_t height_min = 10, height_max = 25;
   double max_angle_deg = 45.0;
-  ColorJitter jitter;
+  ColorJitterOptions jitter{0.1, 0.1, 0.1, 0.1};  // data::color_jitter, as the paper
 };
 SynthResult cutpaste_scar(const Tensor& image, Generator& gen, const CutPasteScarParams& params = {});
 

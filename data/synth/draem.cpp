@@ -9,6 +9,7 @@
 #include "data/synth/color.h"
 #include "data/synth/perlin.h"
 #include "data/synth/warp.h"
+#include "data/transforms.h"
 #include "tensor/error.h"
 
 namespace loom::data::synth {
@@ -42,12 +43,14 @@ Tensor draem_augment(const Tensor& texture, int count, Generator& gen) {
       [](const Tensor& t, Generator& g) { return adjust_gamma(t, draw_uniform(g, 0.5, 2.0)); },
       [](const Tensor& t, Generator& g) {
         const double factor = draw_uniform(g, 0.8, 1.2);
-        return adjust_brightness(t, factor, draw_uniform(g, -30.0, 30.0) / 255.0);
+        return scale_and_shift(t, factor, draw_uniform(g, -30.0, 30.0) / 255.0);
       },
       [](const Tensor& t, Generator& g) { return adjust_sharpness(t, draw_uniform(g, 0.0, 2.0)); },
       [](const Tensor& t, Generator& g) {
-        const Tensor shifted = adjust_hue(t, draw_uniform(g, -0.2, 0.2));
-        return adjust_saturation(shifted, draw_uniform(g, 0.6, 1.4));
+        JitterParams hue_saturation;
+        hue_saturation.hue = draw_uniform(g, -0.2, 0.2);
+        hue_saturation.saturation = draw_uniform(g, 0.6, 1.4);
+        return apply_jitter(t, hue_saturation);
       },
       [](const Tensor& t, Generator& g) { return solarize(t, draw_uniform(g, 32.0, 128.0) / 255.0); },
       [](const Tensor& t, Generator& g) { return posterize(t, static_cast<int>(draw_int(g, 1, 9))); },

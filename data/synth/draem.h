@@ -34,8 +34,8 @@ Region draem_mask(int64_t height, int64_t width, Generator& gen, const DraemPara
 // DRAEM's texture augmentation: `count` distinct operations chosen uniformly
 // (a random permutation of the list, first `count`) and applied in that order:
 //   gamma contrast x^g, g ~ U[0.5, 2];  brightness 0.8..1.2 x + U[-30, 30]/255;
-//   sharpness factor U[0, 2];  hue shift U[-0.2, 0.2] turn and saturation
-//   factor U[0.6, 1.4];  solarize above U[32, 128]/255;  posterize to 1..8 bits;
+//   sharpness factor U[0, 2];  saturation factor U[0.6, 1.4] then hue shift
+//   U[-0.2, 0.2] turn (data::apply_jitter);  solarize above U[32, 128]/255;  posterize to 1..8 bits;
 //   invert;  autocontrast;  equalize;  rotation by U[-45, 45] degrees
 //   (clamp-to-edge where imgaug fills black).
 Tensor draem_augment(const Tensor& texture, int count, Generator& gen);

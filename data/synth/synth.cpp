@@ -4,6 +4,7 @@
 
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
+#include "data/transforms.h"
 #include "tensor/error.h"
 
 namespace loom::data::synth {
@@ -45,8 +46,11 @@ Tensor match_texture(const Tensor& texture, int64_t channels, int64_t height, in
   } else if (c == 1 && channels == 3) {
     t = t.expand({3, t.size(1), t.size(2)});
   }
-  if (t.size(1) != height || t.size(2) != width)
-    t = upsample_bilinear(t.unsqueeze(0), height, width).squeeze(0);
+  // Area averaging when shrinking (no aliasing), bilinear when enlarging.
+  if (t.size(1) >= height && t.size(2) >= width && (t.size(1) != height || t.size(2) != width))
+    t = resize_area(t, height, width);
+  else if (t.size(1) != height || t.size(2) != width)
+    t = resize_bilinear(t, height, width);
   return clamp(t, 0.0, 1.0).contiguous();
 }
 

@@ -49,7 +49,8 @@ struct Region {
 Tensor checked_image(const Tensor& image, const char* method, int64_t min_side = 8);
 
 // Brings a texture (C', H', W') to (C, H, W): gray <-> RGB by luma or
-// replication, then a bilinear resize. Returns contiguous float32.
+// replication, then a resize (area when shrinking, bilinear otherwise, see
+// data/transforms.h). Returns contiguous float32.
 Tensor match_texture(const Tensor& texture, int64_t channels, int64_t height, int64_t width);
 
 // Hard paste: out = fill where the region is set, the image elsewhere.

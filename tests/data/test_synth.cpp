@@ -429,27 +429,22 @@ TEST(Draem, AugmentationIsDeterministicAndZeroCountIsIdentity) {
 
 // ---- colour ---------------------------------------------------------------------
 
-TEST(Color, AdjustmentsFollowTheirFormulas) {
+TEST(Color, OperationsFollowTheirFormulas) {
   const Tensor image = noise_image(3, 6, 7, 8);
   const std::vector<float> v = image.to_vector<float>();
   const int64_t plane = 42;
-  auto luma = [&](int64_t k) { return 0.299 * v[k] + 0.587 * v[plane + k] + 0.114 * v[2 * plane + k]; };
-  std::vector<double> bright, unsaturated, full_turn(v.begin(), v.end()), inverted, gamma;
-  for (size_t k = 0; k < v.size(); ++k) {
-    bright.push_back(std::clamp(1.2 * v[k] + 0.05, 0.0, 1.0));
-    unsaturated.push_back(luma(static_cast<int64_t>(k) % plane));
-    inverted.push_back(1.0 - v[k]);
-    gamma.push_back(std::pow(v[k], 1.7));
+  std::vector<double> shifted, inverted, gamma, solarized;
+  for (float x : v) {
+    shifted.push_back(std::clamp(1.2 * x + 0.05, 0.0, 1.0));
+    inverted.push_back(1.0 - x);
+    gamma.push_back(std::pow(x, 1.7));
+    solarized.push_back(x >= 0.5 ? 1.0 - x : x);
   }
   using loom::testing::expect_close;
-  expect_close(adjust_brightness(image, 1.2, 0.05), bright, 1e-6, 0, "brightness");
-  expect_close(adjust_saturation(image, 0.0), unsaturated, 1e-6, 0, "saturation 0 = luma");
-  expect_close(adjust_hue(image, 1.0), full_turn, 1e-6, 0, "hue + 1 turn");
+  expect_close(scale_and_shift(image, 1.2, 0.05), shifted, 1e-6, 0, "scale_and_shift");
   expect_close(invert(image), inverted, 1e-6, 0, "invert");
   expect_close(adjust_gamma(image, 1.7), gamma, 1e-6, 0, "gamma");
-  // A third of a turn takes pure red to pure green.
-  const Tensor red = Tensor::from_vector(std::vector<float>{1, 0, 0}, {3, 1, 1});
-  expect_close(adjust_hue(red, 1.0 / 3.0), {0, 1, 0}, 1e-6, 0, "red + 1/3 turn");
+  expect_close(solarize(image, 0.5), solarized, 1e-6, 0, "solarize");
   // One bit keeps only the top bit of the 8-bit value: 0 or 128/255.
   for (float x : posterize(image, 1).to_vector<float>()) EXPECT_TRUE(x == 0.0f || x == 128.0f / 255.0f) << x;
   // Autocontrast stretches each channel to span [0, 1].
@@ -458,10 +453,18 @@ TEST(Color, AdjustmentsFollowTheirFormulas) {
     EXPECT_EQ(*std::min_element(ac.begin() + c * plane, ac.begin() + (c + 1) * plane), 0.0f);
     EXPECT_NEAR(*std::max_element(ac.begin() + c * plane, ac.begin() + (c + 1) * plane), 1.0f, 1e-6);
   }
-  // Saturation and hue leave gray alone.
-  const Tensor gray = noise_image(1, 5, 5, 9);
-  EXPECT_TRUE(same_bytes(adjust_hue(gray, 0.3), gray));
-  EXPECT_TRUE(same_bytes(adjust_saturation(gray, 0.3), gray));
+  // Sharpness: factor 1 is the identity; factor 0 is the 3x3 smoothing inside, the border as it was.
+  EXPECT_TRUE(same_bytes(adjust_sharpness(image, 1.0), image));
+  const std::vector<float> smooth = adjust_sharpness(image, 0.0).to_vector<float>();
+  const int64_t w = 7;
+  for (int64_t i = 1; i < 5; ++i)
+    for (int64_t j = 1; j < 6; ++j) {
+      double s = 4 * v[i * w + j];
+      for (int64_t di = -1; di <= 1; ++di)
+        for (int64_t dj = -1; dj <= 1; ++dj) s += v[(i + di) * w + j + dj];
+      EXPECT_NEAR(smooth[i * w + j], s / 13, 1e-6);
+    }
+  EXPECT_EQ(smooth[0], v[0]);
 }
 
 TEST(Color, EqualizeSpreadsFourEqualLevels) {
