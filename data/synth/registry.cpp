@@ -34,13 +34,13 @@ std::string method_names() {
 
 // The unwrapped method `name` (known to exist).
 SynthMethod bind_method(const std::string& name, const SynthSources& sources) {
-  const TextureSource texture = sources.texture;
+  const TextureSource texture = sources.texture, paste = sources.paste;
   auto texture_for = [texture](const Tensor& image, Generator& gen) {
     return texture(image.size(1), image.size(2), gen);
   };
-  auto bezier = [texture, texture_for](BezierShape shape) {
+  auto bezier = [paste](BezierShape shape) {
     return [=](const Tensor& image, Generator& gen) {
-      return bezier_defect(image, texture ? texture_for(image, gen) : Tensor(), shape, gen);
+      return bezier_defect(image, paste ? paste(image.size(1), image.size(2), gen) : Tensor(), shape, gen);
     };
   };
   if (name == "cutpaste") return [](const Tensor& image, Generator& gen) { return cutpaste(image, gen); };
@@ -58,14 +58,15 @@ SynthMethod bind_method(const std::string& name, const SynthSources& sources) {
 
 const std::vector<SynthMethodInfo>& synth_methods() {
   static const std::vector<SynthMethodInfo> methods = {
-      {"cutpaste", "CutPaste: a colour-jittered rectangle (2-15% of the area) moved elsewhere", false, false},
-      {"cutpaste-scar", "CutPaste-Scar: a thin jittered patch (2-16 x 10-25 px) turned up to 45 degrees", false, false},
-      {"draem", "DRAEM: a texture blended through a thresholded Perlin-noise mask", true, true},
-      {"bezier-scar", "DefectMaker Bezier-scar: a curved stroke, noise or cut-paste fill, pasted or fused", false, true},
-      {"bezier-clump", "DefectMaker Bezier-clump: eroded, split blob, noise or cut-paste fill", false, true},
-      {"elastic", "local weave distortion: the image elastically warped inside a bent ellipse", false, false},
+      // name, summary, needs_texture, exact_mask
+      {"cutpaste", "CutPaste: a colour-jittered rectangle (2-15% of the area) moved elsewhere", false, true},
+      {"cutpaste-scar", "CutPaste-Scar: a thin jittered patch (2-16 x 10-25 px) turned up to 45 degrees", false, true},
+      {"draem", "DRAEM: a texture blended through a thresholded Perlin-noise mask", true, false},
+      {"bezier-scar", "DefectMaker Bezier-scar: a curved stroke, noise or cut-paste fill, pasted or fused", false, false},
+      {"bezier-clump", "DefectMaker Bezier-clump: eroded, split blob, noise or cut-paste fill", false, false},
+      {"elastic", "local weave distortion: the image elastically warped inside a bent ellipse", false, true},
       {"gradient", "a gray stain that fades into the background (linear or radial opacity)", false, false},
-      {"poisson", "a foreign texture blended seamlessly (Poisson equation) into a blob", true, true},
+      {"poisson", "a foreign texture blended seamlessly (Poisson equation) into a blob", true, false},
   };
   return methods;
 }

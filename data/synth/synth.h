@@ -65,17 +65,19 @@ SynthResult blend_soft(const Tensor& image, const Tensor& fill, const std::vecto
 
 // ---- the registry ----------------------------------------------------------
 
-// Gives a texture image (C, H, W) float32 in [0, 1] for an image of
-// height x width (any size comes back; the methods resize it): an anomaly
-// source (DRAEM), a foreign patch (Poisson), a cut-paste fill (Bezier).
-// data/synth/sources.h makes them from a folder or the fabric generator.
+// Gives an image (C, H, W) float32 in [0, 1] for an image of height x width
+// (any size comes back; the methods resize it): an anomaly texture (DRAEM,
+// Poisson) or a cut-paste source (Bezier). data/synth/sources.h makes them
+// from a folder or the fabric generator.
 using TextureSource = std::function<Tensor(int64_t height, int64_t width, Generator& gen)>;
 
-// Where the methods draw foreign content from. `texture` is required by draem
-// and poisson; the Bezier shapes' cut-paste fill uses it when set and the
-// image itself otherwise.
+// Where the methods draw foreign content from.
+//   texture  the anomaly source of draem and poisson (required by them);
+//   paste    the Bezier shapes' cut-paste fill, as DefectMaker cuts from other
+//            images of the same data set; when empty, the image itself.
 struct SynthSources {
   TextureSource texture;
+  TextureSource paste;
 };
 
 using SynthMethod = std::function<SynthResult(const Tensor& image, Generator& gen)>;
@@ -83,8 +85,8 @@ using SynthMethod = std::function<SynthResult(const Tensor& image, Generator& ge
 struct SynthMethodInfo {
   std::string name;
   std::string summary;  // one line for --help
-  bool needs_texture = false;  // draem, poisson
-  bool uses_texture = false;   // those two and the Bezier shapes (optional for them)
+  bool needs_texture = false;  // draem, poisson: SynthSources::texture
+  bool exact_mask = false;     // a hard paste: the mask is exactly the changed pixels
 };
 
 // Every registered method, in a fixed order: cutpaste, cutpaste-scar, draem,

@@ -303,11 +303,14 @@ TEST(CutPasteScar, RotatedScarsKeepTheirSidesAndTurnUpTo45Degrees) {
 
 // A random texture of another size than the image, drawn from the generator.
 SynthSources test_sources() {
-  return {[](int64_t h, int64_t w, Generator& gen) { return uniform({3, h / 2 + 3, w / 2 + 5}, 0.0, 1.0, gen); }};
+  auto texture = [](int64_t h, int64_t w, Generator& gen) { return uniform({3, h / 2 + 3, w / 2 + 5}, 0.0, 1.0, gen); };
+  return {texture, texture};
 }
 
 bool is_hard_paste(const std::string& name) {
-  return name == "cutpaste" || name == "cutpaste-scar" || name == "elastic";
+  for (const SynthMethodInfo& m : synth_methods())
+    if (m.name == name) return m.exact_mask;
+  return false;
 }
 
 class EveryMethod : public ::testing::TestWithParam<std::string> {};
@@ -349,6 +352,8 @@ INSTANTIATE_TEST_SUITE_P(Synth, EveryMethod, ::testing::ValuesIn(method_names())
 TEST(Registry, NamesTheMethodsAndItsErrors) {
   EXPECT_EQ(method_names(), (std::vector<std::string>{"cutpaste", "cutpaste-scar", "draem", "bezier-scar",
                                                       "bezier-clump", "elastic", "gradient", "poisson"}));
+  for (const SynthMethodInfo& m : synth_methods())  // the hard pastes
+    EXPECT_EQ(m.exact_mask, m.name == "cutpaste" || m.name == "cutpaste-scar" || m.name == "elastic") << m.name;
   loom::testing::expect_error_containing([] { make_synth_method("cut-paste", {}); }, "unknown method 'cut-paste'");
   loom::testing::expect_error_containing([] { make_synth_method("draem", {}); }, "needs a texture source");
   const SynthMethod cp = make_synth_method("cutpaste", {});
