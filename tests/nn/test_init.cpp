@@ -151,6 +151,9 @@ TEST(Init, DefaultLayerInitBoundIsOneOverSqrtFanIn) {
   expect_uniform_bound(fc.weight, 1.0 / std::sqrt(400.0), "Linear weight");
   expect_uniform_bound(fc.bias, 1.0 / std::sqrt(400.0), "Linear bias");
   expect_uniform(fc.weight, -1.0 / 20, 1.0 / 20, "Linear weight moments");
+  Linear wide({.in = 9, .out = 3000}, gen);  // enough bias values to see the bias bound 1 / sqrt(9)
+  expect_uniform_bound(wide.bias, 1.0 / 3.0, "Linear bias bound uses fan_in");
+  expect_uniform(wide.bias, -1.0 / 3.0, 1.0 / 3.0, "Linear bias moments");
   Conv2d conv({.in = 16, .out = 32, .kernel = 5}, gen);  // fan_in 16 * 25
   expect_uniform_bound(conv.weight, 1.0 / std::sqrt(400.0), "Conv2d weight");
   expect_uniform_bound(conv.bias, 1.0 / std::sqrt(400.0), "Conv2d bias");
