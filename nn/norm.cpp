@@ -57,16 +57,19 @@ BatchNorm2d::BatchNorm2d(const Options& options) : options(options) {
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   check_input(x, options.features);
+  const bool update_running = is_training() && options.track_running_stats;
   double momentum = 0.0;  // used only when the running statistics are updated
-  if (is_training()) {
+  double batches = 0.0;   // num_batches_tracked after this batch
+  if (is_training())
     LOOM_CHECK(x.numel() / options.features > 1, repr(*this),
                ": expected more than 1 value per channel when training, got input shape ", shape_str(x.shape()));
-    if (options.track_running_stats) {
-      num_batches_tracked.fill_(num_batches_tracked.item() + 1);
-      momentum = options.momentum ? *options.momentum : 1.0 / num_batches_tracked.item();
-    }
+  if (update_running) {
+    batches = num_batches_tracked.item() + 1;
+    momentum = options.momentum ? *options.momentum : 1.0 / batches;
   }
-  return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, options.eps);
+  Tensor y = batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, options.eps);
+  if (update_running) num_batches_tracked.fill_(batches);  // counted once the batch went through
+  return y;
 }
 
 std::string BatchNorm2d::extra_repr() const {

@@ -96,6 +96,10 @@ TEST(Layers, ShapeErrorsNameTheLayerAndBothShapes) {
                           "weight expects 10 (input shape [5, 9], weight shape [2, 10])");
   auto bn = make<BatchNorm2d>({.features = 16, .affine = false});
   expect_error_containing([&] { (*bn)(Tensor::zeros({2, 8, 4, 4})); }, "input has 8 channels, expected 16");
+  auto counted = make<BatchNorm2d>({.features = 16});
+  expect_error_containing([&] { (*counted)(Tensor::zeros({1, 16, 1, 1})); }, "more than 1 value per channel");
+  expect_error_containing([&] { (*counted)(Tensor::zeros({2, 16, 4, 4}, DType::Float64)); }, "batch_norm");
+  EXPECT_EQ(counted->num_batches_tracked.item(), 0.0);  // failed batches are not counted
   expect_error_containing([&] { make<Conv2d>({.in = 3, .out = 8}); }, "Conv2d: kernel must be positive");
   expect_error_containing([&] { make<ConvTranspose2d>({.in = 3, .out = 8, .kernel = 3, .stride = 2, .output_padding = 2}); },
                           "output_padding 2 must be non-negative and smaller than stride 2");
