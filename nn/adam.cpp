@@ -44,10 +44,7 @@ void Adam::step() {
     Tensor grad = param.grad();
     if (!grad.defined()) continue;
     check_same_dtype_device(param, grad, "Adam::step");
-    ParamState& s = state_[i];
-    if (s.empty()) {
-      for (const BufferSpec& spec : state_layout(param)) s[spec.name] = Tensor::zeros(spec.shape, spec.dtype, spec.device);
-    }
+    ParamState& s = state_for_step(i);  // zeros at the first step
     const int64_t t = static_cast<int64_t>(s.at("step").item()) + 1;  // this parameter's own count
     s.at("step").fill_(static_cast<double>(t));
 

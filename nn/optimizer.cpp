@@ -50,6 +50,25 @@ void Optimizer::check_hyperparameter(const char* what, double value, double lo, 
   LOOM_CHECK(inside, type_name(), ": ", what, " = ", value, " is outside [", lo, ", ", hi, hi_included ? "]" : ")");
 }
 
+Optimizer::ParamState& Optimizer::state_for_step(size_t i) {
+  const auto& [name, param] = params_[i];
+  ParamState& s = state_[i];
+  const bool created = s.empty();
+  for (const BufferSpec& spec : state_layout(param)) {
+    if (created) {
+      s[spec.name] = Tensor::zeros(spec.shape, spec.dtype, spec.device);
+      continue;
+    }
+    const Tensor& t = s.at(spec.name);
+    LOOM_CHECK(t.shape() == spec.shape && t.dtype() == spec.dtype && t.device() == spec.device, type_name(),
+               "::step: the state '", name, ".", spec.name, "' is ", describe(t.shape(), t.dtype(), t.device()),
+               " but the parameter now needs ", describe(spec.shape, spec.dtype, spec.device),
+               " (was the model moved or converted after the optimizer's first step? create the optimizer after "
+               "Module::to, or reload its state)");
+  }
+  return s;
+}
+
 NamedTensors Optimizer::state() const {
   NamedTensors out;
   NoGradGuard no_grad;

@@ -63,6 +63,11 @@ class Optimizer {
   // Checks the values of a complete state about to be loaded for one parameter
   // (for example that a step counter is >= 1); throws naming `param_name`.
   virtual void check_state_values(const std::string& param_name, const ParamState& state) const {}
+  // The state of parameter i for a step: created as zeros from the layout when
+  // empty (the parameter's first step), else checked against the layout, so
+  // that a model moved or converted after its optimizer's first step is
+  // refused with a message instead of stepping with stale buffers.
+  ParamState& state_for_step(size_t i);
   // Throws "<type_name()>: <what> = <value> is outside [lo, hi]" (or [lo, hi)
   // when !hi_included) and for a value that is not finite.
   void check_hyperparameter(const char* what, double value, double lo, double hi, bool hi_included = true) const;

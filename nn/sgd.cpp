@@ -35,9 +35,10 @@ void SGD::step() {
     check_same_dtype_device(param, grad, "SGD::step");
     if (o.weight_decay != 0) grad = grad + param * o.weight_decay;  // g <- g + wd p
     if (o.momentum != 0) {
-      ParamState& s = state_[i];
-      if (s.empty()) {
-        s["momentum_buffer"] = grad.clone();  // b <- g at the first step
+      const bool first_step = state_[i].empty();
+      ParamState& s = state_for_step(i);
+      if (first_step) {
+        s.at("momentum_buffer").copy_(grad);  // b <- g at the first step
       } else {
         Tensor& buffer = s.at("momentum_buffer");  // (param shape)
         buffer = buffer * o.momentum + grad * (1 - o.dampening);

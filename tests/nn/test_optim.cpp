@@ -26,6 +26,10 @@ using loom::testing::expect_bitwise_equal;
 using loom::testing::expect_close;
 using loom::testing::expect_error_containing;
 
+namespace loom {
+void PrintTo(DType dtype, std::ostream* os) { *os << dtype_name(dtype); }  // names in test failure messages
+}  // namespace loom
+
 namespace {
 
 constexpr int kElements = 7;
@@ -394,6 +398,18 @@ TEST(Optim, BadHyperParametersAreRefused) {
   expect_error_containing([&] { SGD({{"a", w}, {"b", w}}, 0.1); }, "same tensor");
   SGD ok(params(), 0.1);
   expect_error_containing([&] { ok.set_lr(-1); }, "learning rate");
+}
+
+TEST(Optim, StepRefusesStateOfAnotherDType) {
+  // A parameter converted after the optimizer's first step (as Module::to
+  // does, in place) no longer fits its float32 moments.
+  Tensor w = leaf({1.0, 2.0}, DType::Float32);
+  Adam adam({{"w", w}}, {});
+  set_gradient(w, {0.5, -0.5});
+  adam.step();
+  replace_tensor_data(w, w.detach().to(DType::Float64));
+  set_gradient(w, {0.5, -0.5});
+  expect_error_containing([&] { adam.step(); }, "Adam::step: the state 'w.exp_avg' is [2] float32 on cpu");
 }
 
 TEST(Optim, ZeroGradDropsGradients) {
