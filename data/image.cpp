@@ -1,8 +1,8 @@
 // image.cpp: image files <-> CHW tensors (see image.h). The file bytes are read
 // here (so every message names the path), checked by image_check, decoded by
-// stb_image at the file's own bit depth, and converted to the requested
-// channels; PNG output goes through stb_image_write into memory and then to
-// disk atomically.
+// stb_image at the file's own bit depth (palette PNGs through png_palette),
+// and converted to the requested channels; PNG output goes through
+// stb_image_write into memory and then to disk atomically.
 #include "data/image.h"
 
 #include <stb_image.h>
@@ -16,6 +16,7 @@
 
 #include "data/file_io.h"
 #include "data/image_check.h"
+#include "data/png_palette.h"
 
 namespace loom::data {
 
@@ -28,11 +29,20 @@ std::string stb_reason() {
   return r ? r : "unknown reason";
 }
 
-// A decoded file: (H, W, stored) interleaved samples, 8 or 16 bits each.
+// A decoded file: (H, W, stored) interleaved samples, in samples8 for 8-bit
+// files or samples16 for 16-bit ones.
 struct Decoded {
-  std::unique_ptr<void, void (*)(void*)> pixels{nullptr, stbi_image_free};
   ImageInfo info;
+  std::vector<uint8_t> samples8;
+  std::vector<uint16_t> samples16;
 };
+
+// Copies a buffer stb allocated (and frees it).
+template <class T>
+std::vector<T> take_stb_buffer(T* pixels, size_t count) {
+  std::unique_ptr<T, void (*)(void*)> owner(pixels, stbi_image_free);
+  return std::vector<T>(pixels, pixels + count);
+}
 
 // Reads, checks and (unless header_only) decodes the file at `path`.
 Decoded decode_file(const std::string& path, const char* op, bool header_only) {
@@ -51,12 +61,21 @@ Decoded decode_file(const std::string& path, const char* op, bool header_only) {
   d.info = {width, height, stored, stbi_is_16_bit_from_memory(bytes.data(), len) ? 16 : 8};
   if (header_only) return d;
 
-  int w = 0, h = 0, c = 0;
-  void* pixels = d.info.bits_per_channel == 16
-                     ? static_cast<void*>(stbi_load_16_from_memory(bytes.data(), len, &w, &h, &c, 0))
-                     : static_cast<void*>(stbi_load_from_memory(bytes.data(), len, &w, &h, &c, 0));
-  LOOM_CHECK(pixels != nullptr, where, "corrupt or undecodable image data (stb_image: ", stb_reason(), ")");
-  d.pixels.reset(pixels);
+  int w = 0, h = 0, c = 0;  // as the decoder reports them
+  auto count = [&] { return static_cast<size_t>(w) * static_cast<size_t>(h) * static_cast<size_t>(c); };
+  if (is_palette_png(bytes)) {
+    PalettePixels p = decode_palette_png(bytes, where);
+    w = p.width, h = p.height, c = p.channels;
+    d.samples8 = std::move(p.pixels);
+  } else if (d.info.bits_per_channel == 16) {
+    stbi_us* pixels = stbi_load_16_from_memory(bytes.data(), len, &w, &h, &c, 0);
+    LOOM_CHECK(pixels != nullptr, where, "corrupt or undecodable image data (stb_image: ", stb_reason(), ")");
+    d.samples16 = take_stb_buffer(pixels, count());
+  } else {
+    stbi_uc* pixels = stbi_load_from_memory(bytes.data(), len, &w, &h, &c, 0);
+    LOOM_CHECK(pixels != nullptr, where, "corrupt or undecodable image data (stb_image: ", stb_reason(), ")");
+    d.samples8 = take_stb_buffer(pixels, count());
+  }
   LOOM_CHECK(w == width && h == height && c == stored, where, "the decoder returned ", w, "x", h, "x", c,
              " but the header says ", width, "x", height, "x", stored);
   return d;
@@ -114,9 +133,9 @@ Tensor load_as(const std::string& path, ColorMode mode, const char* op) {
   Tensor out = Tensor::empty({output_channels(mode, stored), d.info.height, d.info.width}, dtype_of<Out>());
   Out* dst = out.data<Out>();  // (C, H, W)
   if (d.info.bits_per_channel == 16)
-    convert_to_chw(static_cast<const uint16_t*>(d.pixels.get()), stored, hw, mode, true, dst);
+    convert_to_chw(d.samples16.data(), stored, hw, mode, true, dst);
   else
-    convert_to_chw(static_cast<const uint8_t*>(d.pixels.get()), stored, hw, mode, false, dst);
+    convert_to_chw(d.samples8.data(), stored, hw, mode, false, dst);
   return out;
 }
 

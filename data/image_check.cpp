@@ -41,8 +41,9 @@ bool bit_depth_allowed(int color_type, int depth) {
   }
 }
 
-void check_png(const std::vector<uint8_t>& b, const std::string& where) {
+std::vector<PngChunk> check_png(const std::vector<uint8_t>& b, const std::string& where) {
   const size_t n = b.size();
+  std::vector<PngChunk> chunks;
   bool seen_ihdr = false, seen_plte = false, seen_idat = false;
   int color_type = -1;
   size_t pos = 8;  // after the signature
@@ -59,6 +60,7 @@ void check_png(const std::vector<uint8_t>& b, const std::string& where) {
     const uint32_t stored_crc = read_be32(data + length);
     const uint32_t actual_crc = crc32(&b[pos + 4], 4 + length);
     LOOM_CHECK(stored_crc == actual_crc, where, "corrupt PNG: CRC mismatch in chunk '", type, "' at byte ", pos);
+    chunks.push_back({type, pos + 8, length});
 
     if (!seen_ihdr) {
       LOOM_CHECK(type == "IHDR" && length == 13, where, "corrupt PNG: the first chunk is '", type,
@@ -89,6 +91,7 @@ void check_png(const std::vector<uint8_t>& b, const std::string& where) {
     pos += 12 + length;
   }
   LOOM_CHECK(seen_idat, where, "corrupt PNG: no image data (IDAT chunk)");
+  return chunks;
 }
 
 void check_jpeg(const std::vector<uint8_t>& b, const std::string& where) {
@@ -145,9 +148,18 @@ uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc) {
   return c ^ 0xFFFFFFFFu;
 }
 
-void check_image_bytes(const std::vector<uint8_t>& b, const std::string& where) {
+bool is_png(const std::vector<uint8_t>& b) {
   static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (b.size() >= 8 && std::memcmp(b.data(), png_signature, 8) == 0) {
+  return b.size() >= 8 && std::memcmp(b.data(), png_signature, 8) == 0;
+}
+
+std::vector<PngChunk> png_chunks(const std::vector<uint8_t>& b, const std::string& where) {
+  LOOM_CHECK(is_png(b), where, "not a PNG file (no PNG signature)");
+  return check_png(b, where);
+}
+
+void check_image_bytes(const std::vector<uint8_t>& b, const std::string& where) {
+  if (is_png(b)) {
     check_png(b, where);
   } else if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) {
     check_jpeg(b, where);

@@ -10,6 +10,7 @@
 //         uncompressed layouts.
 // Other formats stb reads (TGA, GIF, PSD, PNM, ...) pass unchecked.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,6 +19,17 @@ namespace loom::data {
 
 // Throws loom::Error starting with `where` (e.g. "load_image: 'a.png': ").
 void check_image_bytes(const std::vector<uint8_t>& bytes, const std::string& where);
+
+// One chunk of a PNG file: its type and where its data lies in the file.
+struct PngChunk {
+  std::string type;   // "IHDR", "PLTE", "IDAT", ...
+  size_t data = 0;    // offset of the first data byte
+  uint32_t length = 0;
+};
+bool is_png(const std::vector<uint8_t>& bytes);  // the 8-byte signature
+// The chunks up to and including IEND, after every PNG check above (throws
+// like check_image_bytes).
+std::vector<PngChunk> png_chunks(const std::vector<uint8_t>& bytes, const std::string& where);
 
 // CRC-32 (ISO-HDLC, the PNG and zlib polynomial 0xEDB88320, reflected).
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);

@@ -110,10 +110,11 @@ struct PngSpec {
   uint8_t bit_depth = 8, color_type = 0;  // 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
   std::vector<uint8_t> scanlines;         // rows already packed, without filter bytes
   std::vector<uint8_t> palette;           // PLTE contents (RGB triples); empty: no PLTE chunk
+  std::vector<uint8_t> trns;              // tRNS contents; empty: no tRNS chunk
   bool with_iend = true;
 };
 
-// A complete PNG: signature, IHDR, PLTE (if any), one IDAT, IEND. Each row gets
+// A complete PNG: signature, IHDR, PLTE and tRNS (if any), one IDAT, IEND. Each row gets
 // filter type 0 (none).
 inline std::vector<uint8_t> make_png(const PngSpec& s) {
   std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
@@ -123,6 +124,7 @@ inline std::vector<uint8_t> make_png(const PngSpec& s) {
   ihdr.insert(ihdr.end(), {s.bit_depth, s.color_type, 0, 0, 0});
   put_chunk(png, "IHDR", ihdr);
   if (!s.palette.empty()) put_chunk(png, "PLTE", s.palette);
+  if (!s.trns.empty()) put_chunk(png, "tRNS", s.trns);
   std::vector<uint8_t> raw;
   const size_t row_bytes = s.height ? s.scanlines.size() / s.height : 0;
   for (uint32_t y = 0; y < s.height; ++y) {

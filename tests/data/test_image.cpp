@@ -245,6 +245,17 @@ TEST(ImageIO, PalettePngIsExpanded) {
     for (int64_t i = 0; i < 8; ++i)
       for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(img.at({c, i / 4, i % 4}), s.palette[index[i] * 3 + c]) << name;
   }
+  // tRNS gives the first entries an alpha (the rest are opaque): RGBA.
+  s.trns = {0, 128};
+  write_bytes(dir.file("pa.png"), make_png(s));
+  EXPECT_EQ(read_image_info(dir.file("pa.png")).channels, 4);
+  const Tensor rgba = load_image_u8(dir.file("pa.png"), ColorMode::Keep);
+  ASSERT_EQ(rgba.shape(), (Shape{4, 2, 4}));
+  const uint8_t alpha[4] = {0, 128, 255, 255};
+  for (int64_t i = 0; i < 8; ++i) {
+    for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(rgba.at({c, i / 4, i % 4}), s.palette[index[i] * 3 + c]);
+    EXPECT_EQ(rgba.at({3, i / 4, i % 4}), alpha[index[i]]) << i;
+  }
 }
 
 TEST(ImageIO, GrayAlphaAndOneBitPngs) {
@@ -360,6 +371,11 @@ TEST(ImageIOErrors, PngsThatCannotBeConverted) {
   s.palette.clear();  // palette image with no PLTE chunk
   write_bytes(dir.file("noplte.png"), make_png(s));
   expect_load_error(dir.file("noplte.png"), "without a PLTE chunk");
+
+  s.palette = {1, 2, 3, 4, 5, 6};  // two entries, and a pixel using index 5
+  s.scanlines = {1, 5};
+  write_bytes(dir.file("outside.png"), make_png(s));
+  expect_load_error(dir.file("outside.png"), "pixel 1,0 has colour index 5 but the palette (PLTE) has only 2 entries");
 
   PngSpec rgb4;  // RGB at 4 bits per sample is not a PNG combination
   rgb4.width = 2;
