@@ -118,10 +118,17 @@ int64_t Module::parameter_count() const {
   return n;
 }
 
+// PyTorch's order: a module's own parameters, then its own buffers, then each
+// child's state in registration order.
+void Module::collect_state(const std::string& prefix, NamedTensors& out) const {
+  for (const auto& [name, t] : parameters_) out.emplace_back(prefix + name, t);
+  for (const auto& [name, t] : buffers_) out.emplace_back(prefix + name, t);
+  for (const auto& [name, child] : children_) child->collect_state(prefix + name + ".", out);
+}
+
 NamedTensors Module::state_dict() const {
-  NamedTensors out = named_parameters();
-  NamedTensors buffers = named_buffers();
-  out.insert(out.end(), buffers.begin(), buffers.end());
+  NamedTensors out;
+  collect_state("", out);
   return out;
 }
 

@@ -65,7 +65,8 @@ class Module {
   // Every module below this one with its dotted path ("" is not included).
   std::vector<std::pair<std::string, Module*>> named_modules();
   int64_t parameter_count() const;  // elements over all parameters
-  // Parameters then buffers, by full name (PyTorch's state_dict content).
+  // Parameters and buffers by full name, in PyTorch's state_dict order (each
+  // module's parameters, then its buffers, then its children's).
   NamedTensors state_dict() const;
 
   // ---- modes and housekeeping ----
@@ -84,6 +85,7 @@ class Module {
  private:
   void add_child(const std::string& name, ModulePtr child);
   void collect(const std::string& prefix, bool parameters, NamedTensors& out) const;
+  void collect_state(const std::string& prefix, NamedTensors& out) const;
 
   NamedTensors parameters_;
   NamedTensors buffers_;

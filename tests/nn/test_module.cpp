@@ -47,11 +47,12 @@ TEST(Module, StateDictNamesOfNestedSequential) {
   Generator gen(1);
   Discriminator d(gen);
   std::vector<std::string> names = names_of(d.state_dict());
-  std::vector<std::string> expected{"main.0.weight",        "main.2.weight",       "main.3.weight",
-                                    "main.3.bias",          "head.weight",         "head.bias",
-                                    "main.3.running_mean",  "main.3.running_var",  "main.3.num_batches_tracked"};
-  std::sort(names.begin(), names.end());
-  std::sort(expected.begin(), expected.end());
+  // PyTorch's order: each module's parameters, then its buffers, then its children.
+  std::vector<std::string> expected{"main.0.weight",       "main.2.weight",
+                                    "main.3.weight",       "main.3.bias",
+                                    "main.3.running_mean", "main.3.running_var",
+                                    "main.3.num_batches_tracked", "head.weight",
+                                    "head.bias"};
   EXPECT_EQ(names, expected);
   EXPECT_EQ(names_of(d.named_buffers()),
             (std::vector<std::string>{"main.3.running_mean", "main.3.running_var", "main.3.num_batches_tracked"}));
