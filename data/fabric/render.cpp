@@ -47,10 +47,13 @@ ThreadAxis make_axis(const YarnParams& yarn, double extent, int64_t unit, bool t
   const std::vector<double> thickness = draw_normals(gen, a.count, 0.0, yarn.thickness_jitter);
   const std::vector<double> brightness = draw_normals(gen, a.count, 0.0, yarn.color_jitter);
   const int64_t n_colors = static_cast<int64_t>(yarn.colors.size());
+  // Colour stripes start at a random thread (a whole colour repeat fits a
+  // tileable image, so any start wraps).
+  const int64_t color_shift = draw_int(gen, 0, yarn.stripe * n_colors);
   for (int64_t i = 0; i < a.count; ++i) {
     a.offset.push_back(std::clamp(offsets[i], -0.3 * a.spacing, 0.3 * a.spacing));
     a.radius.push_back(0.5 * yarn.width * a.spacing * (1.0 + std::clamp(thickness[i], -0.3, 0.3)));
-    const Rgb base = yarn.colors[static_cast<size_t>(wrap_index(i / yarn.stripe, n_colors))];
+    const Rgb base = yarn.colors[static_cast<size_t>(wrap_index((i + color_shift) / yarn.stripe, n_colors))];
     const float k = static_cast<float>(std::clamp(1.0 + brightness[i], 0.5, 1.5));
     a.color.push_back({base.r * k, base.g * k, base.b * k});
   }
@@ -59,18 +62,16 @@ ThreadAxis make_axis(const YarnParams& yarn, double extent, int64_t unit, bool t
 
 float smoothstep01(double f) { return static_cast<float>(f * f * (3.0 - 2.0 * f)); }
 
-// The unit light direction (from the upper left, above) and the half vector
-// between it and the viewer (0, 0, 1).
+// The light direction and the half vector between it and the viewer (0, 0, 1).
 struct Light {
   float lx, ly, lz, hx, hy, hz;
 };
 
 Light make_light() {
-  const double lx = -0.45, ly = -0.55, lz = 0.70;
-  const double ln = std::sqrt(lx * lx + ly * ly + lz * lz);
-  const double hx = lx / ln, hy = ly / ln, hz = lz / ln + 1.0;
+  const Vec3 l = light_direction();
+  const double hx = l.x, hy = l.y, hz = l.z + 1.0;
   const double hn = std::sqrt(hx * hx + hy * hy + hz * hz);
-  return {float(lx / ln), float(ly / ln), float(lz / ln), float(hx / hn), float(hy / hn), float(hz / hn)};
+  return {float(l.x), float(l.y), float(l.z), float(hx / hn), float(hy / hn), float(hz / hn)};
 }
 
 // A yarn as seen at one pixel.
@@ -86,27 +87,31 @@ struct EditIndex {
   explicit EditIndex(int64_t count) : by_thread(static_cast<size_t>(count)) {}
 };
 
-// Applies the edits of one thread at position `along`: scales the radius of a
-// missing stretch (0 inside, a linear taper over the fray length outside) and
-// mixes recoloured stretches.
+// Applies the edits of one thread at position `along` (see ThreadEdit): the
+// radius scale is e.radius_scale inside the stretch and ramps linearly back to
+// 1 over the taper length outside it; inside, the colour is mixed.
 void apply_edits(const std::vector<const ThreadEdit*>& edits, double along, double* radius_scale, Rgb* color) {
   for (const ThreadEdit* e : edits) {
-    if (e->missing) {
-      const double outside = std::max(e->from_px - along, along - e->to_px);  // <= 0 inside the stretch
-      if (outside <= 0.0)
-        *radius_scale = 0.0;
-      else if (outside < e->fray_px)
-        *radius_scale *= outside / e->fray_px;
-    } else if (along >= e->from_px && along <= e->to_px) {
+    const double outside = std::max(e->from_px - along, along - e->to_px);  // <= 0 inside the stretch
+    if (outside <= 0.0) {
+      *radius_scale *= e->radius_scale;
       const float m = static_cast<float>(e->color_mix);
       color->r += m * (e->color.r - color->r);
       color->g += m * (e->color.g - color->g);
       color->b += m * (e->color.b - color->b);
+    } else if (outside < e->taper_px) {
+      *radius_scale *= e->radius_scale + (1.0 - e->radius_scale) * outside / e->taper_px;
     }
   }
 }
 
 }  // namespace
+
+Vec3 light_direction() {
+  const double x = -0.35, y = -0.45, z = 0.82;
+  const double n = std::sqrt(x * x + y * y + z * z);
+  return {x / n, y / n, z / n};
+}
 
 int64_t ThreadAxis::nearest(double u, double* signed_distance) const {
   const int64_t k = static_cast<int64_t>(std::floor((u - phase) / spacing - 0.5));
@@ -244,10 +249,19 @@ Tensor Fabric::render_surface(const std::vector<ThreadEdit>& edits) const {
     }
     if (hi < 0) return s;
     const double gap_lo_hi = other.spacing + other.offset[hi] - other.offset[lo];
+    // Height at a crossing: +1 over, -1 under. Where the crossing thread is
+    // missing or thinned (scale s < 1) this yarn sags into the gap:
+    // z = -1.4 + s (z + 1.4).
     auto height_at = [&](int64_t crossing) {
-      const int64_t wi = is_warp ? i : crossing, wj = is_warp ? crossing : j;
+      const int64_t wi = is_warp ? i : crossing, wj = is_warp ? crossing : i;
       const bool warp_on_top = weave.warp_over(wj + weft_.pattern_shift, wi + warp_.pattern_shift);
-      return (warp_on_top == is_warp) ? 1.0 : -1.0;
+      const double z = (warp_on_top == is_warp) ? 1.0 : -1.0;
+      const auto& crossing_edits = (is_warp ? weft_edits : warp_edits).by_thread[static_cast<size_t>(crossing)];
+      if (crossing_edits.empty()) return z;
+      double scale = 1.0;
+      Rgb unused;
+      apply_edits(crossing_edits, across, &scale, &unused);
+      return scale < 1.0 ? -1.4 + scale * (z + 1.4) : z;
     };
     // Centre line: z = z_lo + (z_hi - z_lo) S(f), S(f) = f^2 (3 - 2f), f in [0, 1).
     const double f = std::clamp(from_lo / gap_lo_hi, 0.0, 1.0);
@@ -278,7 +292,7 @@ Tensor Fabric::render_surface(const std::vector<ThreadEdit>& edits) const {
     const double inv = 1.0 / std::sqrt(t * t + up * up + n_along * n_along);
     const double nx = (is_warp ? t : n_along) * inv, ny = (is_warp ? n_along : t) * inv, nz = up * inv;
     const double diffuse = std::max(0.0, nx * light.lx + ny * light.ly + nz * light.lz) / flat_diffuse;
-    const double shade = 0.3 + 0.7 * diffuse;
+    const double shade = 0.4 + 0.6 * diffuse;
     const double depth = 1.0 - p.relief * 0.45 * (1.0 - z) * 0.5;
     // Twist: fibre stripes slanted across the yarn (opposite slants for warp and weft).
     const double slant = is_warp ? 1.2 : -1.2;

@@ -75,17 +75,29 @@ struct FabricParams {
 
 enum class Axis { Warp, Weft };
 
+// The unit vector towards the light the renderer (and the raised defects)
+// shade with: from the upper left and above (x right, y down, z to the viewer).
+struct Vec3 {
+  double x = 0, y = 0, z = 0;
+};
+Vec3 light_direction();
+
 // A change to one stretch of one thread, from `from_px` to `to_px` along it
-// (image y for a warp thread, image x for a weft thread).
+// (image y for a warp thread, image x for a weft thread): its radius is scaled
+// by `radius_scale` (0 = the yarn is missing, as where a thread broke) and its
+// colour mixed towards `color` by `color_mix` in [0, 1]. Over `taper_px`
+// before each end the radius scale ramps linearly back to 1 (torn fibres
+// thinning out, or a thick place swelling); the colour change has hard ends.
+// Where a thread is thinned or missing, the threads crossing it sag into the
+// gap (their height at that crossing drops towards -1.4, below an ordinary
+// under-crossing), so a broken pick shows as a dark line even in a warp-faced
+// weave whose weft is barely visible.
 struct ThreadEdit {
   Axis axis = Axis::Warp;
-  int64_t thread = 0;      // index in Fabric::threads(axis)
+  int64_t thread = 0;  // index in Fabric::threads(axis)
   double from_px = 0, to_px = 0;
-  // Missing stretch: the yarn is gone between from and to, and tapers to
-  // nothing over `fray_px` before each end (the torn fibres).
-  bool missing = true;
-  double fray_px = 0;
-  // Otherwise the yarn colour is mixed towards `color` by `color_mix` in [0, 1].
+  double radius_scale = 0;
+  double taper_px = 0;
   Rgb color{};
   double color_mix = 0;
 };
