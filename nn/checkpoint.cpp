@@ -137,6 +137,16 @@ LoadReport load_model(const std::string& path, Module& model, bool strict,
   return validated.report();
 }
 
+LoadReport load_submodel(const std::string& path, const std::string& prefix, Module& model, bool strict) {
+  const std::string where = "load_submodel: '" + path + "', prefix '" + prefix + "': ";
+  const SafeTensors file = load_safetensors(path);
+  const std::map<std::string, Tensor> state = select_prefix(file.tensors, prefix);
+  LOOM_CHECK(!state.empty() || model.state_dict().empty(), where, "no tensor name starts with '", prefix, "'");
+  ValidatedStateDict validated = validate_state_dict(model, state, strict, where, prefix);
+  validated.apply();
+  return validated.report();
+}
+
 // ---- training checkpoints ----
 
 void save_checkpoint(const std::string& path, const TrainingCheckpoint& c) {

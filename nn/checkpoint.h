@@ -61,6 +61,13 @@ void save_model(const std::string& path, const Module& model, const std::map<std
 LoadReport load_model(const std::string& path, Module& model, bool strict = true,
                       std::map<std::string, std::string>* metadata = nullptr);
 
+// One model out of a file that holds several: the tensors named
+// "<prefix><name>" load as "<name>" (prefix "G." takes the generator out of a
+// training checkpoint or a golden file); tensors without the prefix are
+// ignored. Strictness and errors as load_model, with the prefix shown in
+// key names.
+LoadReport load_submodel(const std::string& path, const std::string& prefix, Module& model, bool strict = true);
+
 // ---- training checkpoints ----
 
 inline constexpr const char* kCheckpointFormat = "loom.training_checkpoint";

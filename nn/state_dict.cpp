@@ -34,6 +34,13 @@ std::map<std::string, Tensor> state_dict_map(const Module& model) {
   return out;
 }
 
+std::map<std::string, Tensor> select_prefix(const std::map<std::string, Tensor>& state, const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (auto it = state.lower_bound(prefix); it != state.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    out.emplace(it->first.substr(prefix.size()), it->second);
+  return out;
+}
+
 ValidatedStateDict validate_state_dict(const Module& model, const std::map<std::string, Tensor>& state, bool strict,
                                        const std::string& context, const std::string& display_prefix) {
   ValidatedStateDict result;

@@ -75,6 +75,11 @@ LoadReport load_state_dict(Module& model, const std::map<std::string, Tensor>& s
 // tensors are the model's own handles, not copies.
 std::map<std::string, Tensor> state_dict_map(const Module& model);
 
+// The entries of `state` whose names start with `prefix`, with the prefix
+// removed: select_prefix(file, "G.") is model G's state dict in a training
+// checkpoint or a golden file ("G.0.weight" -> "0.weight").
+std::map<std::string, Tensor> select_prefix(const std::map<std::string, Tensor>& state, const std::string& prefix);
+
 // "'a', 'b', 'c'" with at most `limit` names, then " ... and N more".
 std::string list_keys(const std::vector<std::string>& keys, size_t limit = 20);
 

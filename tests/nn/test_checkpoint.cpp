@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 
@@ -280,6 +281,55 @@ TEST(StateDict, LoadingOnesOwnStateIsANoOp) {
   const auto before = snapshot(*net);
   nn::load_state_dict(*net, nn::state_dict_map(*net));
   expect_unchanged(*net, before, "self load");
+}
+
+// The DCGAN of shared/golden/100_dcgan_iteration (nz 8, ngf = ndf = 4, 32x32),
+// whose PyTorch weights are stored there as "G.<name>" and "D.<name>" without
+// num_batches_tracked, next to "<name>:after" results.
+TEST(ModelFile, LoadsTheGoldenDcganWeightsByPrefix) {
+  const char* env = std::getenv("LOOM_GOLDEN_DIR");
+  const std::string dir = env && *env ? env : std::string(LOOM_SOURCE_DIR) + "/../shared/golden";
+  const std::string path = dir + "/100_dcgan_iteration.safetensors";
+  if (!fs::exists(path)) GTEST_SKIP() << path << " is not there";
+  Generator gen(3);
+  using nn::BatchNorm2d, nn::Conv2d, nn::ConvTranspose2d;
+  auto g = nn::make<nn::Sequential>(
+      nn::make<ConvTranspose2d>({.in = 8, .out = 16, .kernel = 4, .bias = false}, gen),
+      nn::make<BatchNorm2d>({.features = 16}), nn::make<nn::ReLU>(),
+      nn::make<ConvTranspose2d>({.in = 16, .out = 8, .kernel = 4, .stride = 2, .padding = 1, .bias = false}, gen),
+      nn::make<BatchNorm2d>({.features = 8}), nn::make<nn::ReLU>(),
+      nn::make<ConvTranspose2d>({.in = 8, .out = 4, .kernel = 4, .stride = 2, .padding = 1, .bias = false}, gen),
+      nn::make<BatchNorm2d>({.features = 4}), nn::make<nn::ReLU>(),
+      nn::make<ConvTranspose2d>({.in = 4, .out = 3, .kernel = 4, .stride = 2, .padding = 1, .bias = false}, gen),
+      nn::make<nn::Tanh>());
+  auto d = nn::make<nn::Sequential>(
+      nn::make<Conv2d>({.in = 3, .out = 4, .kernel = 4, .stride = 2, .padding = 1, .bias = false}, gen),
+      nn::make<nn::LeakyReLU>(0.2),
+      nn::make<Conv2d>({.in = 4, .out = 8, .kernel = 4, .stride = 2, .padding = 1, .bias = false}, gen),
+      nn::make<BatchNorm2d>({.features = 8}), nn::make<nn::LeakyReLU>(0.2),
+      nn::make<Conv2d>({.in = 8, .out = 16, .kernel = 4, .stride = 2, .padding = 1, .bias = false}, gen),
+      nn::make<BatchNorm2d>({.features = 16}), nn::make<nn::LeakyReLU>(0.2),
+      nn::make<Conv2d>({.in = 16, .out = 1, .kernel = 4, .bias = false}, gen), nn::make<nn::Sigmoid>());
+  const SafeTensors file = load_safetensors(path);
+
+  for (const auto& entry : {std::pair<std::string, nn::Module*>{"G.", g.get()}, {"D.", d.get()}}) {
+    const std::string& prefix = entry.first;
+    nn::Module* model = entry.second;
+    SCOPED_TRACE(prefix);
+    // Strict: the "<name>:after" tensors are unexpected, and only they.
+    const auto before = snapshot(*model);
+    const std::string message = error_message([&] { nn::load_submodel(path, prefix, *model); });
+    EXPECT_TRUE(contains(message, "unexpected keys")) << message;
+    EXPECT_TRUE(contains(message, "'" + prefix + "0.weight:after'")) << message;
+    EXPECT_FALSE(contains(message, "missing")) << message;  // num_batches_tracked is tolerated
+    expect_unchanged(*model, before, "strict golden load");
+
+    const nn::LoadReport report = nn::load_submodel(path, prefix, *model, /*strict=*/false);
+    EXPECT_TRUE(report.missing_keys.empty());
+    for (const std::string& key : report.unexpected_keys) EXPECT_TRUE(contains(key, ":after")) << key;
+    for (const auto& [name, t] : model->state_dict())
+      if (!contains(name, "num_batches_tracked")) expect_same_bits(t, file.tensors.at(prefix + name), prefix + name);
+  }
 }
 
 // ---------------------------------------------------------- atomic writes
