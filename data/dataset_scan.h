@@ -52,7 +52,7 @@ enum class LabelFilter { Any, Good, Defective };
 
 // Which part of a dataset to use.
 struct Selection {
-  std::string category;  // "" = every category
+  std::string category = "";  // every category
   Split split = Split::All;
   LabelFilter labels = LabelFilter::Any;
 };
