@@ -60,6 +60,7 @@ Decoded decode_file(const std::string& path, const char* op, bool header_only) {
   Decoded d;
   d.info = {width, height, stored, stbi_is_16_bit_from_memory(bytes.data(), len) ? 16 : 8};
   if (header_only) return d;
+  check_decoded_size(width, height, stored, d.info.bits_per_channel / 8, where);
 
   int w = 0, h = 0, c = 0;  // as the decoder reports them
   auto count = [&] { return static_cast<size_t>(w) * static_cast<size_t>(h) * static_cast<size_t>(c); };

@@ -7,9 +7,10 @@
 //
 // What is accepted (stb_image decodes; data/image_check.h validates first):
 //   PNG   gray, gray+alpha, RGB, RGBA at 8 bits; gray at 1/2/4 bits (scaled
-//         to 0..255); palette images (expanded to RGB, or RGBA with a tRNS
-//         chunk); 16-bit images, read at full 16-bit precision: uint8 output
-//         is round(v / 257) (= round(v * 255 / 65535)), float output v / 65535.
+//         to 0..255); palette images (expanded by loom to RGB, or RGBA with
+//         a tRNS chunk; an index outside the palette is refused); 16-bit
+//         images, read at full 16-bit precision: uint8 output is
+//         round(v / 257) (= round(v * 255 / 65535)), float output v / 65535.
 //   JPEG  baseline and progressive, gray or colour (YCbCr converted by stb).
 //   BMP   uncompressed (no RLE), as stb reads them.
 //   Other formats stb reads (TGA, GIF first frame, PSD, PNM) also load.
@@ -22,7 +23,8 @@
 // a missing file, a directory, an empty file, corrupt data (bad CRC, bad
 // structure, undecodable), a truncated file, a zero-size image, a PNG whose
 // bit depth / colour type pair is invalid (e.g. a 16-bit palette image) or a
-// palette image without its palette, an unsupported channel count on save.
+// palette image without its palette or with indices outside it, an image
+// that would decode to more than 1 GiB, an unsupported channel count on save.
 // A failed save never leaves a partly written file.
 #pragma once
 #include <string>

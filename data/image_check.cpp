@@ -76,6 +76,8 @@ std::vector<PngChunk> check_png(const std::vector<uint8_t>& b, const std::string
                  " is not a valid PNG combination and cannot be converted (allowed: gray 1/2/4/8/16, "
                  "palette 1/2/4/8, RGB, gray+alpha and RGBA 8/16)");
       LOOM_CHECK(data[12] <= 1, where, "unsupported PNG: unknown interlace method ", int(data[12]));
+      static const int64_t channels_of_type[7] = {1, 0, 3, 4, 2, 0, 4};  // palette: RGBA at most
+      check_decoded_size(width, height, channels_of_type[color_type], depth == 16 ? 2 : 1, where);
     } else if (type == "PLTE") {
       seen_plte = true;
       LOOM_CHECK(length > 0 && length % 3 == 0 && length <= 768, where, "corrupt PNG: PLTE chunk of ", length,
@@ -130,6 +132,7 @@ void check_bmp(const std::vector<uint8_t>& b, const std::string& where) {
   LOOM_CHECK(width != 0 && rows != 0, where, "zero-size image: the BMP header says ", width, "x", rows,
              " pixels");
   LOOM_CHECK(width > 0, where, "corrupt BMP: negative width ", width);
+  check_decoded_size(width, rows, 4, 1, where);
   // Uncompressed layouts (BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS): rows padded to 4 bytes.
   const bool uncompressed = compression == 0 || compression == 3 || compression == 6;
   if (!uncompressed || bits == 0 || bits > 32) return;
@@ -140,6 +143,14 @@ void check_bmp(const std::vector<uint8_t>& b, const std::string& where) {
 }
 
 }  // namespace
+
+void check_decoded_size(int64_t width, int64_t height, int64_t channels, int64_t bytes_per_sample,
+                        const std::string& where) {
+  const double bytes = double(width) * double(height) * double(channels) * double(bytes_per_sample);
+  LOOM_CHECK(bytes <= kMaxDecodedBytes, where, "a ", width, "x", height, " image with ", channels, " channels of ",
+             8 * bytes_per_sample, " bits would decode to ", bytes / (1 << 20), " MiB, more than the ",
+             kMaxDecodedBytes / (1 << 20), " MiB limit (a corrupt header or a decompression bomb?)");
+}
 
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc) {
   static const std::array<uint32_t, 256> table = make_crc_table();

@@ -6,8 +6,8 @@
 //         depth / colour type pair the PNG specification allows; a PLTE chunk
 //         for palette images; at least one IDAT; an IEND chunk.
 //   JPEG  an end-of-image marker (FF D9) after the last start-of-scan.
-//   BMP   a non-zero size, and pixel data that fits in the file for the
-//         uncompressed layouts.
+//   BMP   a non-zero size within kMaxDecodedBytes, and pixel data that fits
+//         in the file for the uncompressed layouts.
 // Other formats stb reads (TGA, GIF, PSD, PNM, ...) pass unchecked.
 #pragma once
 #include <cstddef>
@@ -16,6 +16,14 @@
 #include <vector>
 
 namespace loom::data {
+
+// The most bytes an image may decode to: a header claiming more is more
+// likely corrupt or malicious (a decompression bomb) than a dataset image.
+inline constexpr double kMaxDecodedBytes = double(1u << 30);
+// Throws (starting with `where`) when width x height x channels samples of
+// bytes_per_sample exceed kMaxDecodedBytes.
+void check_decoded_size(int64_t width, int64_t height, int64_t channels, int64_t bytes_per_sample,
+                        const std::string& where);
 
 // Throws loom::Error starting with `where` (e.g. "load_image: 'a.png': ").
 void check_image_bytes(const std::vector<uint8_t>& bytes, const std::string& where);

@@ -387,6 +387,18 @@ TEST(ImageIOErrors, PngsThatCannotBeConverted) {
   expect_load_error(dir.file("rgb4.png"), "colour type 2 with bit depth 4");
 }
 
+TEST(ImageIOErrors, HugeHeaderIsRefusedBeforeDecoding) {
+  ScratchDir dir;
+  PngSpec s;  // claims 60000 x 60000 RGBA (13 GiB decoded) with one tiny IDAT
+  s.width = 60000;
+  s.height = 60000;
+  s.color_type = 6;
+  s.scanlines = {};
+  write_bytes(dir.file("bomb.png"), make_png(s));
+  expect_load_error(dir.file("bomb.png"), "would decode to 13732.9 MiB, more than the 1024 MiB limit");
+  expect_error_containing([&] { read_image_info(dir.file("bomb.png")); }, "MiB limit");
+}
+
 TEST(ImageIOErrors, TruncatedJpegAndBmp) {
   ScratchDir dir;
   const Tensor img = pattern_u8(3, 24, 24);
