@@ -1,0 +1,226 @@
+// cmd_synth.cpp: `loom synth`, synthesized defects with exact masks in the
+// MVTec AD layout, from a folder of good images (data/synth).
+//
+//   loom synth --method M --in DIR --out DIR [--n 100] [--seed 0] [--size 256]
+//              [--source DIR] [--category synth] [--train-good] [--gray]
+//              [--sheet FILE.png]
+//
+// Writes, for each method M (a name, a comma-separated list, or "all"):
+//   OUT/<category>/test/<M>/NNN.png              the defective image
+//   OUT/<category>/ground_truth/<M>/NNN_mask.png its mask (0 or 255)
+//   OUT/<category>/train/good/NNN.png            the prepared inputs (--train-good only)
+// Sample k of method M uses input image k mod (number of inputs) (sorted by
+// path) and the Philox stream (seed, offset (index of M in the registry * 2^20
+// + k) * 2^32), so a sample does not depend on --n or on the other methods.
+// Inputs are loaded as RGB (or gray), centre-cropped to a square and resized
+// to --size (0 keeps each image as it is), then rounded to 8 bits, the values
+// a PNG can hold. For the hard-paste methods the mask written is exactly the
+// pixels whose 8-bit value changed; for the soft blends it is the region the
+// defect was drawn into (every pixel outside it is unchanged).
+// --sheet also writes a sample sheet: one row per method, its first three
+// samples as (image, mask) pairs, captioned with the method's name.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "data/dataset_scan.h"
+#include "data/grid.h"
+#include "data/image.h"
+#include "data/synth/sources.h"
+#include "data/synth/synth.h"
+#include "data/transforms.h"
+#include "tensor/error.h"
+#include "autograd/functions.h"
+#include "trainers/command.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace synth = loom::data::synth;
+using loom::Generator;
+using loom::Tensor;
+
+struct Args {
+  std::string method, in_dir, out_dir, source_dir, category = "synth", sheet;
+  int64_t n = 100, size = 256;
+  uint64_t seed = 0;
+  bool train_good = false, gray = false;
+};
+
+// The registry indices of the methods named by `spec` ("all", or names joined by commas).
+std::vector<size_t> parse_methods(const std::string& spec) {
+  const auto& methods = synth::synth_methods();
+  std::vector<size_t> picked;
+  if (spec == "all") {
+    for (size_t i = 0; i < methods.size(); ++i) picked.push_back(i);
+    return picked;
+  }
+  std::stringstream parts(spec);
+  for (std::string name; std::getline(parts, name, ',');) {
+    const auto it = std::find_if(methods.begin(), methods.end(), [&](const auto& m) { return m.name == name; });
+    if (it == methods.end()) synth::make_synth_method(name, {});  // throws, listing the names
+    const auto index = static_cast<size_t>(it - methods.begin());
+    if (std::find(picked.begin(), picked.end(), index) == picked.end()) picked.push_back(index);
+  }
+  LOOM_CHECK(!picked.empty(), "--method is empty; give a method name, a comma-separated list or 'all'");
+  return picked;
+}
+
+// The good images under `dir`, sorted by path.
+std::vector<fs::path> list_inputs(const std::string& dir) {
+  LOOM_CHECK(fs::exists(dir), "--in folder ", dir, " does not exist");
+  LOOM_CHECK(fs::is_directory(dir), "--in ", dir, " is not a folder");
+  std::vector<fs::path> files = loom::data::list_images(dir, /*recursive=*/true);
+  LOOM_CHECK(!files.empty(), "--in folder ", dir, " holds no images (.png, .jpg, .jpeg, .bmp) at any depth");
+  return files;
+}
+
+// Load, centre-crop to a square, resize to `size` (0: as is), round to 8 bits.
+Tensor prepare_input(const fs::path& path, const Args& args) {
+  using namespace loom::data;
+  Tensor image = load_image(path.string(), args.gray ? ColorMode::Gray : ColorMode::RGB);
+  if (args.size > 0) {
+    const int64_t h = image.size(1), w = image.size(2), side = std::min(h, w);
+    image = crop(image, center_crop_box(h, w, side, side));
+    if (side > args.size) image = resize_area(image, args.size, args.size);
+    if (side < args.size) image = resize_bilinear(image, args.size, args.size);
+  }
+  return to_float01(to_uint8(image));
+}
+
+// For a hard paste: keep only the mask pixels whose 8-bit value changed.
+Tensor exact_8bit_mask(const Tensor& before, const Tensor& after, const Tensor& mask) {
+  const Tensor a = loom::data::to_uint8(before), b = loom::data::to_uint8(after);
+  const int64_t c = a.size(0), plane = a.size(1) * a.size(2);
+  const uint8_t* pa = a.data<uint8_t>();
+  const uint8_t* pb = b.data<uint8_t>();
+  Tensor out = mask.clone();
+  float* m = out.data<float>();
+  for (int64_t k = 0; k < plane; ++k) {
+    bool changed = false;
+    for (int64_t ch = 0; ch < c; ++ch) changed |= pa[ch * plane + k] != pb[ch * plane + k];
+    if (!changed) m[k] = 0.0f;
+  }
+  return out;
+}
+
+// The sample sheet's cells: (image, mask) pairs, the mask shown with the image's channels.
+struct SheetCells {
+  static constexpr int64_t kPairsPerRow = 3;
+  std::vector<Tensor> cells;
+  std::vector<std::string> captions;
+  void add(const std::string& method, int64_t k, const Tensor& image, const Tensor& mask) {
+    if (k >= kPairsPerRow) return;
+    cells.push_back(image);
+    cells.push_back(mask.expand(image.shape()).contiguous());
+    captions.push_back(k == 0 ? method : "");
+    captions.push_back("");
+  }
+  void save(const std::string& path) const {
+    loom::data::GridOptions options;
+    options.nrow = 2 * kPairsPerRow;
+    options.captions = captions;
+    options.pad_value = 0.25;
+    loom::data::save_grid(path, loom::stack(cells, 0), options);
+  }
+};
+
+std::string numbered(int64_t k, int64_t count) {
+  const int digits = std::max<int>(3, static_cast<int>(std::to_string(std::max<int64_t>(count - 1, 0)).size()));
+  std::string s = std::to_string(k);
+  return std::string(static_cast<size_t>(std::max<int>(0, digits - static_cast<int>(s.size()))), '0') + s;
+}
+
+void run(const Args& args) {
+  LOOM_CHECK(args.n >= 1, "--n must be at least 1, got ", args.n);
+  LOOM_CHECK(args.size == 0 || args.size >= 16, "--size must be 0 (keep) or at least 16, got ", args.size);
+  LOOM_CHECK(!args.category.empty() && args.category.find('/') == std::string::npos,
+             "--category must be a plain folder name, got '", args.category, "'");
+  const std::vector<size_t> methods = parse_methods(args.method);
+  const std::vector<fs::path> inputs = list_inputs(args.in_dir);
+  synth::SynthSources sources;
+  sources.texture = args.source_dir.empty() ? synth::fabric_texture_source()
+                                            : synth::folder_texture_source(args.source_dir);
+  sources.paste = synth::folder_texture_source(args.in_dir);
+  const fs::path root = fs::path(args.out_dir) / args.category;
+  std::cout << "loom synth: " << inputs.size() << " good images from " << args.in_dir << ", anomaly textures from "
+            << (args.source_dir.empty() ? "the procedural fabric" : args.source_dir) << ", writing to "
+            << root.string() << "\n";
+
+  if (args.train_good) {
+    const auto count = static_cast<int64_t>(inputs.size());
+    for (int64_t k = 0; k < count; ++k) {
+      const fs::path path = root / "train" / "good" / (numbered(k, count) + ".png");
+      loom::data::save_png(path.string(), prepare_input(inputs[static_cast<size_t>(k)], args));
+    }
+    std::cout << "  train/good: " << inputs.size() << " images\n";
+  }
+  SheetCells sheet;
+  for (size_t index : methods) {
+    const synth::SynthMethodInfo& info = synth::synth_methods()[index];
+    const synth::SynthMethod method = synth::make_synth_method(info.name, sources);
+    const fs::path image_dir = root / "test" / info.name, mask_dir = root / "ground_truth" / info.name;
+    const int64_t report_every = std::max<int64_t>(1, args.n / 10);
+    for (int64_t k = 0; k < args.n; ++k) {
+      const fs::path& input = inputs[static_cast<size_t>(k) % inputs.size()];
+      const Tensor image = prepare_input(input, args);
+      Generator gen(args.seed);
+      gen.set_state({args.seed, ((static_cast<uint64_t>(index) << 20) + static_cast<uint64_t>(k)) << 32});
+      synth::SynthResult result;
+      try {
+        result = method(image, gen);
+      } catch (const loom::Error& e) {
+        LOOM_CHECK(false, info.name, " on ", input.string(), ": ", e.what());
+      }
+      const Tensor mask = info.exact_mask ? exact_8bit_mask(image, result.image, result.mask) : result.mask;
+      const std::string name = numbered(k, args.n);
+      loom::data::save_png((image_dir / (name + ".png")).string(), result.image);
+      loom::data::save_png((mask_dir / (name + "_mask.png")).string(), mask);
+      if (!args.sheet.empty()) sheet.add(info.name, k, result.image, mask);
+      if ((k + 1) % report_every == 0 || k + 1 == args.n)
+        std::cout << "  " << info.name << ": " << (k + 1) << "/" << args.n << "\n" << std::flush;
+    }
+  }
+  if (!args.sheet.empty()) {
+    const bool uniform_size = std::all_of(sheet.cells.begin(), sheet.cells.end(),
+                                          [&](const Tensor& t) { return t.shape() == sheet.cells.front().shape(); });
+    LOOM_CHECK(uniform_size, "--sheet needs images of one size; give --size");
+    sheet.save(args.sheet);
+    std::cout << "sample sheet: " << args.sheet << "\n";
+  }
+  std::cout << "done: " << root.string() << "\n";
+}
+
+std::string method_help() {
+  std::string s = "a method, a comma-separated list, or 'all':";
+  for (const auto& m : synth::synth_methods()) s += "\n  " + m.name + ": " + m.summary;
+  return s;
+}
+
+loom::cli::CommandRegistration registration{"synth", [](CLI::App& app) {
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "synth", "write synthesized defects with their masks in the MVTec AD layout: "
+               "OUT/<category>/test/<method>/NNN.png and OUT/<category>/ground_truth/<method>/NNN_mask.png");
+  cmd->add_option("--method", args->method, method_help())->required();
+  cmd->add_option("--in", args->in_dir, "folder of good images (searched recursively)")->required();
+  cmd->add_option("--out", args->out_dir, "output root")->required();
+  cmd->add_option("--n", args->n, "defect images per method")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Philox seed")->capture_default_str();
+  cmd->add_option("--size", args->size, "square side after a centre crop (0: keep the input size)")
+      ->capture_default_str();
+  cmd->add_option("--source", args->source_dir,
+                  "folder of anomaly-source textures for draem and poisson (default: procedural fabric)");
+  cmd->add_option("--category", args->category, "the category folder under OUT")->capture_default_str();
+  cmd->add_flag("--train-good", args->train_good, "also write the prepared inputs to train/good");
+  cmd->add_flag("--gray", args->gray, "work in gray (1 channel) instead of RGB");
+  cmd->add_option("--sheet", args->sheet, "also write a sample sheet PNG: per method, 3 (image, mask) pairs");
+  cmd->callback([args] { run(*args); });
+}};
+
+}  // namespace
