@@ -29,9 +29,7 @@ struct AdamOptions {
   double beta1 = 0.9;   // in [0, 1)
   double beta2 = 0.999;  // in [0, 1)
   double eps = 1e-8;     // >= 0
-  // >= 0. Note: torch.optim.AdamW defaults this to 0.01; here both default
-  // to 0, so AdamW callers say what they want.
-  double weight_decay = 0;
+  double weight_decay = 0;  // >= 0 (AdamWOptions defaults it to 0.01, as torch)
   bool amsgrad = false;
 };
 
@@ -55,9 +53,21 @@ class Adam : public Optimizer {
 
 // Adam with decoupled weight decay (Loshchilov & Hutter): the decay shrinks the
 // parameter directly instead of entering the moments.
+// AdamW's options: Adam's with torch.optim.AdamW's default weight decay 0.01.
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 1e-2;
+  bool amsgrad = false;
+  AdamOptions as_adam() const { return {lr, beta1, beta2, eps, weight_decay, amsgrad}; }
+};
+
 class AdamW : public Adam {
  public:
-  AdamW(NamedTensors params, const AdamOptions& options = {}) : Adam(std::move(params), options, true) {}
+  AdamW(NamedTensors params, const AdamWOptions& options = {})
+      : Adam(std::move(params), options.as_adam(), true) {}
 };
 
 }  // namespace loom::nn

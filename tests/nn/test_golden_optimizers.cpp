@@ -50,7 +50,9 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& op, Metadata& md, N
     o.eps = md.real("eps", 1e-8);
     o.weight_decay = md.real("weight_decay", op == "adamw" ? 1e-2 : 0.0);  // torch's defaults differ
     o.amsgrad = md.flag("amsgrad", false);
-    if (op == "adamw") return std::make_unique<AdamW>(std::move(params), o);
+    if (op == "adamw")
+      return std::make_unique<AdamW>(std::move(params),
+                                     AdamWOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad});
     return std::make_unique<Adam>(std::move(params), o);
   }
   LOOM_CHECK(op == "sgd", "no optimizer for op '", op, "'");

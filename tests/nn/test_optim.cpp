@@ -176,7 +176,7 @@ TEST_P(OptimizerDTypes, AdamWMatchesReference) {
   const DType dtype = GetParam();
   expect_matches_reference(
       [](NamedTensors p) {
-        return std::make_unique<AdamW>(std::move(p), AdamOptions{.lr = 1e-2, .weight_decay = 0.1});
+        return std::make_unique<AdamW>(std::move(p), AdamWOptions{.lr = 1e-2, .weight_decay = 0.1});
       },
       ReferenceAdam{1e-2, 0.9, 0.999, 1e-8, 0.1, true, false}, dtype, tolerance(dtype));
 }
@@ -303,7 +303,7 @@ TEST(Optim, AdamResumeFromStateIsBitIdentical) {
 }
 TEST(Optim, AdamWResumeFromStateIsBitIdentical) {
   expect_resume_is_bit_identical([](NamedTensors p) {
-    return std::make_unique<AdamW>(std::move(p), AdamOptions{.lr = 1e-2, .weight_decay = 1e-2});
+    return std::make_unique<AdamW>(std::move(p), AdamWOptions{.lr = 1e-2, .weight_decay = 1e-2});
   });
 }
 TEST(Optim, SGDResumeFromStateIsBitIdentical) {
@@ -517,3 +517,11 @@ TEST(Clip, NonFiniteNormThrowsAndChangesNothing) {
 }
 
 }  // namespace
+
+TEST(Optim, AdamWDefaultsFollowTorch) {
+  // torch.optim.AdamW: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 1e-2.
+  const AdamWOptions o;
+  EXPECT_EQ(o.weight_decay, 1e-2);
+  EXPECT_EQ(o.lr, 1e-3);
+  EXPECT_EQ(AdamOptions{}.weight_decay, 0.0);  // torch.optim.Adam: 0
+}

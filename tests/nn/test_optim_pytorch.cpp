@@ -69,7 +69,7 @@ std::vector<OptimizerCase> optimizer_cases() {
         {"kwargs", {{"lr", 1e-2}, {"eps", 1e-6}, {"weight_decay", 0.1}, {"amsgrad", true}}}},
        [](NamedTensors p) {
          return std::make_unique<AdamW>(std::move(p),
-                                        AdamOptions{.lr = 1e-2, .eps = 1e-6, .weight_decay = 0.1, .amsgrad = true});
+                                        AdamWOptions{.lr = 1e-2, .eps = 1e-6, .weight_decay = 0.1, .amsgrad = true});
        }},
   };
 }
