@@ -614,6 +614,41 @@ TEST(TrainingCheckpoint, OptimizerMismatchRollsBackTheOthers) {
     expect_same_bits(adam_after[i].second, adam_before[i].second, "Adam state " + adam_after[i].first);
 }
 
+TEST(TrainingCheckpoint, DamagedMetadataIsRefused) {
+  TempDir dir;
+  TinyRun run(1);
+  run.train(1);
+  save_checkpoint(dir.file("run.safetensors"), run.checkpoint());
+  const SafeTensors good = load_safetensors(dir.file("run.safetensors"));
+  const auto g_before = snapshot(*run.g);
+  const auto data_before = run.data.state();
+
+  const std::vector<std::pair<std::map<std::string, std::string>, std::string>> cases = {
+      {{{"step", "12x"}}, "metadata 'step' = '12x' is not a valid int64"},
+      {{{"format_version", "2"}}, "format_version 2 is not supported"},
+      {{{"format", "something.else"}}, "metadata 'format' is 'something.else'"},
+      {{{"rng.data.offset", "-1"}}, "metadata 'rng.data.offset' = '-1' is not a valid uint64"},
+      {{{"optim.D.type", "AdamW"}}, "optimizer 'D' is AdamW in the checkpoint but Adam here"},
+  };
+  for (const auto& [changes, needle] : cases) {
+    SCOPED_TRACE(needle);
+    SafeTensors damaged = good;
+    for (const auto& [key, value] : changes) damaged.metadata[key] = value;
+    save_safetensors(dir.file("damaged.safetensors"), damaged);
+    nn::TrainingCheckpoint c = run.checkpoint();
+    const std::string message = error_message([&] { load_checkpoint(dir.file("damaged.safetensors"), c); });
+    EXPECT_TRUE(contains(message, needle)) << message;
+    expect_unchanged(*run.g, g_before, needle);
+    EXPECT_EQ(run.data.state(), data_before);
+  }
+  SafeTensors no_step = good;
+  no_step.metadata.erase("step");
+  save_safetensors(dir.file("damaged.safetensors"), no_step);
+  nn::TrainingCheckpoint c = run.checkpoint();
+  EXPECT_TRUE(contains(error_message([&] { load_checkpoint(dir.file("damaged.safetensors"), c); }),
+                       "metadata 'step' is missing"));
+}
+
 TEST(TrainingCheckpoint, SaveChecksNamesAndSettings) {
   TempDir dir;
   TinyRun run(1);
