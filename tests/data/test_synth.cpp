@@ -3,16 +3,21 @@
 // for soft blends with the outside bit-identical), non-empty masks, the same
 // bytes for the same seed and different bytes for different seeds; then the
 // parameter ranges of each method, Perlin noise properties, Poisson blending
-// against the discrete Poisson equation, and the elastic and warp identities.
+// against the discrete Poisson equation, the elastic and warp identities, the
+// shape rasterisers, the colour operations and the folder texture source.
 // Expected values come from the definitions (hand formulas, a float64 Perlin
 // written here from the formula), never from the code under test.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <numbers>
 #include <vector>
 
+#include "data/image.h"
 #include "data/synth/bezier.h"
 #include "data/synth/color.h"
 #include "data/synth/cutpaste.h"
@@ -22,12 +27,16 @@
 #include "data/synth/perlin.h"
 #include "data/synth/poisson.h"
 #include "data/synth/synth.h"
+#include "data/synth/shapes.h"
+#include "data/synth/sources.h"
 #include "data/synth/warp.h"
 #include "tensor/random.h"
 #include "tests/test_util.h"
 
 namespace loom::data::synth {
 namespace {
+
+namespace fs = std::filesystem;
 
 // ---- helpers ----------------------------------------------------------------
 
@@ -205,6 +214,63 @@ TEST(Perlin, ResolutionSetsTheSpatialFrequencyPerAxis) {
   EXPECT_GT(fine_x / coarse_x, 4.0);  // 8x the cells -> several times the slope
   EXPECT_LT(fine_y / coarse_y, 1.6);  // y resolution unchanged
   EXPECT_GT(fine_y / coarse_y, 0.6);
+}
+
+TEST(Perlin, RotationTurnsTheField) {
+  // 1 x 16 cells: fine along x, coarse along y. A quarter turn swaps them.
+  double plain_y = 0, plain_x = 0, turned_y = 0, turned_x = 0;
+  for (uint64_t seed = 0; seed < 6; ++seed) {
+    Generator g1(seed), g2(seed);
+    const auto [py, px] = mean_steps(perlin_noise(96, 96, 1, 16, g1));
+    const auto [ty, tx] = mean_steps(perlin_noise(96, 96, 1, 16, g2, std::numbers::pi / 2));
+    plain_y += py, plain_x += px, turned_y += ty, turned_x += tx;
+  }
+  EXPECT_GT(plain_x, 4 * plain_y);
+  EXPECT_GT(turned_y, 4 * turned_x);
+}
+
+// ---- shapes ----------------------------------------------------------------------
+
+TEST(Shapes, PolygonEllipseAndStrokeCoverTheRightPixels) {
+  // A square with corners (2.5, 3.5) and (9.5, 10.5) holds pixel centres 3..9 x 4..10.
+  const Region square = fill_polygon(16, 16, {{2.5, 3.5}, {2.5, 10.5}, {9.5, 10.5}, {9.5, 3.5}});
+  for (int64_t i = 0; i < 16; ++i)
+    for (int64_t j = 0; j < 16; ++j) EXPECT_EQ(square.at(i, j), i >= 3 && i <= 9 && j >= 4 && j <= 10) << i << "," << j;
+  // An ellipse holds about pi a b pixels.
+  const Region ellipse = fill_ellipse(64, 64, {32, 30, 20, 9, 0.6});
+  EXPECT_NEAR(static_cast<double>(ellipse.count()), std::numbers::pi * 20 * 9, 0.03 * std::numbers::pi * 20 * 9);
+  // A horizontal stroke of thickness 3 from x = 2 to 12 on row 5: rows 4..6, round caps 1.5 px.
+  const Region stroke = stroke_polyline(12, 16, {{5, 2}, {5, 12}}, 3.0);
+  for (int64_t i = 0; i < 12; ++i)
+    for (int64_t j = 0; j < 16; ++j) {
+      const double dx = j < 2 ? 2.0 - j : (j > 12 ? j - 12.0 : 0.0), dy = i - 5.0;
+      EXPECT_EQ(stroke.at(i, j), dx * dx + dy * dy <= 2.25) << i << "," << j;
+    }
+}
+
+// ---- texture sources ----------------------------------------------------------------
+
+TEST(Sources, FolderSourcePicksItsImagesAndNamesBadFolders) {
+  const fs::path dir = fs::temp_directory_path() / ("loom_test_synth_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "empty");
+  loom::testing::expect_error_containing([&] { folder_texture_source((dir / "missing").string()); }, "does not exist");
+  loom::testing::expect_error_containing([&] { folder_texture_source((dir / "empty").string()); }, "holds no images");
+  const Tensor a = noise_image(3, 8, 8, 1, 0, 1), b = noise_image(1, 10, 6, 2, 0, 1);
+  save_png((dir / "a.png").string(), a);
+  save_png((dir / "deeper" / "b.png").string(), b);  // found at any depth, gray read as RGB
+  const TextureSource source = folder_texture_source(dir.string());
+  int seen_a = 0, seen_b = 0;
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    Generator g1(seed), g2(seed);
+    const Tensor t = source(32, 32, g1);
+    EXPECT_TRUE(same_bytes(t, source(32, 32, g2)));
+    ASSERT_EQ(t.size(0), 3);
+    seen_a += t.size(1) == 8, seen_b += t.size(1) == 10;
+  }
+  EXPECT_GT(seen_a, 0);
+  EXPECT_GT(seen_b, 0);
+  fs::remove_all(dir);
 }
 
 // ---- CutPaste ------------------------------------------------------------------
@@ -473,9 +539,8 @@ TEST(Color, OperationsFollowTheirFormulas) {
 }
 
 TEST(Color, EqualizeSpreadsFourEqualLevels) {
-  // Four levels, 16 pixels each: PIL's step = (64 - 16) / 255 = 0 -> unchanged;
-  // with 255 pixels per level (1020 pixels) step = 3, and level k maps to
-  // (255 k + 1) / 3 -> 0, 85, 170, 255.
+  // Four levels, 255 pixels each: PIL's step = (1020 - 255) / 255 = 3, and
+  // level k maps to (255 k + 1) / 3 -> 0, 85, 170, 255.
   std::vector<float> v;
   for (int level = 0; level < 4; ++level)
     for (int k = 0; k < 255; ++k) v.push_back(static_cast<float>(10 + 20 * level) / 255.0f);
