@@ -3,12 +3,15 @@
 //
 //   loom synth --method M --in DIR --out DIR [--n 100] [--seed 0] [--size 256]
 //              [--source DIR] [--category synth] [--train-good] [--gray]
-//              [--sheet FILE.png]
+//              [--sheet FILE.png] [--force]
 //
 // Writes, for each method M (a name, a comma-separated list, or "all"):
 //   OUT/<category>/test/<M>/NNN.png              the defective image
 //   OUT/<category>/ground_truth/<M>/NNN_mask.png its mask (0 or 255)
 //   OUT/<category>/train/good/NNN.png            the prepared inputs (--train-good only)
+// A run whose output folders (test/<M>, ground_truth/<M>, train/good) already
+// hold files is refused before it writes anything, unless --force, which
+// empties those folders first (so older samples never mix with new ones).
 // Sample k of method M uses input image k mod (number of inputs) (sorted by
 // path) and the Philox stream (seed, offset (index of M in the registry * 2^20
 // + k) * 2^32), so a sample does not depend on --n or on the other methods.
@@ -49,7 +52,7 @@ struct Args {
   std::string method, in_dir, out_dir, source_dir, category = "synth", sheet;
   int64_t n = 100, size = 256;
   uint64_t seed = 0;
-  bool train_good = false, gray = false;
+  bool train_good = false, gray = false, force = false;
 };
 
 // The registry indices of the methods named by `spec` ("all", or names joined by commas).
@@ -130,6 +133,21 @@ struct SheetCells {
   }
 };
 
+// The folders this run writes; refuses them all before writing anything when
+// one holds files, unless --force, which empties them.
+void prepare_output_folders(const fs::path& root, const std::vector<size_t>& methods, const Args& args) {
+  std::vector<fs::path> dirs;
+  if (args.train_good) dirs.push_back(root / "train" / "good");
+  for (size_t index : methods) {
+    dirs.push_back(root / "test" / synth::synth_methods()[index].name);
+    dirs.push_back(root / "ground_truth" / synth::synth_methods()[index].name);
+  }
+  for (const fs::path& dir : dirs)
+    LOOM_CHECK(args.force || !fs::is_directory(dir) || fs::is_empty(dir), dir.string(),
+               " already holds files; pass --force to replace them");
+  for (const fs::path& dir : dirs) fs::remove_all(dir);
+}
+
 std::string numbered(int64_t k, int64_t count) {
   const int digits = std::max<int>(3, static_cast<int>(std::to_string(std::max<int64_t>(count - 1, 0)).size()));
   std::string s = std::to_string(k);
@@ -148,6 +166,7 @@ void run(const Args& args) {
                                             : synth::folder_texture_source(args.source_dir);
   sources.paste = synth::folder_texture_source(args.in_dir);
   const fs::path root = fs::path(args.out_dir) / args.category;
+  prepare_output_folders(root, methods, args);
   std::cout << "loom synth: " << inputs.size() << " good images from " << args.in_dir << ", anomaly textures from "
             << (args.source_dir.empty() ? "the procedural fabric" : args.source_dir) << ", writing to "
             << root.string() << "\n";
@@ -219,6 +238,7 @@ loom::cli::CommandRegistration registration{"synth", [](CLI::App& app) {
   cmd->add_option("--category", args->category, "the category folder under OUT")->capture_default_str();
   cmd->add_flag("--train-good", args->train_good, "also write the prepared inputs to train/good");
   cmd->add_flag("--gray", args->gray, "work in gray (1 channel) instead of RGB");
+  cmd->add_flag("--force", args->force, "replace the output folders of these methods if they hold files");
   cmd->add_option("--sheet", args->sheet, "also write a sample sheet PNG: per method, 3 (image, mask) pairs");
   cmd->callback([args] { run(*args); });
 }};
