@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/functions.h"
 #include "data/dataset_scan.h"
 #include "data/grid.h"
 #include "data/image.h"
@@ -38,7 +39,6 @@
 #include "data/synth/synth.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
-#include "autograd/functions.h"
 #include "trainers/command.h"
 
 namespace {

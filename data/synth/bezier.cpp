@@ -89,8 +89,9 @@ Region bezier_scar_region(int64_t height, int64_t width, Generator& gen, const B
   const std::vector<double> across = draw_uniforms(gen, 4, -slack, slack);
   const double along[4] = {-0.5 * length, -length / 6, length / 6, 0.5 * length};
   Point ctrl[4];
-  for (int k = 0; k < 4; ++k) ctrl[k] = {cy + along[k] * s + across[static_cast<size_t>(k)] * c,
-                                         cx + along[k] * c - across[static_cast<size_t>(k)] * s};
+  for (int k = 0; k < 4; ++k)
+    ctrl[k] = {cy + along[k] * s + across[static_cast<size_t>(k)] * c,
+               cx + along[k] * c - across[static_cast<size_t>(k)] * s};
   std::vector<Point> curve;
   sample_segment(curve, ctrl[0], ctrl[1], ctrl[2], ctrl[3], 4 * static_cast<int>(std::ceil(length)) + 4, true);
   return stroke_polyline(height, width, curve, thickness);

@@ -42,10 +42,10 @@ enum class BezierFill { Random, Noise, CutPaste };  // Random: either, with prob
 enum class BezierBlend { Random, Paste, Fuse };
 
 struct BezierParams {
-  double length_min = 0.15, length_max = 0.5;     // scar band length L
-  double band_min = 0.03, band_max = 0.12;        // scar band width B
+  double length_min = 0.15, length_max = 0.5;  // scar band length L
+  double band_min = 0.03, band_max = 0.12;     // scar band width B
   double thickness_min = 0.01, thickness_max = 0.03;
-  double radius_min = 0.06, radius_max = 0.2;     // clump radius R
+  double radius_min = 0.06, radius_max = 0.2;  // clump radius R
   BezierFill fill = BezierFill::Random;
   BezierBlend blend = BezierBlend::Random;
 };

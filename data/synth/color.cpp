@@ -47,9 +47,8 @@ Tensor solarize(const Tensor& image, double threshold) {
 Tensor posterize(const Tensor& image, int bits) {
   LOOM_CHECK(bits >= 1 && bits <= 8, "posterize: bits must be in 1..8, got ", bits);
   const int keep = 0xFF & ~((1 << (8 - bits)) - 1);
-  return map_values(image, "posterize", [&](double x) {
-    return static_cast<double>(to_byte(static_cast<float>(x)) & keep) / 255.0;
-  });
+  return map_values(image, "posterize",
+                    [&](double x) { return static_cast<double>(to_byte(static_cast<float>(x)) & keep) / 255.0; });
 }
 
 Tensor invert(const Tensor& image) {

@@ -80,16 +80,15 @@ SynthResult paste_patch(const Tensor& image, const Tensor& patch, double top, do
 SynthResult cutpaste(const Tensor& image_in, Generator& gen, const CutPasteParams& params) {
   const Tensor image = checked_image(image_in, "cutpaste");
   LOOM_CHECK(params.area_min > 0 && params.area_min <= params.area_max && params.area_max < 1,
-             "cutpaste: area fractions must satisfy 0 < min <= max < 1, got [", params.area_min, ", ",
-             params.area_max, "]");
+             "cutpaste: area fractions must satisfy 0 < min <= max < 1, got [", params.area_min, ", ", params.area_max,
+             "]");
   LOOM_CHECK(params.aspect_min > 0 && params.aspect_min <= params.aspect_max,
              "cutpaste: aspect ratios must satisfy 0 < min <= max, got [", params.aspect_min, ", ", params.aspect_max,
              "]");
   const int64_t height = image.size(1), width = image.size(2);
   const double total = static_cast<double>(height * width);
   const double area = draw_uniform(gen, params.area_min, params.area_max) * total;
-  const double aspect =
-      std::exp(draw_uniform(gen, std::log(params.aspect_min), std::log(params.aspect_max)));  // w / h
+  const double aspect = std::exp(draw_uniform(gen, std::log(params.aspect_min), std::log(params.aspect_max)));  // w / h
   const int64_t w = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, width);
   int64_t h = std::llround(std::sqrt(area / aspect));
   // Keep w h within the area bounds after rounding.
@@ -113,8 +112,7 @@ SynthResult cutpaste_scar(const Tensor& image_in, Generator& gen, const CutPaste
   const int64_t height = image.size(1), width = image.size(2);
   const int64_t w = std::min(draw_int(gen, params.width_min, params.width_max + 1), width);
   const int64_t h = std::min(draw_int(gen, params.height_min, params.height_max + 1), height);
-  const double angle =
-      draw_uniform(gen, -params.max_angle_deg, params.max_angle_deg) * std::numbers::pi / 180.0;
+  const double angle = draw_uniform(gen, -params.max_angle_deg, params.max_angle_deg) * std::numbers::pi / 180.0;
 
   const Tensor patch = random_jittered_crop(image, h, w, params.jitter, gen);
   const auto [half_y, half_x] = rotated_half_extents(h, w, angle);

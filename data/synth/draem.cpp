@@ -62,8 +62,8 @@ Tensor draem_augment(const Tensor& texture, int count, Generator& gen) {
         return warp_image(t, rotation_displacement(t.size(1), t.size(2), angle));
       },
   };
-  LOOM_CHECK(count >= 0 && count <= static_cast<int>(ops.size()), "draem_augment: count ", count,
-             " is outside 0..", ops.size());
+  LOOM_CHECK(count >= 0 && count <= static_cast<int>(ops.size()), "draem_augment: count ", count, " is outside 0..",
+             ops.size());
   Tensor out = checked_image(texture, "draem_augment", 1);
   const std::vector<int64_t> order = randperm(static_cast<int64_t>(ops.size()), gen).to_vector<int64_t>();
   for (int k = 0; k < count; ++k) out = ops[static_cast<size_t>(order[static_cast<size_t>(k)])](out, gen);
@@ -72,8 +72,7 @@ Tensor draem_augment(const Tensor& texture, int count, Generator& gen) {
 
 SynthResult draem(const Tensor& image_in, const Tensor& texture, Generator& gen, const DraemParams& params) {
   const Tensor image = checked_image(image_in, "draem");
-  LOOM_CHECK(params.beta_max >= 0 && params.beta_max <= 1, "draem: beta_max must be in [0, 1], got ",
-             params.beta_max);
+  LOOM_CHECK(params.beta_max >= 0 && params.beta_max <= 1, "draem: beta_max must be in [0, 1], got ", params.beta_max);
   const int64_t c = image.size(0), h = image.size(1), w = image.size(2);
   const Region mask = draem_mask(h, w, gen, params);
   const Tensor anomaly = draem_augment(match_texture(texture, c, h, w), params.augmentations, gen);

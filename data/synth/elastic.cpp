@@ -25,7 +25,8 @@ Tensor elastic_displacement(int64_t height, int64_t width, double alpha, double 
   for (int64_t axis = 0; axis < 2; ++axis) {
     const std::vector<float> smooth = gaussian_blur(
         std::vector<float>(random.begin() + axis * plane, random.begin() + (axis + 1) * plane), height, width, sigma);
-    for (int64_t k = 0; k < plane; ++k) out[axis * plane + k] = static_cast<float>(alpha) * smooth[static_cast<size_t>(k)];
+    for (int64_t k = 0; k < plane; ++k)
+      out[axis * plane + k] = static_cast<float>(alpha) * smooth[static_cast<size_t>(k)];
   }
   return field;
 }

@@ -44,7 +44,8 @@ std::vector<float> linear_profile(const Region& region, double angle) {
   for (int64_t i = 0; i < region.height; ++i)
     for (int64_t j = 0; j < region.width; ++j) {
       const double s = dy * static_cast<double>(i) + dx * static_cast<double>(j);
-      profile[static_cast<size_t>(i * region.width + j)] = static_cast<float>(std::clamp(1.0 - (s - lo) / span, 0.0, 1.0));
+      profile[static_cast<size_t>(i * region.width + j)] =
+          static_cast<float>(std::clamp(1.0 - (s - lo) / span, 0.0, 1.0));
     }
   return profile;
 }

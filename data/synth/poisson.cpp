@@ -19,9 +19,9 @@ namespace {
 // inside the image: the index of a neighbour that is an unknown, or -1 - pixel
 // for one outside the region (a Dirichlet value).
 struct PoissonSystem {
-  std::vector<int64_t> pixel;                   // unknown -> pixel index
+  std::vector<int64_t> pixel;                     // unknown -> pixel index
   std::vector<std::array<int64_t, 4>> neighbour;  // the first degree[p] entries are used
-  std::vector<int> degree;                      // |N(p)|
+  std::vector<int> degree;                        // |N(p)|
 };
 
 PoissonSystem build_system(const Region& region) {

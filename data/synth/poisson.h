@@ -26,8 +26,8 @@ struct PoissonOptions {
 };
 
 struct PoissonReport {
-  int iterations = 0;              // the most any channel needed
-  double relative_residual = 0;    // the largest final ||b - A x|| / ||b||
+  int iterations = 0;            // the most any channel needed
+  double relative_residual = 0;  // the largest final ||b - A x|| / ||b||
 };
 
 // The blend of `source` into `background` over `region`; both (C, H, W)

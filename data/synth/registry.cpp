@@ -62,7 +62,8 @@ const std::vector<SynthMethodInfo>& synth_methods() {
       {"cutpaste", "CutPaste: a colour-jittered rectangle (2-15% of the area) moved elsewhere", false, true},
       {"cutpaste-scar", "CutPaste-Scar: a thin jittered patch (2-16 x 10-25 px) turned up to 45 degrees", false, true},
       {"draem", "DRAEM: a texture blended through a thresholded Perlin-noise mask", true, false},
-      {"bezier-scar", "DefectMaker Bezier-scar: a curved stroke, noise or cut-paste fill, pasted or fused", false, false},
+      {"bezier-scar", "DefectMaker Bezier-scar: a curved stroke, noise or cut-paste fill, pasted or fused", false,
+       false},
       {"bezier-clump", "DefectMaker Bezier-clump: eroded, split blob, noise or cut-paste fill", false, false},
       {"elastic", "local weave distortion: the image elastically warped inside a bent ellipse", false, true},
       {"gradient", "a gray stain that fades into the background (linear or radial opacity)", false, false},
@@ -73,7 +74,8 @@ const std::vector<SynthMethodInfo>& synth_methods() {
 
 SynthMethod make_synth_method(const std::string& name, const SynthSources& sources) {
   const auto& methods = synth_methods();
-  const auto info = std::find_if(methods.begin(), methods.end(), [&](const SynthMethodInfo& m) { return m.name == name; });
+  const auto info =
+      std::find_if(methods.begin(), methods.end(), [&](const SynthMethodInfo& m) { return m.name == name; });
   LOOM_CHECK(info != methods.end(), "synth: unknown method '", name, "'; the methods are ", method_names());
   LOOM_CHECK(!info->needs_texture || sources.texture, "synth: method '", name,
              "' needs a texture source (an anomaly-source folder or the procedural fabric)");

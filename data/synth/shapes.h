@@ -15,9 +15,9 @@ struct Point {
 };
 
 struct Ellipse {
-  double cy = 0, cx = 0;                   // centre
-  double semi_major = 1, semi_minor = 1;   // semi-axes, in pixels
-  double angle = 0;                        // of the major axis from the x axis, radians
+  double cy = 0, cx = 0;                  // centre
+  double semi_major = 1, semi_minor = 1;  // semi-axes, in pixels
+  double angle = 0;                       // of the major axis from the x axis, radians
 };
 
 // Semi-axes a >= b drawn U[min_frac, max_frac) of the shorter image side (the

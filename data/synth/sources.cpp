@@ -26,9 +26,8 @@ TextureSource folder_texture_source(const std::string& dir) {
 }
 
 TextureSource fabric_texture_source() {
-  return [](int64_t height, int64_t width, Generator& gen) {
-    return fabric::random_fabric(std::max(height, width), gen);
-  };
+  return
+      [](int64_t height, int64_t width, Generator& gen) { return fabric::random_fabric(std::max(height, width), gen); };
 }
 
 }  // namespace loom::data::synth

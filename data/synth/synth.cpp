@@ -28,8 +28,8 @@ Tensor checked_image(const Tensor& image, const char* method, int64_t min_side) 
   const int64_t c = image.size(0), h = image.size(1), w = image.size(2);
   LOOM_CHECK(c == 1 || c == 3, method, ": expected 1 (gray) or 3 (RGB) channels, got ", c, " (shape ",
              shape_str(image.shape()), ")");
-  LOOM_CHECK(h >= min_side && w >= min_side, method, ": the image is ", h, "x", w, ", needs at least ", min_side,
-             "x", min_side, " pixels");
+  LOOM_CHECK(h >= min_side && w >= min_side, method, ": the image is ", h, "x", w, ", needs at least ", min_side, "x",
+             min_side, " pixels");
   LOOM_CHECK(image.dtype() == DType::Float32 || image.dtype() == DType::Float64, method,
              ": expected a float image in [0, 1], got ", dtype_name(image.dtype()),
              " (convert uint8 with data::to_float01)");
@@ -84,12 +84,11 @@ SynthResult paste_hard(const Tensor& image, const Tensor& fill, const Region& re
   return {out, changed.to_mask()};
 }
 
-SynthResult blend_soft(const Tensor& image, const Tensor& fill, const std::vector<float>& alpha,
-                       const Region& region) {
+SynthResult blend_soft(const Tensor& image, const Tensor& fill, const std::vector<float>& alpha, const Region& region) {
   check_composite_args(image, fill, region, "blend_soft");
   const int64_t c = image.size(0), plane = region.height * region.width;
-  LOOM_CHECK(static_cast<int64_t>(alpha.size()) == plane, "blend_soft: alpha has ", alpha.size(),
-             " values for a ", region.height, "x", region.width, " region");
+  LOOM_CHECK(static_cast<int64_t>(alpha.size()) == plane, "blend_soft: alpha has ", alpha.size(), " values for a ",
+             region.height, "x", region.width, " region");
   Tensor out = image.clone();
   const float* src = fill.data<float>();
   float* dst = out.data<float>();

@@ -60,8 +60,7 @@ SynthResult paste_hard(const Tensor& image, const Tensor& fill, const Region& re
 
 // Soft blend: out = (1 - alpha) image + alpha fill inside the region, the image
 // (bit for bit) outside. alpha: (H, W) in [0, 1]. The mask is the region.
-SynthResult blend_soft(const Tensor& image, const Tensor& fill, const std::vector<float>& alpha,
-                       const Region& region);
+SynthResult blend_soft(const Tensor& image, const Tensor& fill, const std::vector<float>& alpha, const Region& region);
 
 // ---- the registry ----------------------------------------------------------
 
@@ -84,7 +83,7 @@ using SynthMethod = std::function<SynthResult(const Tensor& image, Generator& ge
 
 struct SynthMethodInfo {
   std::string name;
-  std::string summary;  // one line for --help
+  std::string summary;         // one line for --help
   bool needs_texture = false;  // draem, poisson: SynthSources::texture
   bool exact_mask = false;     // a hard paste: the mask is exactly the changed pixels
 };

@@ -22,8 +22,8 @@ float sample_bilinear(const float* plane, int64_t height, int64_t width, double 
 }
 
 Tensor warp_image(const Tensor& image, const Tensor& displacement) {
-  LOOM_CHECK(image.dim() == 3 && image.dtype() == DType::Float32, "warp_image: expected a float32 (C, H, W) image, got ",
-             shape_str(image.shape()));
+  LOOM_CHECK(image.dim() == 3 && image.dtype() == DType::Float32,
+             "warp_image: expected a float32 (C, H, W) image, got ", shape_str(image.shape()));
   const int64_t c = image.size(0), h = image.size(1), w = image.size(2);
   LOOM_CHECK(displacement.shape() == Shape({2, h, w}) && displacement.dtype() == DType::Float32,
              "warp_image: displacement must be float32 (2, H, W) = [2, ", h, ", ", w, "], got ",
@@ -38,8 +38,8 @@ Tensor warp_image(const Tensor& image, const Tensor& displacement) {
     for (int64_t i = 0; i < h; ++i)
       for (int64_t j = 0; j < w; ++j) {
         const int64_t k = i * w + j;
-        o[ch * h * w + k] = sample_bilinear(s + ch * h * w, h, w, static_cast<double>(i) + dy[k],
-                                            static_cast<double>(j) + dx[k]);
+        o[ch * h * w + k] =
+            sample_bilinear(s + ch * h * w, h, w, static_cast<double>(i) + dy[k], static_cast<double>(j) + dx[k]);
       }
   return out;
 }

@@ -8,7 +8,6 @@
 // Expected values come from the definitions (hand formulas, a float64 Perlin
 // written here from the formula), never from the code under test.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,9 +25,9 @@
 #include "data/synth/gradient.h"
 #include "data/synth/perlin.h"
 #include "data/synth/poisson.h"
-#include "data/synth/synth.h"
 #include "data/synth/shapes.h"
 #include "data/synth/sources.h"
+#include "data/synth/synth.h"
 #include "data/synth/warp.h"
 #include "tensor/random.h"
 #include "tests/test_util.h"
@@ -121,7 +120,8 @@ Box bounding_box(const std::vector<uint8_t>& bits, int64_t h, int64_t w) {
   int64_t i0 = h, i1 = -1, j0 = w, j1 = -1;
   for (int64_t i = 0; i < h; ++i)
     for (int64_t j = 0; j < w; ++j)
-      if (bits[static_cast<size_t>(i * w + j)]) i0 = std::min(i0, i), i1 = std::max(i1, i), j0 = std::min(j0, j), j1 = std::max(j1, j);
+      if (bits[static_cast<size_t>(i * w + j)])
+        i0 = std::min(i0, i), i1 = std::max(i1, i), j0 = std::min(j0, j), j1 = std::max(j1, j);
   return {i0, j0, i1 - i0 + 1, j1 - j0 + 1};
 }
 
@@ -284,8 +284,10 @@ TEST(CutPaste, MaskIsExactlyTheChangedPixels) {
       expect_exact_mask(image, cutpaste_scar(image, gen), "cutpaste_scar");
     }
   const Tensor image = noise_image(3, 40, 40, 1);
-  expect_seed_determinism(image, [](const Tensor& im, Generator& g) { return cutpaste(im, g); }, "cutpaste");
-  expect_seed_determinism(image, [](const Tensor& im, Generator& g) { return cutpaste_scar(im, g); }, "scar");
+  expect_seed_determinism(
+      image, [](const Tensor& im, Generator& g) { return cutpaste(im, g); }, "cutpaste");
+  expect_seed_determinism(
+      image, [](const Tensor& im, Generator& g) { return cutpaste_scar(im, g); }, "scar");
 }
 
 TEST(CutPaste, PatchAreaAndAspectStayInRange) {
@@ -391,8 +393,10 @@ TEST_P(EveryMethod, MaskCoversExactlyOrAtLeastTheChangedPixels) {
       Generator gen(seed);
       const SynthResult r = method(image, gen);
       EXPECT_EQ(image.to_vector<float>(), before) << name << ": the input was modified";
-      if (is_hard_paste(name)) expect_exact_mask(image, r, name.c_str());
-      else expect_superset_mask(image, r, name.c_str());
+      if (is_hard_paste(name))
+        expect_exact_mask(image, r, name.c_str());
+      else
+        expect_superset_mask(image, r, name.c_str());
     }
 }
 
@@ -408,12 +412,11 @@ std::vector<std::string> method_names() {
   return names;
 }
 
-INSTANTIATE_TEST_SUITE_P(Synth, EveryMethod, ::testing::ValuesIn(method_names()),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Synth, EveryMethod, ::testing::ValuesIn(method_names()), [](const auto& info) {
+  std::string n = info.param;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+});
 
 TEST(Registry, NamesTheMethodsAndItsErrors) {
   EXPECT_EQ(method_names(), (std::vector<std::string>{"cutpaste", "cutpaste-scar", "draem", "bezier-scar",
@@ -445,7 +448,8 @@ TEST(Draem, BlendIsBetaImagePlusOneMinusBetaTexture) {
     const SynthResult r = draem(image, texture, gen, params);
     const std::vector<uint8_t> mask = mask_bits(r, image);
     ASSERT_GT(count(mask), 0);
-    const std::vector<float> i0 = image.to_vector<float>(), a = texture.to_vector<float>(), out = r.image.to_vector<float>();
+    const std::vector<float> i0 = image.to_vector<float>(), a = texture.to_vector<float>(),
+                             out = r.image.to_vector<float>();
     // Least squares for beta over the masked values: out - A = beta (I - A).
     double num = 0, den = 0;
     for (size_t k = 0; k < out.size(); ++k)
@@ -546,7 +550,8 @@ TEST(Color, EqualizeSpreadsFourEqualLevels) {
     for (int k = 0; k < 255; ++k) v.push_back(static_cast<float>(10 + 20 * level) / 255.0f);
   const Tensor image = Tensor::from_vector(v, {1, 30, 34});
   const std::vector<float> out = equalize(image).to_vector<float>();
-  for (int level = 0; level < 4; ++level) EXPECT_NEAR(out[static_cast<size_t>(level * 255)], 85.0f * level / 255.0f, 1e-6);
+  for (int level = 0; level < 4; ++level)
+    EXPECT_NEAR(out[static_cast<size_t>(level * 255)], 85.0f * level / 255.0f, 1e-6);
 }
 
 // ---- Poisson blending -------------------------------------------------------------
@@ -560,7 +565,8 @@ Region disc(int64_t h, int64_t w, double cy, double cx, double r) {
 }
 
 // sum over the in-image 4-neighbours q of (x_p - x_q), in float64.
-double discrete_laplacian(const std::vector<float>& x, int64_t h, int64_t w, int64_t plane_offset, int64_t i, int64_t j) {
+double discrete_laplacian(const std::vector<float>& x, int64_t h, int64_t w, int64_t plane_offset, int64_t i,
+                          int64_t j) {
   double s = 0;
   for (auto [di, dj] : {std::pair{-1, 0}, std::pair{1, 0}, std::pair{0, -1}, std::pair{0, 1}}) {
     const int64_t ni = i + di, nj = j + dj;
@@ -578,7 +584,8 @@ TEST(Poisson, KeepsTheSourceLaplacianInsideAndTheBackgroundOutside) {
     const Tensor out = poisson_blend(background, source, region, {}, &report);
     EXPECT_GT(report.iterations, 0);
     EXPECT_LE(report.relative_residual, 1e-7);
-    const std::vector<float> f = out.to_vector<float>(), g = source.to_vector<float>(), bg = background.to_vector<float>();
+    const std::vector<float> f = out.to_vector<float>(), g = source.to_vector<float>(),
+                             bg = background.to_vector<float>();
     for (int64_t ch = 0; ch < c; ++ch)
       for (int64_t i = 0; i < h; ++i)
         for (int64_t j = 0; j < w; ++j) {
@@ -606,8 +613,7 @@ TEST(Poisson, ReproducesAConstantOffsetPatchShifted) {
   for (int64_t i = 0; i < h; ++i)  // junk inside the region must not matter
     for (int64_t j = 0; j < w; ++j)
       if (region.at(i, j)) bg[static_cast<size_t>(i * w + j)] = 0.5f;
-  const std::vector<float> f =
-      poisson_blend(Tensor::from_vector(bg, {1, h, w}), source, region).to_vector<float>();
+  const std::vector<float> f = poisson_blend(Tensor::from_vector(bg, {1, h, w}), source, region).to_vector<float>();
   for (int64_t k = 0; k < h * w; ++k)
     if (region.inside[static_cast<size_t>(k)]) {
       ASSERT_NEAR(f[k], g[k] + 0.25, 1e-5) << "pixel " << k;
@@ -650,7 +656,8 @@ TEST(Elastic, ShiftAndRotationFieldsMoveTheImage) {
   for (int64_t i = 0; i + 1 < h; ++i)
     for (int64_t j = 0; j + 2 < w; ++j) ASSERT_EQ(shifted[i * w + j], v[(i + 1) * w + j + 2]);
   // A quarter turn about the centre (10, 10) samples image(10 + (j - 10), 10 - (i - 10)).
-  const std::vector<float> turned = warp_image(image, rotation_displacement(h, w, std::numbers::pi / 2)).to_vector<float>();
+  const std::vector<float> turned =
+      warp_image(image, rotation_displacement(h, w, std::numbers::pi / 2)).to_vector<float>();
   for (int64_t i = 0; i < h; ++i)
     for (int64_t j = 0; j < w; ++j) ASSERT_NEAR(turned[i * w + j], v[j * w + (20 - i)], 1e-5);
 }
@@ -658,7 +665,8 @@ TEST(Elastic, ShiftAndRotationFieldsMoveTheImage) {
 TEST(Elastic, FieldRmsFollowsAlphaAndSigma) {
   for (double sigma : {2.0, 4.0}) {
     Generator gen(3);
-    const std::vector<float> d = elastic_displacement(128, 128, elastic_alpha_for_rms(2.0, sigma), sigma, gen).to_vector<float>();
+    const std::vector<float> d =
+        elastic_displacement(128, 128, elastic_alpha_for_rms(2.0, sigma), sigma, gen).to_vector<float>();
     double ss = 0;
     for (float x : d) ss += static_cast<double>(x) * x;
     const double rms = std::sqrt(ss / static_cast<double>(d.size()));
