@@ -64,7 +64,8 @@ Tensor make_grid(const Tensor& images, const GridOptions& opt) {
   Tensor canvas = Tensor::full({out_c, rows * cell_h + opt.padding, ncol * cell_w + opt.padding}, opt.pad_value);
 
   // (N, C', H, W) float32 in [0, 1].
-  Tensor src = images.dtype() == DType::UInt8 ? to_float01(images.to(Device::cpu())) : images.detach().to(Device::cpu());
+  const Tensor cpu = images.detach().to(Device::cpu());
+  Tensor src = cpu.dtype() == DType::UInt8 ? to_float01(cpu) : cpu;
   src = src.to(DType::Float32);
   if (out_c != channels) src = src.expand({n, out_c, h, w});
   for (int64_t k = 0; k < n; ++k) {

@@ -96,16 +96,66 @@ std::vector<PngChunk> check_png(const std::vector<uint8_t>& b, const std::string
   return chunks;
 }
 
+std::string hex_byte(uint8_t v) {
+  static const char digits[] = "0123456789ABCDEF";
+  return {digits[v >> 4], digits[v & 15]};
+}
+
+// A DHT segment's payload: tables of (class/id, 16 code counts, the symbols).
+// More than 256 symbols in one table overflows stb_image 2.27's fixed arrays.
+void check_dht(const uint8_t* p, size_t size, size_t at, const std::string& where) {
+  while (size > 0) {
+    LOOM_CHECK(size >= 17, where, "corrupt JPEG: Huffman table (DHT) at byte ", at, " is cut short");
+    LOOM_CHECK((p[0] >> 4) <= 1 && (p[0] & 15) <= 3, where, "corrupt JPEG: Huffman table (DHT) at byte ", at,
+               " has an invalid class/id byte 0x", hex_byte(p[0]));
+    size_t symbols = 0;
+    for (int i = 1; i <= 16; ++i) symbols += p[i];
+    LOOM_CHECK(symbols <= 256, where, "corrupt JPEG: Huffman table (DHT) at byte ", at, " declares ", symbols,
+               " codes, at most 256 are possible");
+    LOOM_CHECK(17 + symbols <= size, where, "corrupt JPEG: Huffman table (DHT) at byte ", at,
+               " is longer than its segment");
+    p += 17 + symbols;
+    size -= 17 + symbols;
+  }
+}
+
+// Walks the marker segments from SOI to EOI: every segment must fit in the
+// file, entropy-coded data after each SOS is skipped (FF 00 is a stuffed byte,
+// FF D0..D7 a restart marker), and the file must reach EOI (FF D9). Stray bytes
+// between segments are skipped, as libjpeg does.
 void check_jpeg(const std::vector<uint8_t>& b, const std::string& where) {
-  // In entropy-coded data a 0xFF byte is always followed by 0x00 or a restart
-  // marker, so the last FF DA is the last scan's header.
-  size_t last_scan = std::string::npos;
-  for (size_t i = 0; i + 1 < b.size(); ++i)
-    if (b[i] == 0xFF && b[i + 1] == 0xDA) last_scan = i;
-  if (last_scan == std::string::npos) return;  // no scan at all: stb reports it
-  for (size_t i = last_scan + 2; i + 1 < b.size(); ++i)
-    if (b[i] == 0xFF && b[i + 1] == 0xD9) return;
-  detail::throw_error(where, "truncated JPEG: no end-of-image marker (FF D9) after the last scan");
+  const size_t n = b.size();
+  size_t pos = 2;  // after SOI
+  bool in_scan = false;
+  auto is_marker_at = [&](size_t i) {
+    return b[i] == 0xFF && b[i + 1] != 0x00 && b[i + 1] != 0xFF && !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7);
+  };
+  while (true) {
+    if (in_scan) {
+      while (pos + 1 < n && !is_marker_at(pos)) ++pos;
+      in_scan = false;
+    }
+    while (pos < n && b[pos] != 0xFF) ++pos;   // stray bytes
+    while (pos + 1 < n && b[pos + 1] == 0xFF) ++pos;  // fill bytes: the marker follows the last FF
+    LOOM_CHECK(pos + 1 < n, where, "truncated JPEG: the file ends at byte ", n,
+               " before the end-of-image marker (FF D9)");
+    const uint8_t marker = b[pos + 1];
+    if (marker == 0xD9) return;  // EOI
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x00) {  // no length field
+      pos += 2;
+      continue;
+    }
+    LOOM_CHECK(pos + 3 < n, where, "truncated JPEG: the file ends inside the FF", hex_byte(marker),
+               " segment at byte ", pos);
+    const size_t length = (size_t(b[pos + 2]) << 8) | b[pos + 3];  // includes the two length bytes
+    LOOM_CHECK(length >= 2, where, "corrupt JPEG: segment FF", hex_byte(marker), " at byte ", pos,
+               " has length ", length);
+    LOOM_CHECK(pos + 2 + length <= n, where, "truncated JPEG: segment FF", hex_byte(marker), " at byte ", pos,
+               " needs ", length + 2, " bytes but only ", n - pos, " remain in the file");
+    if (marker == 0xC4) check_dht(&b[pos + 4], length - 2, pos, where);
+    in_scan = marker == 0xDA;  // SOS: its header, then entropy-coded data
+    pos += 2 + length;
+  }
 }
 
 void check_bmp(const std::vector<uint8_t>& b, const std::string& where) {

@@ -5,7 +5,9 @@
 //         CRC-32 (else "corrupt"); IHDR first, with a non-zero size and a bit
 //         depth / colour type pair the PNG specification allows; a PLTE chunk
 //         for palette images; at least one IDAT; an IEND chunk.
-//   JPEG  an end-of-image marker (FF D9) after the last start-of-scan.
+//   JPEG  marker segments that fit in the file up to an end-of-image marker
+//         (FF D9); Huffman tables of at most 256 codes (stb_image 2.27 writes
+//         past its arrays on larger ones).
 //   BMP   a non-zero size within kMaxDecodedBytes, and pixel data that fits
 //         in the file for the uncompressed layouts.
 // Other formats stb reads (TGA, GIF, PSD, PNM, ...) pass unchecked.

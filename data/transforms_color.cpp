@@ -66,7 +66,10 @@ void jitter_in_place(std::vector<double>& px, int64_t channels, int64_t hw, cons
   if (p.saturation != 1.0)
     for (int64_t i = 0; i < hw; ++i) {
       const double gray = gray_at(i);
-      for (int64_t c = 0; c < 3; ++c) px[c * hw + i] = clamp01(p.saturation * px[c * hw + i] + (1 - p.saturation) * gray);
+      for (int64_t c = 0; c < 3; ++c) {
+        double& v = px[c * hw + i];
+        v = clamp01(p.saturation * v + (1 - p.saturation) * gray);
+      }
     }
   if (p.hue != 0.0)
     for (int64_t i = 0; i < hw; ++i) {
@@ -113,7 +116,7 @@ JitterParams sample_jitter(const ColorJitterOptions& opt, Generator& gen) {
 }
 
 Tensor apply_jitter(const Tensor& img, const JitterParams& p) {
-  const Tensor x = detail::checked_image(img, "apply_jitter");
+  const Tensor x = transforms_internal::checked_image(img, "apply_jitter");
   const bool batch = x.dim() == 4;
   const std::vector<JitterParams> params(static_cast<size_t>(batch ? x.size(0) : 1), p);
   const Tensor y = jitter_batch(batch ? x : x.unsqueeze(0), params, "apply_jitter");
@@ -121,7 +124,7 @@ Tensor apply_jitter(const Tensor& img, const JitterParams& p) {
 }
 
 Tensor color_jitter(const Tensor& img, const ColorJitterOptions& opt, Generator& gen) {
-  const Tensor x = detail::checked_image(img, "color_jitter");
+  const Tensor x = transforms_internal::checked_image(img, "color_jitter");
   const bool batch = x.dim() == 4;
   std::vector<JitterParams> params;
   for (int64_t i = 0; i < (batch ? x.size(0) : 1); ++i) params.push_back(sample_jitter(opt, gen));

@@ -3,7 +3,7 @@
 #pragma once
 #include "tensor/tensor.h"
 
-namespace loom::data::detail {
+namespace loom::data::transforms_internal {
 
 // Checks that img is an image (C, H, W) or a batch (N, C, H, W) with a
 // non-empty plane, and returns it on the CPU, contiguous.
@@ -23,4 +23,4 @@ inline Shape with_plane_size(const Shape& shape, int64_t h, int64_t w) {
   return s;
 }
 
-}  // namespace loom::data::detail
+}  // namespace loom::data::transforms_internal

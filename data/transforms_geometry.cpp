@@ -32,7 +32,9 @@ Tensor flip_planes(const Tensor& x, bool flip_rows, bool flip_cols) {
 }
 
 // floor(u * n) for u in [0, 1), kept below n against rounding.
-int64_t scaled_draw(double u, int64_t n) { return std::min<int64_t>(static_cast<int64_t>(u * static_cast<double>(n)), n - 1); }
+int64_t scaled_draw(double u, int64_t n) {
+  return std::min<int64_t>(static_cast<int64_t>(u * static_cast<double>(n)), n - 1);
+}
 
 std::vector<double> uniform_draws(int64_t count, Generator& gen) {
   return uniform({count}, 0.0, 1.0, gen, DType::Float64).to_vector<double>();
@@ -46,7 +48,7 @@ void check_crop_size(int64_t in_h, int64_t in_w, int64_t height, int64_t width, 
 }  // namespace
 
 Tensor crop(const Tensor& img, const CropBox& box) {
-  const Tensor x = detail::checked_image(img, "crop");
+  const Tensor x = transforms_internal::checked_image(img, "crop");
   const int64_t h = x.size(-2), w = x.size(-1);
   LOOM_CHECK(box.top >= 0 && box.left >= 0 && box.height > 0 && box.width > 0 && box.top + box.height <= h &&
                  box.left + box.width <= w,
@@ -62,7 +64,7 @@ CropBox sample_crop_box(int64_t in_h, int64_t in_w, int64_t height, int64_t widt
 }
 
 Tensor random_crop(const Tensor& img, int64_t height, int64_t width, Generator& gen) {
-  const Tensor x = detail::checked_image(img, "random_crop");
+  const Tensor x = transforms_internal::checked_image(img, "random_crop");
   return crop(x, sample_crop_box(x.size(-2), x.size(-1), height, width, gen));
 }
 
@@ -71,12 +73,12 @@ CropBox center_crop_box(int64_t in_h, int64_t in_w, int64_t height, int64_t widt
   return {(in_h - height) / 2, (in_w - width) / 2, height, width};
 }
 
-Tensor hflip(const Tensor& img) { return flip_planes(detail::checked_image(img, "hflip"), false, true); }
+Tensor hflip(const Tensor& img) { return flip_planes(transforms_internal::checked_image(img, "hflip"), false, true); }
 
-Tensor vflip(const Tensor& img) { return flip_planes(detail::checked_image(img, "vflip"), true, false); }
+Tensor vflip(const Tensor& img) { return flip_planes(transforms_internal::checked_image(img, "vflip"), true, false); }
 
 Tensor rot90(const Tensor& img, int64_t k) {
-  const Tensor x = detail::checked_image(img, "rot90");
+  const Tensor x = transforms_internal::checked_image(img, "rot90");
   const int64_t rows = x.dim() - 2, cols = x.dim() - 1;
   switch (((k % 4) + 4) % 4) {
     case 1: return flip_planes(x.transpose(rows, cols).contiguous(), true, false);  // vflip(in^T)[i, j] = in[j, W-1-i]
@@ -103,7 +105,7 @@ GeometricTransform sample_geometric(int64_t in_h, int64_t in_w, const GeometricO
 }
 
 Tensor apply_geometric(const Tensor& img, const GeometricTransform& t) {
-  Tensor x = detail::checked_image(img, "apply_geometric");
+  Tensor x = transforms_internal::checked_image(img, "apply_geometric");
   if (t.has_crop) x = crop(x, t.crop);
   if (t.hflip || t.vflip) x = flip_planes(x, t.vflip, t.hflip);
   return rot90(x, t.rot90_k);

@@ -93,7 +93,7 @@ void area_resample(const T* src, T* dst, int64_t planes, int64_t h, int64_t w, i
 
 Tensor resize_bilinear(const Tensor& img, int64_t out_h, int64_t out_w) {
   const char* op = "resize_bilinear";
-  const Tensor x = detail::checked_image(img, op);
+  const Tensor x = transforms_internal::checked_image(img, op);
   check_out_size(out_h, out_w, op);
   LOOM_CHECK(x.dtype() != DType::Int64, op, ": int64 images cannot be interpolated; use resize_area or a float image");
   const bool batch = x.dim() == 4;
@@ -106,11 +106,11 @@ Tensor resize_bilinear(const Tensor& img, int64_t out_h, int64_t out_w) {
 
 Tensor resize_area(const Tensor& img, int64_t out_h, int64_t out_w) {
   const char* op = "resize_area";
-  const Tensor x = detail::checked_image(img, op);
+  const Tensor x = transforms_internal::checked_image(img, op);
   check_out_size(out_h, out_w, op);
   LOOM_CHECK(x.dtype() != DType::Int64, op, ": expected a float or uint8 image, got int64");
   const int64_t h = x.size(-2), w = x.size(-1), planes = x.numel() / (h * w);
-  Tensor out = Tensor::empty(detail::with_plane_size(x.shape(), out_h, out_w), x.dtype());
+  Tensor out = Tensor::empty(transforms_internal::with_plane_size(x.shape(), out_h, out_w), x.dtype());
   if (x.dtype() == DType::UInt8) {
     area_resample(x.data<uint8_t>(), out.data<uint8_t>(), planes, h, w, out_h, out_w);
   } else {

@@ -87,8 +87,8 @@ TEST(Grid, Uint8InUint8OutAndVectorInput) {
       for (int64_t j = 0; j < 2; ++j) EXPECT_EQ(g.at({0, 1 + i, 1 + 3 * k + j}), u.at({k, 0, i, j}));
   expect_bitwise_equal(make_grid(std::vector<Tensor>{u.select(0, 0), u.select(0, 1), u.select(0, 2)}, opt), g,
                        "vector input");
-  expect_error_containing([&] { make_grid(std::vector<Tensor>{u.select(0, 0), Tensor::zeros({1, 3, 2}, DType::UInt8)}); },
-                          "image 1 is [1, 3, 2] uint8, image 0 is [1, 2, 2] uint8");
+  const std::vector<Tensor> mismatched = {u.select(0, 0), Tensor::zeros({1, 3, 2}, DType::UInt8)};
+  expect_error_containing([&] { make_grid(mismatched); }, "image 1 is [1, 3, 2] uint8, image 0 is [1, 2, 2] uint8");
 }
 
 TEST(Grid, BordersAroundChosenImages) {

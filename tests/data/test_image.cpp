@@ -399,6 +399,37 @@ TEST(ImageIOErrors, HugeHeaderIsRefusedBeforeDecoding) {
   expect_error_containing([&] { read_image_info(dir.file("bomb.png")); }, "MiB limit");
 }
 
+TEST(ImageIO, JpegWithMarkersInsideAnAppSegmentAndTrailingBytes) {
+  ScratchDir dir;
+  const Tensor img = pattern_u8(3, 8, 8);
+  const std::vector<uint8_t> hwc = interleave(img);
+  ASSERT_TRUE(stbi_write_jpg(dir.file("a.jpg").c_str(), 8, 8, 3, hwc.data(), 90));
+  const std::vector<uint8_t> good = loom::testing::read_bytes(dir.file("a.jpg"));
+  // An APP1 segment (like an EXIF thumbnail) holding SOS and EOI byte pairs, after SOI.
+  const std::vector<uint8_t> app1 = {0xFF, 0xE1, 0x00, 0x08, 0xFF, 0xDA, 0xFF, 0xD9, 0x00, 0x00};
+  std::vector<uint8_t> edited(good.begin(), good.begin() + 2);
+  edited.insert(edited.end(), app1.begin(), app1.end());
+  edited.insert(edited.end(), good.begin() + 2, good.end());
+  edited.insert(edited.end(), {0x00, 0x12, 0x34});  // trailing bytes after EOI
+  write_bytes(dir.file("b.jpg"), edited);
+  loom::testing::expect_bitwise_equal(load_image_u8(dir.file("b.jpg")), load_image_u8(dir.file("a.jpg")),
+                                      "same pixels");
+}
+
+TEST(ImageIOErrors, JpegHuffmanTableWithTooManyCodes) {
+  ScratchDir dir;
+  const std::vector<uint8_t> hwc(3 * 8 * 8, 77);
+  ASSERT_TRUE(stbi_write_jpg(dir.file("a.jpg").c_str(), 8, 8, 3, hwc.data(), 90));
+  std::vector<uint8_t> b = loom::testing::read_bytes(dir.file("a.jpg"));
+  size_t dht = 0;
+  for (size_t i = 2; i + 1 < b.size() && dht == 0; ++i)
+    if (b[i] == 0xFF && b[i + 1] == 0xC4) dht = i;
+  ASSERT_GT(dht, 0u);
+  for (size_t k = 0; k < 16; ++k) b[dht + 5 + k] = 0x20;  // 16 x 32 = 512 codes
+  write_bytes(dir.file("dht.jpg"), b);
+  expect_load_error(dir.file("dht.jpg"), "declares 512 codes, at most 256 are possible");
+}
+
 TEST(ImageIOErrors, TruncatedJpegAndBmp) {
   ScratchDir dir;
   const Tensor img = pattern_u8(3, 24, 24);
