@@ -155,8 +155,8 @@ std::string numbered(int64_t k, int64_t count) {
 }
 
 void run(const Args& args) {
-  LOOM_CHECK(args.n >= 1 && args.n <= (int64_t{1} << 20), "--n must be in 1..1048576 (2^20, the samples one method's ",
-             "Philox streams can tell apart), got ", args.n);
+  LOOM_CHECK(args.n >= 1 && args.n <= (int64_t{1} << 20), "--n must be in 1..1048576 (each method has 2^20 ",
+             "separate Philox streams, one per sample), got ", args.n);
   LOOM_CHECK(args.size == 0 || args.size >= 16, "--size must be 0 (keep) or at least 16, got ", args.size);
   LOOM_CHECK(!args.category.empty() && args.category.find('/') == std::string::npos,
              "--category must be a plain folder name, got '", args.category, "'");
