@@ -183,8 +183,8 @@ double centre_line_at(const Fabric& fabric, Axis axis, int64_t i, int64_t y, int
 }
 
 // A lump of yarn on one thread: a raised ellipsoid (normal (q, p, sqrt(1 - p^2 -
-// q^2)) in the thread's frame) lit like the yarns, with spiral fibre stripes,
-// over a soft shadow cast away from the light.
+// q^2)) in the thread's frame) lit like the yarns, with spiral fibre stripes
+// and fibre mottling, over a shadow cast away from the light.
 Tensor knot(const Fabric& fabric, const Tensor& surface, Generator& gen) {
   Surface s(surface);
   const Axis axis = draw_bool(gen, 0.5) ? Axis::Warp : Axis::Weft;
@@ -205,6 +205,7 @@ Tensor knot(const Fabric& fabric, const Tensor& surface, Generator& gen) {
   const Rgb base = threads.color[static_cast<size_t>(thread)];
   const double tone = draw_uniform(gen, 0.9, 1.25);
   const double twist_phase = draw_uniform(gen, 0.0, 1.0);
+  const PeriodicNoise fibres(12, 12, gen);  // fibre mottling over the lump's box
   const Vec3 light = light_direction();
   // The shadow: the same ellipse, a little larger, pushed away from the light.
   Ellipse shadow = e;
@@ -232,8 +233,9 @@ Tensor knot(const Fabric& fabric, const Tensor& surface, Generator& gen) {
       const double n_y = p * e.dy - q * e.dx, n_x = p * e.dx + q * e.dy;
       const double inv = 1.0 / std::sqrt(n_y * n_y + n_x * n_x + up * up);
       const double diffuse = std::max(0.0, (n_x * light.x + n_y * light.y + up * light.z) * inv) / light.z;
-      const double stripes = 1.0 + 0.18 * std::sin(2.0 * kPi * (p * e.a / 2.5 + 0.9 * q * e.b / 2.5 + twist_phase));
-      const double k = tone * (0.3 + 0.7 * diffuse) * stripes;
+      const double stripes = 1.0 + 0.25 * std::sin(2.0 * kPi * (p * e.a / 2.5 + 0.9 * q * e.b / 2.5 + twist_phase));
+      const double mottle = 1.0 + 0.3 * (2.0 * fibres.at(6.0 * (p + 1.0), 6.0 * (q + 1.0)) - 1.0);
+      const double k = tone * (0.3 + 0.7 * diffuse) * stripes * mottle;
       s.blend(y, x, lump_alpha, {base.r * k, base.g * k, base.b * k});
     }
   return s.tensor;
