@@ -133,8 +133,9 @@ std::string folder_name(const fs::path& dir) {
 }
 
 void require_dataset_root(const fs::path& root, const char* reader) {
-  LOOM_CHECK(fs::exists(root), reader, ": dataset root ", root.string(), " does not exist");
-  LOOM_CHECK(fs::is_directory(root), reader, ": dataset root ", root.string(), " is not a folder");
+  const std::string what = *reader ? std::string(reader) + " dataset root " : std::string("dataset root ");
+  LOOM_CHECK(fs::exists(root), what, root.string(), " does not exist");
+  LOOM_CHECK(fs::is_directory(root), what, root.string(), " is not a folder");
 }
 
 std::vector<fs::path> images_or_issue(const fs::path& dir, bool recursive, const std::string& category,

@@ -73,7 +73,8 @@ std::vector<fs::path> list_images(const fs::path& dir, bool recursive);
 std::vector<fs::path> list_subdirs(const fs::path& dir);
 // The last name of a folder path, also for "carpet/" and "." (-> the real name).
 std::string folder_name(const fs::path& dir);
-// Throws unless `root` is an existing folder: "<reader>: dataset root <root> does not exist".
+// Throws unless `root` is an existing folder: "<reader> dataset root <root> does
+// not exist" ("" for reader: "dataset root <root> ...").
 void require_dataset_root(const fs::path& root, const char* reader);
 // A scan issue for a missing folder or an empty one; returns the images
 // otherwise (list_images).

@@ -23,7 +23,7 @@ bool root_or_child(const fs::path& dir, IsUnit is_unit) {
 }  // namespace
 
 Layout detect_layout(const std::string& root) {
-  require_dataset_root(root, "dataset");
+  require_dataset_root(root, "");
   if (is_aitex_root(root)) return Layout::Aitex;
   if (root_or_child(root, is_dagm_class)) return Layout::Dagm;
   if (root_or_child(root, is_mvtec_category)) return Layout::MvtecAD;
