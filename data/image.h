@@ -59,6 +59,7 @@ Tensor load_image(const std::string& path, ColorMode mode = ColorMode::RGB);
 void save_png(const std::string& path, const Tensor& image);
 
 // [0, 1] float (any shape) -> uint8: floor(clamp(x, 0, 1) * 255 + 0.5); NaN -> 0.
+// A uint8 tensor is returned as it is (on the CPU, contiguous).
 Tensor to_uint8(const Tensor& image01);
 // uint8 (any shape) -> v / 255 in float32 or float64. to_uint8(to_float01(u)) == u.
 Tensor to_float01(const Tensor& image_u8, DType dtype = DType::Float32);
