@@ -4,7 +4,9 @@
 //   PNG   signature; every chunk complete (else "truncated") with a matching
 //         CRC-32 (else "corrupt"); IHDR first, with a non-zero size and a bit
 //         depth / colour type pair the PNG specification allows; a PLTE chunk
-//         for palette images; at least one IDAT; an IEND chunk.
+//         for palette images; at least one IDAT; an IEND chunk; a decoded
+//         size within kMaxDecodedBytes. (The zlib Adler-32 inside IDAT is not
+//         checked, by stb or here: the chunk CRCs already cover damage on disk.)
 //   JPEG  marker segments that fit in the file up to an end-of-image marker
 //         (FF D9); Huffman tables of at most 256 codes (stb_image 2.27 writes
 //         past its arrays on larger ones).
