@@ -11,39 +11,21 @@ learning rate used at each step), "clip.total" [1] and "clip.<i>" (the clipped g
 all float64, computed by torch.optim / torch.nn.utils in float64.
 """
 import json
-import struct
 import sys
 
-import numpy as np
 import torch
 
-DTYPES = {"F64": np.float64, "F32": np.float32}
+import safetensors_io
 
 
 def load(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    data = raw[8 + n:]
-    tensors = {}
-    for name, e in header.items():
-        begin, end = e["data_offsets"]
-        a = np.frombuffer(data[begin:end], dtype=DTYPES[e["dtype"]]).reshape(e["shape"])
-        tensors[name] = torch.from_numpy(a.astype(np.float64))
-    return tensors, meta
+    """The tensors as float64, and the metadata."""
+    tensors, meta = safetensors_io.load(path)
+    return {name: t.to(torch.float64) for name, t in tensors.items()}, meta
 
 
 def save(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        b = t.detach().to(torch.float64).contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F64", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    open(path, "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    safetensors_io.save(path, {name: t.detach().to(torch.float64) for name, t in tensors.items()})
 
 
 def run_optimizer(spec, param0, grads):

@@ -3,11 +3,9 @@
 
 Builds the PyTorch twin of the loom model in that test, and moves state dicts
 between the two through safetensors files. The `safetensors` package is not
-installed here, so load_file/save_file below implement the format directly
-(8-byte little-endian header length, JSON header, raw little-endian data),
-with the checks of the reference implementation: every byte range inside the
-data section, sized numel * element size, no overlaps, no gaps, nothing
-trailing. load_file returns what safetensors.torch.load_file returns.
+installed here, so load_file/save_file below stand in for
+safetensors.torch's, over tests/nn/safetensors_io.py (the format, with the
+checks of the reference implementation).
 
 Commands (exit status 0 on success; any problem raises and exits non-zero):
   load-and-run MODEL INPUT OUTPUT
@@ -20,23 +18,12 @@ Commands (exit status 0 on success; any problem raises and exits non-zero):
       its state_dict (num_batches_tracked included, int64) to MODEL and
       {"x": input, "y": eval output} to IO.
 """
-import json
-import struct
 import sys
 
 import torch
 from torch import nn
 
-DTYPES = {
-    "F32": torch.float32,
-    "F64": torch.float64,
-    "I64": torch.int64,
-    "I32": torch.int32,
-    "U8": torch.uint8,
-    "BOOL": torch.bool,
-    "F16": torch.float16,
-}
-NAMES = {dtype: name for name, dtype in DTYPES.items()}
+import safetensors_io
 
 
 def build_model():
@@ -58,57 +45,13 @@ def build_model():
 
 
 def load_file(path):
-    with open(path, "rb") as f:
-        blob = f.read()
-    if len(blob) < 8:
-        raise ValueError(f"{path}: shorter than the 8-byte header length")
-    (n,) = struct.unpack("<Q", blob[:8])
-    if 8 + n > len(blob):
-        raise ValueError(f"{path}: header of {n} bytes runs past the end")
-    header = json.loads(blob[8 : 8 + n].decode("utf-8"))
-    data = blob[8 + n :]
-    header.pop("__metadata__", None)
-    entries = sorted(header.items(), key=lambda kv: kv[1]["data_offsets"])
-    cursor = 0
-    out = {}
-    for name, info in entries:
-        dtype = DTYPES[info["dtype"]]
-        shape = info["shape"]
-        begin, end = info["data_offsets"]
-        numel = 1
-        for s in shape:
-            numel *= s
-        size = numel * torch.empty((), dtype=dtype).element_size()
-        if begin != cursor or end - begin != size or end > len(data):
-            raise ValueError(f"{path}: tensor {name}: bad data_offsets {[begin, end]} (expected start {cursor}, "
-                             f"size {size}, data section {len(data)} bytes)")
-        cursor = end
-        if numel == 0:
-            out[name] = torch.empty(shape, dtype=dtype)
-        else:
-            out[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=dtype).reshape(shape)
-    if cursor != len(data):
-        raise ValueError(f"{path}: {len(data) - cursor} trailing bytes after the last tensor")
-    return out
+    """What safetensors.torch.load_file returns."""
+    return safetensors_io.load(path)[0]
 
 
 def save_file(tensors, path):
-    header = {}
-    chunks = []
-    offset = 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().cpu().contiguous()
-        raw = t.numpy().tobytes()
-        header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        chunks.append(raw)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in chunks:
-            f.write(raw)
+    """safetensors.torch.save_file: the tensors sorted by name."""
+    safetensors_io.save(path, dict(sorted(tensors.items())))
 
 
 def load_strict(model, state):
