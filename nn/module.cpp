@@ -51,11 +51,15 @@ Tensor Module::operator()(const Tensor& x) {
   return y;
 }
 
+void Module::check_new_name(const char* op, const std::string& name) const {
+  LOOM_CHECK(valid_name(name), op, ": invalid name '", name, "' (non-empty, no dots)");
+  LOOM_CHECK(!has_name(parameters_, name) && !has_name(buffers_, name) && !has_name(children_, name), op, ": '",
+             name, "' is already registered in ", type_name());
+}
+
 Tensor Module::register_parameter(const std::string& name, Tensor value) {
   if (!value.defined()) return value;
-  LOOM_CHECK(valid_name(name), "register_parameter: invalid name '", name, "' (non-empty, no dots)");
-  LOOM_CHECK(!has_name(parameters_, name) && !has_name(buffers_, name) && !has_name(children_, name),
-             "register_parameter: '", name, "' is already registered in ", type_name());
+  check_new_name("register_parameter", name);
   LOOM_CHECK(is_floating(value.dtype()), "register_parameter: '", name, "' must be floating point, got ",
              dtype_name(value.dtype()));
   value.requires_grad_(true);
@@ -65,18 +69,14 @@ Tensor Module::register_parameter(const std::string& name, Tensor value) {
 
 Tensor Module::register_buffer(const std::string& name, Tensor value) {
   if (!value.defined()) return value;
-  LOOM_CHECK(valid_name(name), "register_buffer: invalid name '", name, "' (non-empty, no dots)");
-  LOOM_CHECK(!has_name(parameters_, name) && !has_name(buffers_, name) && !has_name(children_, name),
-             "register_buffer: '", name, "' is already registered in ", type_name());
+  check_new_name("register_buffer", name);
   buffers_.emplace_back(name, value);
   return value;
 }
 
 void Module::add_child(const std::string& name, ModulePtr child) {
   LOOM_CHECK(child != nullptr, "register_module: '", name, "' is null");
-  LOOM_CHECK(valid_name(name), "register_module: invalid name '", name, "' (non-empty, no dots)");
-  LOOM_CHECK(!has_name(parameters_, name) && !has_name(buffers_, name) && !has_name(children_, name),
-             "register_module: '", name, "' is already registered in ", type_name());
+  check_new_name("register_module", name);
   children_.emplace_back(name, std::move(child));
 }
 
@@ -151,23 +151,32 @@ void replace_tensor_data(Tensor& t, const Tensor& src) {
   impl.grad.reset();
 }
 
+namespace {
+
+// Replaces t's data with convert(t) in place, and its gradient, when it has
+// one, with convert(gradient): PyTorch's Module._apply moves a parameter's
+// .grad along with it.
+template <class Convert>
+void convert_in_place(Tensor& t, const Convert& convert) {
+  const Tensor grad = t.grad();  // replace_tensor_data drops it
+  replace_tensor_data(t, convert(t));
+  if (grad.defined()) t.set_grad(convert(grad));
+}
+
+}  // namespace
+
 void Module::to(Device device) {
   NoGradGuard no_grad;
-  for (auto& [name, t] : state_dict()) {
-    if (t.device() == device) continue;
-    Tensor moved = t.to(device);
-    replace_tensor_data(t, moved);
-  }
+  for (auto& [name, t] : state_dict())
+    if (t.device() != device) convert_in_place(t, [&](const Tensor& x) { return x.to(device); });
 }
 
 void Module::to(DType dtype) {
   LOOM_CHECK(is_floating(dtype), "Module::to: ", dtype_name(dtype), " is not a floating dtype");
   NoGradGuard no_grad;
-  for (auto& [name, t] : state_dict()) {
-    if (!is_floating(t.dtype()) || t.dtype() == dtype) continue;
-    Tensor converted = t.to(dtype);
-    replace_tensor_data(t, converted);
-  }
+  for (auto& [name, t] : state_dict())
+    if (is_floating(t.dtype()) && t.dtype() != dtype)  // num_batches_tracked stays int64
+      convert_in_place(t, [&](const Tensor& x) { return x.to(dtype); });
 }
 
 std::string Module::summary(const Shape& input_shape) {

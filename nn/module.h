@@ -74,8 +74,14 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
   void zero_grad();                  // drops every parameter's gradient
-  void to(Device device);            // moves parameters and buffers in place
-  void to(DType dtype);              // converts floating parameters and buffers in place
+  // Moves parameters and buffers in place (gradients too), so every handle,
+  // a layer's member or an optimizer's, sees the moved tensor. An optimizer
+  // that has stepped keeps its state where it was and refuses to step (see
+  // nn/optimizer.h): create optimizers after to(), or reload their state.
+  void to(Device device);
+  // Converts floating parameters and buffers (and gradients) in place; int64
+  // buffers such as num_batches_tracked stay as they are.
+  void to(DType dtype);
 
   // A table of every module in call order: path, type and arguments, output
   // shape and own parameter count, from one no-grad forward of zeros of
@@ -84,6 +90,8 @@ class Module {
 
  private:
   void add_child(const std::string& name, ModulePtr child);
+  // Throws naming `op` unless `name` is valid and not yet a parameter, buffer or child.
+  void check_new_name(const char* op, const std::string& name) const;
   void collect(const std::string& prefix, bool parameters, NamedTensors& out) const;
   void collect_state(const std::string& prefix, NamedTensors& out) const;
 
@@ -94,7 +102,8 @@ class Module {
 };
 
 // Replaces the contents of `t` (every handle to it) with those of `src`:
-// storage, shape, strides and offset. Used by to(device) and to(dtype).
+// storage, shape, strides, offset and dtype; t's gradient is dropped (it would
+// no longer fit). The building block of to(device) and to(dtype).
 void replace_tensor_data(Tensor& t, const Tensor& src);
 
 }  // namespace loom::nn

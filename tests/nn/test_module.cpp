@@ -140,6 +140,23 @@ TEST(Module, ToFloat64KeepsHandlesValid) {
   EXPECT_EQ(conv->weight.grad().dtype(), DType::Float64);
 }
 
+TEST(Module, ToConvertsAccumulatedGradientsToo) {
+  // PyTorch's Module.to moves a parameter's .grad with it: a gradient
+  // accumulated before the conversion is kept, in the new dtype.
+  Generator gen(16);
+  Linear fc({.in = 3, .out = 2}, gen);
+  sum(fc(randn({4, 3}, gen))).backward();
+  const std::vector<double> grad_before = fc.weight.grad().to_vector<double>();
+  ASSERT_FALSE(fc.bias.grad().to_vector<double>().empty());
+  fc.to(DType::Float64);
+  ASSERT_TRUE(fc.weight.grad().defined());
+  EXPECT_EQ(fc.weight.grad().dtype(), DType::Float64);
+  EXPECT_EQ(fc.weight.grad().to_vector<double>(), grad_before);  // float32 values are exact in float64
+  EXPECT_EQ(fc.bias.grad().dtype(), DType::Float64);
+  sum(fc(randn({4, 3}, gen, DType::Float64))).backward();  // accumulates into the converted gradient
+  EXPECT_EQ(fc.weight.grad().dtype(), DType::Float64);
+}
+
 TEST(Module, SummaryListsLayersWithOutputShapes) {
   Generator gen(7);
   Discriminator d(gen);
