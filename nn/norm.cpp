@@ -86,6 +86,9 @@ Tensor InstanceNorm2d::forward(const Tensor& x) {
   check_input(x, options.features);
   if (options.track_running_stats && !is_training())
     return batch_norm(x, weight, bias, running_mean, running_var, false, options.momentum, options.eps);
+  // Each plane's own statistics: one element has no variance (PyTorch refuses too).
+  LOOM_CHECK(x.size(2) * x.size(3) > 1, repr(*this), ": expected more than 1 spatial element per plane when ",
+             "normalising with the input's statistics, got input shape ", shape_str(x.shape()));
   Tensor y = instance_norm(x, weight, bias, options.eps);
   if (options.track_running_stats) {
     NoGradGuard no_grad;

@@ -96,6 +96,8 @@ TEST(Layers, ShapeErrorsNameTheLayerAndBothShapes) {
                           "weight expects 10 (input shape [5, 9], weight shape [2, 10])");
   auto bn = make<BatchNorm2d>({.features = 16, .affine = false});
   expect_error_containing([&] { (*bn)(Tensor::zeros({2, 8, 4, 4})); }, "input has 8 channels, expected 16");
+  auto instance = make<InstanceNorm2d>({.features = 16});
+  expect_error_containing([&] { (*instance)(Tensor::zeros({4, 16, 1, 1})); }, "more than 1 spatial element");
   auto counted = make<BatchNorm2d>({.features = 16});
   expect_error_containing([&] { (*counted)(Tensor::zeros({1, 16, 1, 1})); }, "more than 1 value per channel");
   expect_error_containing([&] { (*counted)(Tensor::zeros({2, 16, 4, 4}, DType::Float64)); }, "batch_norm");
