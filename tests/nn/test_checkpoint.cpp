@@ -11,8 +11,8 @@
 //   - a training run interrupted, checkpointed and resumed in fresh objects
 //     ends bit-identical to the uninterrupted run (SGD with momentum, Adam,
 //     dropout and data drawn from Generators);
-//   - training checkpoints refuse mismatches and leave models, optimizers and
-//     generators untouched when they do.
+//   - training checkpoints refuse mismatches, damaged metadata and truncated
+//     files, and leave models, optimizers and generators untouched when they do.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -647,6 +647,32 @@ TEST(TrainingCheckpoint, DamagedMetadataIsRefused) {
   nn::TrainingCheckpoint c = run.checkpoint();
   EXPECT_TRUE(contains(error_message([&] { load_checkpoint(dir.file("damaged.safetensors"), c); }),
                        "metadata 'step' is missing"));
+}
+
+TEST(TrainingCheckpoint, TruncatedFileIsRefusedAndNothingChanges) {
+  TempDir dir;
+  const std::string path = dir.file("run.safetensors");
+  TinyRun saved(1);
+  saved.train(2);
+  save_checkpoint(path, saved.checkpoint());
+  fs::resize_file(path, fs::file_size(path) - 5);  // the last tensor loses its tail
+
+  TinyRun target(5);
+  target.train(1);
+  const auto g_before = snapshot(*target.g);
+  const auto adam_before = target.opt_d->state();
+  const auto dropout_before = target.dropout.state();
+  nn::TrainingCheckpoint c = target.checkpoint();
+  const std::string message = error_message([&] { load_checkpoint(path, c); });
+  EXPECT_TRUE(contains(message, "truncated")) << message;
+  EXPECT_TRUE(contains(message, path)) << message;
+  expect_unchanged(*target.g, g_before, "G after a truncated checkpoint");
+  const auto adam_after = target.opt_d->state();
+  ASSERT_EQ(adam_after.size(), adam_before.size());
+  for (size_t i = 0; i < adam_after.size(); ++i)
+    expect_same_bits(adam_after[i].second, adam_before[i].second, "Adam state " + adam_after[i].first);
+  EXPECT_EQ(target.dropout.state(), dropout_before);
+  EXPECT_EQ(c.step, target.step);
 }
 
 TEST(TrainingCheckpoint, SaveChecksNamesAndSettings) {
