@@ -197,144 +197,181 @@ int64_t Fabric::thread_at(Axis axis, double x, double y) const {
   return weft_.nearest(y + weft_meander_[static_cast<size_t>(xi)], &d);
 }
 
-Tensor Fabric::render_surface(const std::vector<ThreadEdit>& edits) const {
-  const FabricParams& p = params_;
-  EditIndex warp_edits(warp_.count), weft_edits(weft_.count);
-  for (const ThreadEdit& e : edits) {
-    const ThreadAxis& axis = threads(e.axis);
-    LOOM_CHECK(e.thread >= 0 && e.thread < axis.count, "Fabric::render_surface: edit names ",
-               e.axis == Axis::Warp ? "warp" : "weft", " thread ", e.thread, ", the fabric has ", axis.count);
-    (e.axis == Axis::Warp ? warp_edits : weft_edits).by_thread[static_cast<size_t>(e.thread)].push_back(&e);
-  }
-  const Light light = make_light();
-  const float flat_diffuse = light.lz;  // n.L of a flat surface, normalises the shading to 1
-  const Rgb gap = p.gap_color;
-  // The fuzz over the gaps takes the mean yarn colour.
-  Rgb fuzz{};
-  for (const ThreadAxis* ax : {&warp_, &weft_})
-    for (const Rgb& c : ax->color) {
-      fuzz.r += c.r / float(ax->color.size() * 2);
-      fuzz.g += c.g / float(ax->color.size() * 2);
-      fuzz.b += c.b / float(ax->color.size() * 2);
+// The per-pixel model of render.h for one render_surface call: the fabric,
+// its edits indexed by thread, and the lighting constants.
+class SurfaceRenderer {
+ public:
+  SurfaceRenderer(const Fabric& fabric, const std::vector<ThreadEdit>& edits)
+      : f_(fabric), p_(fabric.params_), warp_edits_(fabric.warp_.count), weft_edits_(fabric.weft_.count),
+        light_(make_light()) {
+    for (const ThreadEdit& e : edits) {
+      const ThreadAxis& axis = fabric.threads(e.axis);
+      LOOM_CHECK(e.thread >= 0 && e.thread < axis.count, "Fabric::render_surface: edit names ",
+                 e.axis == Axis::Warp ? "warp" : "weft", " thread ", e.thread, ", the fabric has ", axis.count);
+      (e.axis == Axis::Warp ? warp_edits_ : weft_edits_).by_thread[static_cast<size_t>(e.thread)].push_back(&e);
     }
-  const double warp_fibre_cell_y = double(height_) / warp_fibres_.rows(), warp_fibre_cell_x = double(width_) / warp_fibres_.cols();
-  const double weft_fibre_cell_y = double(height_) / weft_fibres_.rows(), weft_fibre_cell_x = double(width_) / weft_fibres_.cols();
-  const double warp_slub_cell = double(height_) / warp_slub_.cols(), weft_slub_cell = double(width_) / weft_slub_.cols();
-  const double fuzz_cell_y = double(height_) / gap_fuzz_.rows(), fuzz_cell_x = double(width_) / gap_fuzz_.cols();
-  const Weave& weave = p.weave;
+    // Stray fibres over the gaps take the mean yarn colour.
+    for (const ThreadAxis* axis : {&f_.warp_, &f_.weft_})
+      for (const Rgb& c : axis->color) {
+        const float n = static_cast<float>(axis->color.size() * 2);
+        fuzz_.r += c.r / n;
+        fuzz_.g += c.g / n;
+        fuzz_.b += c.b / n;
+      }
+  }
 
-  // One yarn at one pixel. `axis` is the thread system, `other` the crossing
-  // one; u is the pixel's position across the threads of `axis`, v across the
-  // threads of `other` (both after meander); along/across are image
-  // coordinates along and across the thread.
-  auto sample_yarn = [&](bool is_warp, double u, double v, double along, double across) -> YarnSample {
-    const ThreadAxis& axis = is_warp ? warp_ : weft_;
-    const ThreadAxis& other = is_warp ? weft_ : warp_;
-    const YarnParams& yarn = is_warp ? p.warp : p.weft;
+  // Pixel (y, x): the gap, then the lower yarn, then the upper one, each
+  // blended by its coverage.
+  Rgb pixel(int64_t y, int64_t x) const {
+    const double u = x + 0.5 + f_.warp_meander_[static_cast<size_t>(y)];  // across the warp
+    const double v = y + 0.5 + f_.weft_meander_[static_cast<size_t>(x)];  // across the weft
+    const YarnSample warp = yarn(true, u, v, y + 0.5, x + 0.5);
+    const YarnSample weft = yarn(false, v, u, x + 0.5, y + 0.5);
+    Rgb c = gap(y, x);
+    const YarnSample& lower = warp.z <= weft.z ? warp : weft;
+    const YarnSample& upper = warp.z <= weft.z ? weft : warp;
+    for (const YarnSample* s : {&lower, &upper}) {
+      if (s->alpha <= 0.0f) continue;
+      c.r += s->alpha * (s->color.r - c.r);
+      c.g += s->alpha * (s->color.g - c.g);
+      c.b += s->alpha * (s->color.b - c.b);
+    }
+    return c;
+  }
+
+ private:
+  // Height z and slope dz/d(along) of a thread's centre line at one point.
+  struct CentreLine {
+    double z = -1, dz = 0;
+  };
+
+  const ThreadAxis& axis_of(bool is_warp) const { return is_warp ? f_.warp_ : f_.weft_; }
+  const EditIndex& edits_of(bool is_warp) const { return is_warp ? warp_edits_ : weft_edits_; }
+
+  // The gap colour with fuzz from stray fibres.
+  Rgb gap(int64_t y, int64_t x) const {
+    const double cell_y = double(f_.height_) / f_.gap_fuzz_.rows(), cell_x = double(f_.width_) / f_.gap_fuzz_.cols();
+    const float fz = static_cast<float>(p_.hairiness) * f_.gap_fuzz_.at(y / cell_y, x / cell_x);
+    const Rgb g = p_.gap_color;
+    return {g.r + fz * (0.6f * fuzz_.r - g.r), g.g + fz * (0.6f * fuzz_.g - g.g), g.b + fz * (0.6f * fuzz_.b - g.b)};
+  }
+
+  // Height of `thread` where it crosses thread `crossing` of the other axis:
+  // +1 over, -1 under. Where the crossing thread is missing or thinned (radius
+  // scale s < 1 at that point) the yarn sags into the gap: z = -1.4 + s (z + 1.4).
+  double crossing_height(bool is_warp, int64_t thread, int64_t crossing, double across) const {
+    const int64_t warp_i = is_warp ? thread : crossing, weft_j = is_warp ? crossing : thread;
+    const bool warp_on_top = p_.weave.warp_over(weft_j + f_.weft_.pattern_shift, warp_i + f_.warp_.pattern_shift);
+    const double z = (warp_on_top == is_warp) ? 1.0 : -1.0;
+    const auto& crossing_edits = edits_of(!is_warp).by_thread[static_cast<size_t>(crossing)];
+    if (crossing_edits.empty()) return z;
+    double scale = 1.0;
+    Rgb unused;
+    apply_edits(crossing_edits, across, &scale, &unused);
+    return scale < 1.0 ? -1.4 + scale * (z + 1.4) : z;
+  }
+
+  // The centre line of `thread` at position v across the other axis, between
+  // the crossings lo <= v < hi: z = z_lo + (z_hi - z_lo) S(f), S(f) = f^2 (3 - 2f).
+  // False where no crossing thread is near (outside a non-tileable layout).
+  bool centre_line(bool is_warp, int64_t thread, double v, double across, CentreLine* out) const {
+    const ThreadAxis& other = axis_of(!is_warp);
+    double from_j;
+    const int64_t j = other.nearest(v, &from_j);
+    if (j < 0) return false;
+    int64_t lo = j, hi = other.next(j);
+    double from_lo = from_j;
+    if (from_j < 0) {
+      lo = other.period > 0 ? wrap_index(j - 1, other.count) : j - 1;
+      hi = j;
+      if (lo < 0) return false;
+      from_lo = from_j + other.spacing + other.offset[j] - other.offset[lo];
+    }
+    if (hi < 0) return false;
+    const double span = other.spacing + other.offset[hi] - other.offset[lo];
+    const double f = std::clamp(from_lo / span, 0.0, 1.0);
+    const double z_lo = crossing_height(is_warp, thread, lo, across), z_hi = crossing_height(is_warp, thread, hi, across);
+    out->z = z_lo + (z_hi - z_lo) * smoothstep01(f);
+    out->dz = (z_hi - z_lo) * 6.0 * f * (1.0 - f) / span;
+    return true;
+  }
+
+  // One yarn at one pixel: u is the pixel's position across the threads of
+  // this axis, v across the other axis (both after meander); along/across are
+  // the image coordinates along and across this axis's threads.
+  YarnSample yarn(bool is_warp, double u, double v, double along, double across) const {
+    const ThreadAxis& axis = axis_of(is_warp);
     YarnSample s;
     double d;
     const int64_t i = axis.nearest(u, &d);
-    if (i < 0) return s;
-    double od;
-    const int64_t j = other.nearest(v, &od);
-    if (j < 0) return s;
-    // The crossings before and after this pixel along the thread: lo <= v < hi.
-    int64_t lo = j, hi = other.next(j);
-    double from_lo = od;
-    if (od < 0) {
-      lo = other.period > 0 ? wrap_index(j - 1, other.count) : j - 1;
-      hi = j;
-      if (lo < 0) return s;
-      from_lo = od + other.spacing + other.offset[j] - other.offset[lo];
-    }
-    if (hi < 0) return s;
-    const double gap_lo_hi = other.spacing + other.offset[hi] - other.offset[lo];
-    // Height at a crossing: +1 over, -1 under. Where the crossing thread is
-    // missing or thinned (scale s < 1) this yarn sags into the gap:
-    // z = -1.4 + s (z + 1.4).
-    auto height_at = [&](int64_t crossing) {
-      const int64_t wi = is_warp ? i : crossing, wj = is_warp ? crossing : i;
-      const bool warp_on_top = weave.warp_over(wj + weft_.pattern_shift, wi + warp_.pattern_shift);
-      const double z = (warp_on_top == is_warp) ? 1.0 : -1.0;
-      const auto& crossing_edits = (is_warp ? weft_edits : warp_edits).by_thread[static_cast<size_t>(crossing)];
-      if (crossing_edits.empty()) return z;
-      double scale = 1.0;
-      Rgb unused;
-      apply_edits(crossing_edits, across, &scale, &unused);
-      return scale < 1.0 ? -1.4 + scale * (z + 1.4) : z;
-    };
-    // Centre line: z = z_lo + (z_hi - z_lo) S(f), S(f) = f^2 (3 - 2f), f in [0, 1).
-    const double f = std::clamp(from_lo / gap_lo_hi, 0.0, 1.0);
-    const double z_lo = height_at(lo), z_hi = height_at(hi);
-    const double z = z_lo + (z_hi - z_lo) * smoothstep01(f);
-    const double dz = (z_hi - z_lo) * 6.0 * f * (1.0 - f) / gap_lo_hi;  // dz / d(along)
-
+    CentreLine line;
+    if (i < 0 || !centre_line(is_warp, i, v, across, &line)) return s;
     Rgb base = axis.color[static_cast<size_t>(i)];
     double radius_scale = 1.0;
-    const auto& thread_edits = (is_warp ? warp_edits : weft_edits).by_thread[static_cast<size_t>(i)];
+    const auto& thread_edits = edits_of(is_warp).by_thread[static_cast<size_t>(i)];
     if (!thread_edits.empty()) apply_edits(thread_edits, along, &radius_scale, &base);
-    const PeriodicNoise& slub = is_warp ? warp_slub_ : weft_slub_;
-    const double slub_cell = is_warp ? warp_slub_cell : weft_slub_cell;
-    const double radius =
-        axis.radius[static_cast<size_t>(i)] * (1.0 + yarn.slub * (2.0 * slub.at(double(i), along / slub_cell) - 1.0)) *
-        radius_scale;
-    const double dist = std::abs(d);
+    const YarnParams& yarn = is_warp ? p_.warp : p_.weft;
+    const PeriodicNoise& slub = is_warp ? f_.warp_slub_ : f_.weft_slub_;
+    const double slub_cell = (is_warp ? double(f_.height_) : double(f_.width_)) / slub.cols();
+    const double radius = axis.radius[static_cast<size_t>(i)] *
+                          (1.0 + yarn.slub * (2.0 * slub.at(double(i), along / slub_cell) - 1.0)) * radius_scale;
     // One-pixel anti-aliased edge; a yarn thinner than half a pixel fades out.
-    s.alpha = static_cast<float>(std::clamp(radius + 0.5 - dist, 0.0, 1.0) * std::clamp(2.0 * radius, 0.0, 1.0));
-    s.z = static_cast<float>(z);
-    if (s.alpha <= 0.0f) return s;
+    s.alpha = static_cast<float>(std::clamp(radius + 0.5 - std::abs(d), 0.0, 1.0) * std::clamp(2.0 * radius, 0.0, 1.0));
+    s.z = static_cast<float>(line.z);
+    if (s.alpha > 0.0f) s.color = shade(is_warp, base, d, radius, line, along, across);
+    return s;
+  }
 
-    // Surface normal: across the yarn the circular section (t, sqrt(1 - t^2));
-    // along it the slope of the centre line, whose height is 0.6 r z.
+  // colour * (ambient + diffuse n.L) * depth * twist * fibres + gloss (n.H)^k
+  // at signed distance d from the centre of a yarn of this radius.
+  Rgb shade(bool is_warp, Rgb base, double d, double radius, const CentreLine& line, double along,
+            double across) const {
+    const YarnParams& yarn = is_warp ? p_.warp : p_.weft;
+    // Normal: across the yarn the circular section (t, sqrt(1 - t^2)); along
+    // it the slope of the centre line, whose height is 0.6 r z.
     const double t = std::clamp(d / std::max(radius, 1e-6), -1.0, 1.0);
     const double up = std::sqrt(std::max(0.0, 1.0 - t * t));
-    const double n_along = -0.6 * radius * dz * up;
+    const double n_along = -0.6 * radius * line.dz * up;
     const double inv = 1.0 / std::sqrt(t * t + up * up + n_along * n_along);
     const double nx = (is_warp ? t : n_along) * inv, ny = (is_warp ? n_along : t) * inv, nz = up * inv;
-    const double diffuse = std::max(0.0, nx * light.lx + ny * light.ly + nz * light.lz) / flat_diffuse;
-    const double shade = 0.4 + 0.6 * diffuse;
-    const double depth = 1.0 - p.relief * 0.45 * (1.0 - z) * 0.5;
+    // n.L normalised by that of a flat surface (L.z), so flat yarn shades to 1.
+    const double diffuse = std::max(0.0, nx * light_.lx + ny * light_.ly + nz * light_.lz) / light_.lz;
+    const double ambient_diffuse = 0.4 + 0.6 * diffuse;
+    const double depth = 1.0 - p_.relief * 0.45 * (1.0 - line.z) * 0.5;
     // Twist: fibre stripes slanted across the yarn (opposite slants for warp and weft).
     const double slant = is_warp ? 1.2 : -1.2;
     const double twist = 1.0 + yarn.twist * up * std::sin(2.0 * kPi * (along + slant * radius * t) / yarn.twist_period_px);
-    const float fibre = is_warp ? warp_fibres_.at(along / warp_fibre_cell_y, across / warp_fibre_cell_x)
-                                : weft_fibres_.at(across / weft_fibre_cell_y, along / weft_fibre_cell_x);
-    const double hair = 1.0 + p.hairiness * (2.0 * fibre - 1.0);
-    const double nh = std::max(0.0, nx * light.hx + ny * light.hy + nz * light.hz);
-    const double spec = p.gloss > 0 ? p.gloss * std::pow(nh, p.shininess) : 0.0;
-    const double k = shade * depth * twist * hair;
-    s.color = {float(base.r * k + spec), float(base.g * k + spec), float(base.b * k + spec)};
-    return s;
-  };
+    const PeriodicNoise& fibres = is_warp ? f_.warp_fibres_ : f_.weft_fibres_;
+    const double cell_y = double(f_.height_) / fibres.rows(), cell_x = double(f_.width_) / fibres.cols();
+    const double y = is_warp ? along : across, x = is_warp ? across : along;
+    const double hair = 1.0 + p_.hairiness * (2.0 * fibres.at(y / cell_y, x / cell_x) - 1.0);
+    const double nh = std::max(0.0, nx * light_.hx + ny * light_.hy + nz * light_.hz);
+    const double spec = p_.gloss > 0 ? p_.gloss * std::pow(nh, p_.shininess) : 0.0;
+    const double k = ambient_diffuse * depth * twist * hair;
+    return {float(base.r * k + spec), float(base.g * k + spec), float(base.b * k + spec)};
+  }
 
+  const Fabric& f_;
+  const FabricParams& p_;
+  EditIndex warp_edits_, weft_edits_;
+  Light light_;
+  Rgb fuzz_;
+};
+
+Tensor Fabric::render_surface(const std::vector<ThreadEdit>& edits) const {
+  const SurfaceRenderer renderer(*this, edits);
   Tensor out = Tensor::empty({3, height_, width_});  // (3, H, W)
   float* o = out.data<float>();
   const int64_t plane = height_ * width_;
 #pragma omp parallel for schedule(static)
-  for (int64_t y = 0; y < height_; ++y) {
+  for (int64_t y = 0; y < height_; ++y)
     for (int64_t x = 0; x < width_; ++x) {
-      const double u = x + 0.5 + warp_meander_[static_cast<size_t>(y)];  // across the warp
-      const double v = y + 0.5 + weft_meander_[static_cast<size_t>(x)];  // across the weft
-      const YarnSample warp = sample_yarn(true, u, v, y + 0.5, x + 0.5);
-      const YarnSample weft = sample_yarn(false, v, u, x + 0.5, y + 0.5);
-      // Gap, with fuzz from stray fibres.
-      const float fz = static_cast<float>(p.hairiness) * gap_fuzz_.at(y / fuzz_cell_y, x / fuzz_cell_x);
-      Rgb c{gap.r + fz * (0.6f * fuzz.r - gap.r), gap.g + fz * (0.6f * fuzz.g - gap.g),
-            gap.b + fz * (0.6f * fuzz.b - gap.b)};
-      const YarnSample& lower = warp.z <= weft.z ? warp : weft;
-      const YarnSample& upper = warp.z <= weft.z ? weft : warp;
-      for (const YarnSample* s : {&lower, &upper}) {
-        if (s->alpha <= 0.0f) continue;
-        c.r += s->alpha * (s->color.r - c.r);
-        c.g += s->alpha * (s->color.g - c.g);
-        c.b += s->alpha * (s->color.b - c.b);
-      }
+      const Rgb c = renderer.pixel(y, x);
       const int64_t idx = y * width_ + x;
       o[idx] = c.r;
       o[plane + idx] = c.g;
       o[2 * plane + idx] = c.b;
     }
-  }
   return out;
 }
 

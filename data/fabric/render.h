@@ -75,6 +75,8 @@ struct FabricParams {
 
 enum class Axis { Warp, Weft };
 
+class SurfaceRenderer;
+
 // The unit vector towards the light the renderer (and the raised defects)
 // shade with: from the upper left and above (x right, y down, z to the viewer).
 struct Vec3 {
@@ -148,6 +150,8 @@ class Fabric {
   Tensor render() const;
 
  private:
+  friend class SurfaceRenderer;  // render.cpp: the per-pixel model
+
   FabricParams params_;
   int64_t height_, width_;
   ThreadAxis warp_, weft_;
