@@ -31,7 +31,7 @@ struct FileDescriptor {
 
 std::vector<uint8_t> read_file_bytes(const std::string& path, const char* op) {
   const std::string where = std::string(op) + ": '" + path + "': ";
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     LOOM_CHECK(errno != ENOENT, where, "no such file");
     detail::throw_error(where, "cannot access the file: ", errno_text());

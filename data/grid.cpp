@@ -34,8 +34,8 @@ void check_options(const GridOptions& opt, int64_t n) {
   LOOM_CHECK(opt.padding >= 0, "make_grid: padding must be >= 0, got ", opt.padding);
   LOOM_CHECK(opt.borders.empty() || static_cast<int64_t>(opt.borders.size()) == n, "make_grid: ", opt.borders.size(),
              " borders for ", n, " images (give none or one per image)");
-  LOOM_CHECK(opt.captions.empty() || static_cast<int64_t>(opt.captions.size()) == n, "make_grid: ",
-             opt.captions.size(), " captions for ", n, " images (give none or one per image)");
+  LOOM_CHECK(opt.captions.empty() || static_cast<int64_t>(opt.captions.size()) == n, "make_grid: ", opt.captions.size(),
+             " captions for ", n, " images (give none or one per image)");
   LOOM_CHECK(opt.caption_scale >= 1, "make_grid: caption_scale must be >= 1, got ", opt.caption_scale);
   const bool any_border = std::any_of(opt.borders.begin(), opt.borders.end(), [](auto& b) { return b.has_value(); });
   LOOM_CHECK(!any_border || (opt.border_width >= 1 && opt.border_width <= opt.padding), "make_grid: border_width ",
@@ -75,15 +75,15 @@ Tensor make_grid(const Tensor& images, const GridOptions& opt) {
       // A ring around the image and its caption strip, inside the padding.
       const std::vector<double> color = channel_values(*opt.borders[k], out_c);
       const int64_t bottom = top + h + band, right = left + w;
-      fill_rect(canvas, top - b, top, left - b, right + b, color);           // above
-      fill_rect(canvas, bottom, bottom + b, left - b, right + b, color);     // below
-      fill_rect(canvas, top, bottom, left - b, left, color);                 // left
-      fill_rect(canvas, top, bottom, right, right + b, color);               // right
+      fill_rect(canvas, top - b, top, left - b, right + b, color);        // above
+      fill_rect(canvas, bottom, bottom + b, left - b, right + b, color);  // below
+      fill_rect(canvas, top, bottom, left - b, left, color);              // left
+      fill_rect(canvas, top, bottom, right, right + b, color);            // right
     }
     canvas.narrow(1, top, h).narrow(2, left, w).copy_(src.select(0, k));
     if (!opt.captions.empty() && !opt.captions[k].empty())
-      draw_text(canvas, left, top + h + 1, opt.captions[k], channel_values(opt.caption_color, out_c),
-                opt.caption_scale, left + w);
+      draw_text(canvas, left, top + h + 1, opt.captions[k], channel_values(opt.caption_color, out_c), opt.caption_scale,
+                left + w);
   }
   return images.dtype() == DType::UInt8 ? to_uint8(canvas) : canvas;
 }
@@ -91,10 +91,10 @@ Tensor make_grid(const Tensor& images, const GridOptions& opt) {
 Tensor make_grid(const std::vector<Tensor>& images, const GridOptions& opt) {
   LOOM_CHECK(!images.empty(), "make_grid: no images");
   for (size_t i = 0; i < images.size(); ++i) {
-    LOOM_CHECK(images[i].defined() && images[i].dim() == 3, "make_grid: image ", i,
-               " must be (C, H, W), got shape ", images[i].defined() ? shape_str(images[i].shape()) : "undefined");
-    LOOM_CHECK(images[i].shape() == images[0].shape() && images[i].dtype() == images[0].dtype(), "make_grid: image ",
-               i, " is ", shape_str(images[i].shape()), " ", dtype_name(images[i].dtype()), ", image 0 is ",
+    LOOM_CHECK(images[i].defined() && images[i].dim() == 3, "make_grid: image ", i, " must be (C, H, W), got shape ",
+               images[i].defined() ? shape_str(images[i].shape()) : "undefined");
+    LOOM_CHECK(images[i].shape() == images[0].shape() && images[i].dtype() == images[0].dtype(), "make_grid: image ", i,
+               " is ", shape_str(images[i].shape()), " ", dtype_name(images[i].dtype()), ", image 0 is ",
                shape_str(images[0].shape()), " ", dtype_name(images[0].dtype()), ": all must match (resize first)");
   }
   std::vector<Tensor> cpu;

@@ -146,9 +146,7 @@ ImageInfo read_image_info(const std::string& path) {
   return decode_file(path, "read_image_info", /*header_only=*/true).info;
 }
 
-Tensor load_image_u8(const std::string& path, ColorMode mode) {
-  return load_as<uint8_t>(path, mode, "load_image_u8");
-}
+Tensor load_image_u8(const std::string& path, ColorMode mode) { return load_as<uint8_t>(path, mode, "load_image_u8"); }
 
 Tensor load_image(const std::string& path, ColorMode mode) { return load_as<float>(path, mode, "load_image"); }
 
@@ -191,8 +189,8 @@ void save_png(const std::string& path, const Tensor& image) {
              shape_str(image.shape()));
   const Tensor chw = image.dim() == 2 ? image.unsqueeze(0) : image;
   const int64_t channels = chw.size(0), height = chw.size(1), width = chw.size(2);
-  LOOM_CHECK(channels == 1 || channels == 3 || channels == 4, where, "unsupported channel count ", channels,
-             " (shape ", shape_str(image.shape()), "); PNG takes 1 (gray), 3 (RGB) or 4 (RGBA)");
+  LOOM_CHECK(channels == 1 || channels == 3 || channels == 4, where, "unsupported channel count ", channels, " (shape ",
+             shape_str(image.shape()), "); PNG takes 1 (gray), 3 (RGB) or 4 (RGBA)");
   LOOM_CHECK(height > 0 && width > 0, where, "zero-size image (shape ", shape_str(image.shape()), ")");
   LOOM_CHECK(height <= INT_MAX / 4 && width <= INT_MAX / 4 / channels, where, "image too large for PNG output (shape ",
              shape_str(image.shape()), ")");
@@ -207,9 +205,9 @@ void save_png(const std::string& path, const Tensor& image) {
     const auto* p = static_cast<const uint8_t*>(data);
     out->insert(out->end(), p, p + size);
   };
-  const int ok = stbi_write_png_to_func(append, &png, static_cast<int>(width), static_cast<int>(height),
-                                        static_cast<int>(channels), hwc.data<uint8_t>(),
-                                        static_cast<int>(width * channels));
+  const int ok =
+      stbi_write_png_to_func(append, &png, static_cast<int>(width), static_cast<int>(height),
+                             static_cast<int>(channels), hwc.data<uint8_t>(), static_cast<int>(width * channels));
   LOOM_CHECK(ok != 0 && !png.empty(), where, "stb_image_write could not encode the image (out of memory?)");
   write_file_atomically(path, png.data(), png.size(), op);
 }

@@ -52,10 +52,10 @@ std::vector<PngChunk> check_png(const std::vector<uint8_t>& b, const std::string
     LOOM_CHECK(pos + 8 <= n, where, "truncated PNG: the file ends at byte ", n, " inside a chunk header");
     const uint32_t length = read_be32(&b[pos]);
     const std::string type(reinterpret_cast<const char*>(&b[pos + 4]), 4);
-    LOOM_CHECK(length <= 0x7fffffffu, where, "corrupt PNG: chunk '", type, "' at byte ", pos,
-               " has an invalid length ", length);
-    LOOM_CHECK(pos + 12 + length <= n, where, "truncated PNG: chunk '", type, "' at byte ", pos, " needs ",
-               12 + length, " bytes but only ", n - pos, " remain in the file");
+    LOOM_CHECK(length <= 0x7fffffffu, where, "corrupt PNG: chunk '", type, "' at byte ", pos, " has an invalid length ",
+               length);
+    LOOM_CHECK(pos + 12 + length <= n, where, "truncated PNG: chunk '", type, "' at byte ", pos, " needs ", 12 + length,
+               " bytes but only ", n - pos, " remain in the file");
     const uint8_t* data = &b[pos + 8];
     const uint32_t stored_crc = read_be32(data + length);
     const uint32_t actual_crc = crc32(&b[pos + 4], 4 + length);
@@ -71,8 +71,8 @@ std::vector<PngChunk> check_png(const std::vector<uint8_t>& b, const std::string
       color_type = data[9];
       LOOM_CHECK(width > 0 && height > 0, where, "zero-size image: the PNG header says ", width, "x", height,
                  " pixels");
-      LOOM_CHECK(color_type <= 6 && bit_depth_allowed(color_type, depth), where,
-                 "unsupported PNG: colour type ", color_type, " with bit depth ", depth,
+      LOOM_CHECK(color_type <= 6 && bit_depth_allowed(color_type, depth), where, "unsupported PNG: colour type ",
+                 color_type, " with bit depth ", depth,
                  " is not a valid PNG combination and cannot be converted (allowed: gray 1/2/4/8/16, "
                  "palette 1/2/4/8, RGB, gray+alpha and RGBA 8/16)");
       LOOM_CHECK(data[12] <= 1, where, "unsupported PNG: unknown interlace method ", int(data[12]));
@@ -135,21 +135,21 @@ void check_jpeg(const std::vector<uint8_t>& b, const std::string& where) {
       while (pos + 1 < n && !is_marker_at(pos)) ++pos;
       in_scan = false;
     }
-    while (pos < n && b[pos] != 0xFF) ++pos;   // stray bytes
+    while (pos < n && b[pos] != 0xFF) ++pos;          // stray bytes
     while (pos + 1 < n && b[pos + 1] == 0xFF) ++pos;  // fill bytes: the marker follows the last FF
     LOOM_CHECK(pos + 1 < n, where, "truncated JPEG: the file ends at byte ", n,
                " before the end-of-image marker (FF D9)");
     const uint8_t marker = b[pos + 1];
-    if (marker == 0xD9) return;  // EOI
+    if (marker == 0xD9) return;                                                    // EOI
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x00) {  // no length field
       pos += 2;
       continue;
     }
-    LOOM_CHECK(pos + 3 < n, where, "truncated JPEG: the file ends inside the FF", hex_byte(marker),
-               " segment at byte ", pos);
+    LOOM_CHECK(pos + 3 < n, where, "truncated JPEG: the file ends inside the FF", hex_byte(marker), " segment at byte ",
+               pos);
     const size_t length = (size_t(b[pos + 2]) << 8) | b[pos + 3];  // includes the two length bytes
-    LOOM_CHECK(length >= 2, where, "corrupt JPEG: segment FF", hex_byte(marker), " at byte ", pos,
-               " has length ", length);
+    LOOM_CHECK(length >= 2, where, "corrupt JPEG: segment FF", hex_byte(marker), " at byte ", pos, " has length ",
+               length);
     LOOM_CHECK(pos + 2 + length <= n, where, "truncated JPEG: segment FF", hex_byte(marker), " at byte ", pos,
                " needs ", length + 2, " bytes but only ", n - pos, " remain in the file");
     if (marker == 0xC4) check_dht(&b[pos + 4], length - 2, pos, where);
@@ -179,8 +179,7 @@ void check_bmp(const std::vector<uint8_t>& b, const std::string& where) {
     return;  // an unknown header: stb reports it
   }
   const int64_t rows = height < 0 ? -height : height;
-  LOOM_CHECK(width != 0 && rows != 0, where, "zero-size image: the BMP header says ", width, "x", rows,
-             " pixels");
+  LOOM_CHECK(width != 0 && rows != 0, where, "zero-size image: the BMP header says ", width, "x", rows, " pixels");
   LOOM_CHECK(width > 0, where, "corrupt BMP: negative width ", width);
   check_decoded_size(width, rows, 4, 1, where);
   // Uncompressed layouts (BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS): rows padded to 4 bytes.
@@ -188,8 +187,8 @@ void check_bmp(const std::vector<uint8_t>& b, const std::string& where) {
   if (!uncompressed || bits == 0 || bits > 32) return;
   const uint64_t row_bytes = (static_cast<uint64_t>(width) * bits + 31) / 32 * 4;
   const bool fits = pixel_offset <= n && static_cast<uint64_t>(rows) <= (n - pixel_offset) / row_bytes;
-  LOOM_CHECK(fits, where, "truncated BMP: ", width, "x", rows, " pixels at ", bits, " bits need ",
-             pixel_offset, " + ", rows, " * ", row_bytes, " bytes, the file has ", n);
+  LOOM_CHECK(fits, where, "truncated BMP: ", width, "x", rows, " pixels at ", bits, " bits need ", pixel_offset, " + ",
+             rows, " * ", row_bytes, " bytes, the file has ", n);
 }
 
 }  // namespace

@@ -34,8 +34,8 @@ void check_image_bytes(const std::vector<uint8_t>& bytes, const std::string& whe
 
 // One chunk of a PNG file: its type and where its data lies in the file.
 struct PngChunk {
-  std::string type;   // "IHDR", "PLTE", "IDAT", ...
-  size_t data = 0;    // offset of the first data byte
+  std::string type;  // "IHDR", "PLTE", "IDAT", ...
+  size_t data = 0;   // offset of the first data byte
   uint32_t length = 0;
 };
 bool is_png(const std::vector<uint8_t>& bytes);  // the 8-byte signature

@@ -59,8 +59,7 @@ PalettePixels decode_palette_png(const std::vector<uint8_t>& bytes, const std::s
   int w = 0, h = 0, stored = 0;
   // One channel requested: stb's gray of (i, i, i) is (77 + 150 + 29) i >> 8 = i, the index.
   std::unique_ptr<uint8_t, void (*)(void*)> index(
-      stbi_load_from_memory(rewritten.data(), static_cast<int>(rewritten.size()), &w, &h, &stored, 1),
-      stbi_image_free);
+      stbi_load_from_memory(rewritten.data(), static_cast<int>(rewritten.size()), &w, &h, &stored, 1), stbi_image_free);
   LOOM_CHECK(index != nullptr, where, "corrupt or undecodable image data (stb_image: ",
              stbi_failure_reason() ? stbi_failure_reason() : "unknown reason", ")");
 

@@ -102,8 +102,7 @@ Tensor jitter_batch(const Tensor& x, const std::vector<JitterParams>& params, co
 
 JitterParams sample_jitter(const ColorJitterOptions& opt, Generator& gen) {
   LOOM_CHECK(opt.brightness >= 0 && opt.contrast >= 0 && opt.saturation >= 0, "color_jitter: brightness (",
-             opt.brightness, "), contrast (", opt.contrast, ") and saturation (", opt.saturation,
-             ") must be >= 0");
+             opt.brightness, "), contrast (", opt.contrast, ") and saturation (", opt.saturation, ") must be >= 0");
   LOOM_CHECK(opt.hue >= 0 && opt.hue <= 0.5, "color_jitter: hue must be in [0, 0.5], got ", opt.hue);
   const std::vector<double> u = uniform({4}, 0.0, 1.0, gen, DType::Float64).to_vector<double>();
   // A factor uniform in [max(0, 1 - x), 1 + x].

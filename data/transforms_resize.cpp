@@ -69,8 +69,8 @@ void area_resample(const T* src, T* dst, int64_t planes, int64_t h, int64_t w, i
   const std::vector<AreaTaps> cols = area_table(w, ow), rows = area_table(h, oh);
 #pragma omp parallel for schedule(static) if (planes * h * w > (1 << 16))
   for (int64_t p = 0; p < planes; ++p) {
-    const T* in = src + p * h * w;  // (H, W)
-    T* out = dst + p * oh * ow;     // (OH, OW)
+    const T* in = src + p * h * w;                         // (H, W)
+    T* out = dst + p * oh * ow;                            // (OH, OW)
     std::vector<double> tmp(static_cast<size_t>(h * ow));  // (H, OW)
     for (int64_t y = 0; y < h; ++y)
       for (int64_t x = 0; x < ow; ++x) {
@@ -114,9 +114,8 @@ Tensor resize_area(const Tensor& img, int64_t out_h, int64_t out_w) {
   if (x.dtype() == DType::UInt8) {
     area_resample(x.data<uint8_t>(), out.data<uint8_t>(), planes, h, w, out_h, out_w);
   } else {
-    LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
-      area_resample(x.data<scalar_t>(), out.data<scalar_t>(), planes, h, w, out_h, out_w);
-    });
+    LOOM_DISPATCH_FLOATING(
+        x.dtype(), op, [&] { area_resample(x.data<scalar_t>(), out.data<scalar_t>(), planes, h, w, out_h, out_w); });
   }
   return out;
 }

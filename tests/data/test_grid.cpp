@@ -110,9 +110,12 @@ TEST(Grid, BordersAroundChosenImages) {
         const bool ring = !inside && y >= top - 1 && y < top + 4 && xx >= left - 1 && xx < left + 4;
         for (int64_t c = 0; c < 3; ++c) {
           double want = 0.0;
-          if (inside) want = x.at({k, 0, y - top, xx - left});  // gray replicated
-          else if (ring && k == 1) want = c == 0 ? 1.0 : 0.0;
-          else if (ring && k == 2) want = c == 2 ? 1.0 : 0.0;
+          if (inside)
+            want = x.at({k, 0, y - top, xx - left});  // gray replicated
+          else if (ring && k == 1)
+            want = c == 0 ? 1.0 : 0.0;
+          else if (ring && k == 2)
+            want = c == 2 ? 1.0 : 0.0;
           ASSERT_EQ(g.at({c, y, xx}), want) << "image " << k << " c " << c << " y " << y << " x " << xx;
         }
       }
@@ -123,9 +126,9 @@ TEST(Grid, BordersAroundChosenImages) {
   const Tensor gc = make_grid(x, cap);
   const int64_t band = 9, left1 = 3 + 6;
   for (int64_t y = 3 + 3; y < 3 + 3 + band; ++y) {
-    EXPECT_EQ(gc.at({0, y, left1 + 1}), 0.0) << y;   // inside the strip: padding
-    EXPECT_EQ(gc.at({0, y, left1 - 1}), 1.0) << y;   // left edge of the red ring
-    EXPECT_EQ(gc.at({0, y, left1 + 3}), 1.0) << y;   // right edge
+    EXPECT_EQ(gc.at({0, y, left1 + 1}), 0.0) << y;  // inside the strip: padding
+    EXPECT_EQ(gc.at({0, y, left1 - 1}), 1.0) << y;  // left edge of the red ring
+    EXPECT_EQ(gc.at({0, y, left1 + 3}), 1.0) << y;  // right edge
   }
   for (int64_t xx = left1 - 1; xx <= left1 + 3; ++xx) EXPECT_EQ(gc.at({0, 3 + 3 + band, xx}), 1.0) << xx;  // below
   opt.border_width = 4;

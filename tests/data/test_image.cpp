@@ -81,9 +81,8 @@ TEST(ImageIO, PngRoundTripFloatIsBitExact) {
 }
 
 TEST(ImageIO, ToUint8RoundsAndClamps) {
-  const Tensor x = Tensor::from_vector<float>({-0.3f, 0.0f, 0.5f, 1.0f / 255 * 10.49f, 1.0f / 255 * 10.51f, 1.0f,
-                                               1.7f, std::nanf("")},
-                                              {8});
+  const Tensor x = Tensor::from_vector<float>(
+      {-0.3f, 0.0f, 0.5f, 1.0f / 255 * 10.49f, 1.0f / 255 * 10.51f, 1.0f, 1.7f, std::nanf("")}, {8});
   const std::vector<double> got = to_uint8(x).to_vector<double>();
   const std::vector<double> want = {0, 0, 128, 10, 11, 255, 255, 0};  // floor(clamp(x) * 255 + 0.5), NaN -> 0
   EXPECT_EQ(got, want);
@@ -160,8 +159,7 @@ TEST(ImageIO, ReadsJpegApproximately) {
   std::vector<uint8_t> v(3 * h * w);
   for (int64_t c = 0; c < 3; ++c)
     for (int64_t y = 0; y < h; ++y)
-      for (int64_t x = 0; x < w; ++x)
-        v[(c * h + y) * w + x] = static_cast<uint8_t>(40 + 3 * x + 2 * y + 20 * c);
+      for (int64_t x = 0; x < w; ++x) v[(c * h + y) * w + x] = static_cast<uint8_t>(40 + 3 * x + 2 * y + 20 * c);
   const Tensor img = Tensor::from_vector(v, {3, h, w});
   const std::vector<uint8_t> hwc = interleave(img);
   const std::string path = dir.file("smooth.jpg");
@@ -183,8 +181,7 @@ TEST(ImageIO, ReadsJpegApproximately) {
   const Tensor gray = load_image_u8(path, ColorMode::Gray);
   EXPECT_EQ(gray.shape(), (Shape{1, h, w}));
   const std::vector<double> gv = gray.to_vector<double>();
-  for (int64_t i = 0; i < h * w; ++i)
-    EXPECT_NEAR(gv[i], luma601(v[i], v[h * w + i], v[2 * h * w + i]), 12.0) << i;
+  for (int64_t i = 0; i < h * w; ++i) EXPECT_NEAR(gv[i], luma601(v[i], v[h * w + i], v[2 * h * w + i]), 12.0) << i;
 }
 
 TEST(ImageIO, SixteenBitPngKeepsFullPrecision) {
@@ -216,10 +213,9 @@ TEST(ImageIO, SixteenBitPngKeepsFullPrecision) {
   for (uint32_t v : px) rgb.scanlines.insert(rgb.scanlines.end(), {uint8_t(v >> 8), uint8_t(v & 0xFF)});
   write_bytes(dir.file("rgb16.png"), make_png(rgb));
   const std::vector<double> g = load_image(dir.file("rgb16.png"), ColorMode::Gray).to_vector<double>();
-  for (int i = 0; i < 2; ++i)
-    EXPECT_FLOAT_EQ(g[i], luma601(px[3 * i], px[3 * i + 1], px[3 * i + 2]) / 65535.0) << i;
+  for (int i = 0; i < 2; ++i) EXPECT_FLOAT_EQ(g[i], luma601(px[3 * i], px[3 * i + 1], px[3 * i + 2]) / 65535.0) << i;
   const std::vector<double> c = load_image(dir.file("rgb16.png"), ColorMode::RGB).to_vector<double>();
-  EXPECT_FLOAT_EQ(c[0], 1.0);       // R of pixel 0
+  EXPECT_FLOAT_EQ(c[0], 1.0);                  // R of pixel 0
   EXPECT_FLOAT_EQ(c[2 + 1], 40000 / 65535.0);  // G of pixel 1
 }
 
@@ -350,8 +346,11 @@ TEST(ImageIOErrors, ZeroSizeImages) {
   expect_load_error(dir.file("z.bmp"), "zero-size image");
 
   ScratchDir out;
-  expect_error_containing([&] { save_png(out.file("e.png"), Tensor::zeros({3, 0, 4}, DType::UInt8)); },
-                          "zero-size image");
+  expect_error_containing(
+      [&] {
+        save_png(out.file("e.png"), Tensor::zeros({3, 0, 4}, DType::UInt8));
+      },
+      "zero-size image");
 }
 
 TEST(ImageIOErrors, PngsThatCannotBeConverted) {
@@ -448,15 +447,21 @@ TEST(ImageIOErrors, SaveRefusesBadImages) {
   ScratchDir dir;
   const std::string path = dir.file("bad.png");
   for (int64_t c : {2, 5})
-    expect_error_containing([&] { save_png(path, Tensor::zeros({c, 4, 4}, DType::UInt8)); },
-                            std::string("'") + path + "': unsupported channel count " + std::to_string(c));
+    expect_error_containing(
+        [&] {
+          save_png(path, Tensor::zeros({c, 4, 4}, DType::UInt8));
+        },
+        std::string("'") + path + "': unsupported channel count " + std::to_string(c));
   expect_error_containing([&] { save_png(path, Tensor::zeros({1, 3, 4, 4})); }, "expected a (C, H, W)");
   expect_error_containing([&] { save_png(path, Tensor::zeros({3, 4, 4}, DType::Int64)); }, "int64");
   expect_error_containing([&] { save_png(dir.path().string(), Tensor::zeros({3, 4, 4})); }, "is a directory");
   // Parent path is a regular file: cannot create the directory.
   write_bytes(dir.file("plain"), {1, 2, 3});
-  expect_error_containing([&] { save_png(dir.file("plain/x.png"), Tensor::zeros({3, 4, 4})); },
-                          "cannot create the directory");
+  expect_error_containing(
+      [&] {
+        save_png(dir.file("plain/x.png"), Tensor::zeros({3, 4, 4}));
+      },
+      "cannot create the directory");
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
@@ -468,8 +473,8 @@ TEST(ImageIO, SaveReplacesAnExistingFile) {
   save_png(path, second);
   loom::testing::expect_bitwise_equal(load_image_u8(path), second, "overwritten");
   // Only the image itself: no temporary file left behind.
-  const auto entries = std::distance(std::filesystem::directory_iterator(dir.path()),
-                                     std::filesystem::directory_iterator{});
+  const auto entries =
+      std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator{});
   EXPECT_EQ(entries, 1);
 }
 

@@ -62,8 +62,18 @@ void expect_remap(const Tensor& in, const Tensor& out, int64_t oh, int64_t ow, S
 TEST(Transforms, FlipsFollowTheIndexFormulas) {
   const Tensor x = indexed(2, 3, 4, 5);
   const int64_t h = 4, w = 5;
-  expect_remap(x, hflip(x), h, w, [&](int64_t i, int64_t j) { return std::pair{i, w - 1 - j}; }, "hflip");
-  expect_remap(x, vflip(x), h, w, [&](int64_t i, int64_t j) { return std::pair{h - 1 - i, j}; }, "vflip");
+  expect_remap(
+      x, hflip(x), h, w,
+      [&](int64_t i, int64_t j) {
+        return std::pair{i, w - 1 - j};
+      },
+      "hflip");
+  expect_remap(
+      x, vflip(x), h, w,
+      [&](int64_t i, int64_t j) {
+        return std::pair{h - 1 - i, j};
+      },
+      "vflip");
   // (C, H, W) and uint8 give the same.
   const Tensor u = x.select(0, 1).to(DType::UInt8);
   expect_bitwise_equal(hflip(u), hflip(x).select(0, 1).to(DType::UInt8), "hflip uint8 (C, H, W)");
@@ -75,9 +85,24 @@ TEST(Transforms, Rot90FollowsTorchRot90) {
   const Tensor x = indexed(2, 2, 3, 5);
   const int64_t h = 3, w = 5;
   // torch.rot90(x, k, dims=(-2, -1)) index formulas (checked against PyTorch 1.13 by hand).
-  expect_remap(x, rot90(x, 1), w, h, [&](int64_t i, int64_t j) { return std::pair{j, w - 1 - i}; }, "k=1");
-  expect_remap(x, rot90(x, 2), h, w, [&](int64_t i, int64_t j) { return std::pair{h - 1 - i, w - 1 - j}; }, "k=2");
-  expect_remap(x, rot90(x, 3), w, h, [&](int64_t i, int64_t j) { return std::pair{h - 1 - j, i}; }, "k=3");
+  expect_remap(
+      x, rot90(x, 1), w, h,
+      [&](int64_t i, int64_t j) {
+        return std::pair{j, w - 1 - i};
+      },
+      "k=1");
+  expect_remap(
+      x, rot90(x, 2), h, w,
+      [&](int64_t i, int64_t j) {
+        return std::pair{h - 1 - i, w - 1 - j};
+      },
+      "k=2");
+  expect_remap(
+      x, rot90(x, 3), w, h,
+      [&](int64_t i, int64_t j) {
+        return std::pair{h - 1 - j, i};
+      },
+      "k=3");
   expect_bitwise_equal(rot90(x, -1), rot90(x, 3), "k=-1 is k=3");
   expect_bitwise_equal(rot90(x, 6), rot90(x, 2), "k=6 is k=2");
   expect_bitwise_equal(rot90(rot90(rot90(rot90(x, 1), 1), 1), 1), x, "four quarter turns");
@@ -108,8 +133,8 @@ TEST(Transforms, ResizeAreaIsTheBlockMeanForIntegerFactors) {
   const std::vector<double> yf = resize_area(xf, 4, 3).to_vector<double>();
   for (int64_t i = 0; i < 4; ++i)
     for (int64_t j = 0; j < 3; ++j) {
-      const double s = xf.at({0, 0, 2 * i, 2 * j}) + xf.at({0, 0, 2 * i, 2 * j + 1}) +
-                       xf.at({0, 0, 2 * i + 1, 2 * j}) + xf.at({0, 0, 2 * i + 1, 2 * j + 1});
+      const double s = xf.at({0, 0, 2 * i, 2 * j}) + xf.at({0, 0, 2 * i, 2 * j + 1}) + xf.at({0, 0, 2 * i + 1, 2 * j}) +
+                       xf.at({0, 0, 2 * i + 1, 2 * j + 1});
       EXPECT_EQ(yf[i * 3 + j], static_cast<double>(static_cast<float>(s / 4))) << i << "," << j;
     }
 
@@ -122,8 +147,8 @@ TEST(Transforms, ResizeAreaIsTheBlockMeanForIntegerFactors) {
 TEST(Transforms, ResizeAreaFractionalCoverage) {
   // 3 -> 2 along W: out0 = (in0 + in1 / 2) / 1.5, out1 = (in1 / 2 + in2) / 1.5.
   const Tensor x = Tensor::from_vector<double>({3, 6, 9, 1, 2, 4}, {1, 2, 3});
-  expect_close(resize_area(x, 2, 2), {(3 + 3.0) / 1.5, (3 + 9.0) / 1.5, (1 + 1.0) / 1.5, (1 + 4.0) / 1.5}, 1e-14,
-               0, "3 -> 2");
+  expect_close(resize_area(x, 2, 2), {(3 + 3.0) / 1.5, (3 + 9.0) / 1.5, (1 + 1.0) / 1.5, (1 + 4.0) / 1.5}, 1e-14, 0,
+               "3 -> 2");
   // Enlarging 2 -> 3: out1 straddles both inputs equally.
   expect_close(resize_area(Tensor::from_vector<double>({2, 8}, {1, 1, 2}), 1, 3), {2, 5, 8}, 1e-14, 0, "2 -> 3");
   // Mass is preserved for any sizes: mean(out) == mean(in).
@@ -280,7 +305,7 @@ TEST(Transforms, JitterFormulas) {
   expect_close(apply_jitter(x, {1, 1, 1.8, 0}), want, 1e-15, 0, "saturation");
 
   // Hue: a pixel of known (H, S, V) moves to (H + shift, S, V).
-  const std::vector<std::array<double, 3>> hsv = {{0.0, 1.0, 1.0}, {0.1, 0.5, 0.8}, {0.45, 0.3, 0.6},
+  const std::vector<std::array<double, 3>> hsv = {{0.0, 1.0, 1.0}, {0.1, 0.5, 0.8},  {0.45, 0.3, 0.6},
                                                   {0.7, 0.9, 0.4}, {0.95, 0.2, 1.0}, {0.3, 0.0, 0.5}};
   for (double shift : {0.25, -0.4, 1.0 / 3}) {
     std::vector<double> px(3 * hsv.size()), ref(3 * hsv.size());
