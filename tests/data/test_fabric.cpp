@@ -4,6 +4,7 @@
 // its mask is exactly where the image changed, the change inside is large,
 // and the mask is neither empty nor the whole image.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -193,6 +194,21 @@ TEST(FabricRender, SameSeedSameBytesOtherSeedDiffers) {
   double diff = 0;
   for (size_t i = 0; i < ia.v.size(); ++i) diff += std::abs(ia.v[i] - ic.v[i]);
   EXPECT_GT(diff / static_cast<double>(ia.v.size()), 0.02);
+}
+
+TEST(FabricRender, ThreadCountDoesNotChangeTheImage) {
+  const int threads = omp_get_max_threads();
+  auto make = [] {
+    Generator gen(8);
+    const fab::Fabric fabric(fab::preset_params("canvas_burlap", gen), 72, 72, gen);
+    return fab::render_defect(fabric, fab::DefectKind::Hole, gen).image;
+  };
+  omp_set_num_threads(1);
+  const Tensor one = make();
+  omp_set_num_threads(3);
+  const Tensor three = make();
+  omp_set_num_threads(threads);
+  loom::testing::expect_bitwise_equal(one, three, "1 vs 3 threads");
 }
 
 TEST(FabricRender, RandomFabricIsAnImageInUnitRange) {
