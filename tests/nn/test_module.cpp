@@ -8,6 +8,7 @@
 
 #include "autograd/functions.h"
 #include "nn/nn.h"
+#include "tensor/cuda_runtime.h"
 #include "tests/test_util.h"
 
 namespace loom::nn {
@@ -155,6 +156,27 @@ TEST(Module, ToConvertsAccumulatedGradientsToo) {
   EXPECT_EQ(fc.bias.grad().dtype(), DType::Float64);
   sum(fc(randn({4, 3}, gen, DType::Float64))).backward();  // accumulates into the converted gradient
   EXPECT_EQ(fc.weight.grad().dtype(), DType::Float64);
+}
+
+TEST(Module, ToCudaAndBackKeepsHandlesValuesAndGradients) {
+  if (cuda_rt::device_count() == 0) GTEST_SKIP() << "no CUDA device (or a CPU-only build)";
+  Generator gen(17);
+  Discriminator d(gen);
+  auto conv = std::dynamic_pointer_cast<Conv2d>((*d.main)[0]);
+  const std::map<std::string, std::vector<double>> before = [&] {
+    std::map<std::string, std::vector<double>> values;
+    for (const auto& [name, t] : d.state_dict()) values[name] = t.to_vector<double>();
+    return values;
+  }();
+  conv->weight.set_grad(Tensor::ones(conv->weight.shape()));
+  d.to(Device::cuda(0));
+  EXPECT_TRUE(conv->weight.device().is_cuda());  // the layer's own handle moved
+  EXPECT_TRUE(conv->weight.grad().device().is_cuda());
+  for (const auto& [name, t] : d.state_dict()) EXPECT_TRUE(t.device().is_cuda()) << name;
+  d.to(Device::cpu());
+  for (const auto& [name, t] : d.state_dict()) EXPECT_EQ(t.to_vector<double>(), before.at(name)) << name;
+  EXPECT_EQ(conv->weight.grad().to_vector<double>(), std::vector<double>(conv->weight.numel(), 1.0));
+  EXPECT_TRUE(conv->weight.requires_grad());
 }
 
 TEST(Module, SummaryListsLayersWithOutputShapes) {
