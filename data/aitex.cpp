@@ -34,11 +34,11 @@ DatasetScan scan_aitex(const std::string& root) {
   DatasetScan scan;
   scan.layout = Layout::Aitex;
   scan.root = root;
-  const std::vector<fs::path> defect_images = images_or_issue(dir / "Defect_images", false, "", "", scan.issues);
+  const std::vector<fs::path> defect_images = images_or_issue(dir / "Defect_images", false, "", "", LabelFilter::Defective, scan.issues);
   if (!defect_images.empty() && !fs::is_directory(dir / "Mask_images"))
     scan.issues.push_back({LayoutIssue::Kind::MissingFolder, (dir / "Mask_images").string(),
                            "missing folder " + (dir / "Mask_images").string() + " (masks of the defective images)", "",
-                           ""});
+                           "", LabelFilter::Defective});
   MaskIndex masks(dir / "Mask_images", "_mask");
   for (const fs::path& image : defect_images) {
     std::vector<std::string> mask_paths = masks.take(image);
@@ -46,11 +46,11 @@ DatasetScan scan_aitex(const std::string& root) {
       scan.issues.push_back({LayoutIssue::Kind::MissingMask, image.string(),
                              "defective image " + image.string() + " has no mask (expected " +
                                  masks.expected_path(image) + ")",
-                             "", ""});
+                             "", "", LabelFilter::Defective});
     scan.files.push_back({image.string(), std::move(mask_paths), 1, "", "", defect_code(image.stem().string())});
   }
   masks.report_unused("", "", scan.issues);
-  for (const fs::path& image : images_or_issue(dir / "NODefect_images", true, "", "", scan.issues))
+  for (const fs::path& image : images_or_issue(dir / "NODefect_images", true, "", "", LabelFilter::Good, scan.issues))
     scan.files.push_back({image.string(), {}, 0, "", "", "good"});
   return scan;
 }

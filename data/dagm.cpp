@@ -27,7 +27,7 @@ DatasetScan scan_dagm(const std::string& root) {
       const fs::path split_dir = class_dir / folder;
       MaskIndex split_labels(split_dir / "Label", "_label");
       MaskIndex& labels = fs::is_directory(split_dir / "Label") ? split_labels : class_labels;
-      for (const fs::path& image : images_or_issue(split_dir, false, category, split, scan.issues)) {
+      for (const fs::path& image : images_or_issue(split_dir, false, category, split, LabelFilter::Any, scan.issues)) {
         std::vector<std::string> mask_paths = labels.take(image);
         const bool defective = !mask_paths.empty();
         scan.files.push_back(

@@ -75,9 +75,12 @@ std::vector<SampleFile> select_files(const DatasetScan& scan, const Selection& s
   const std::string split = split_name(selection.split);
   auto category_ok = [&](const std::string& c) { return selection.category.empty() || c.empty() || c == selection.category; };
   auto split_ok = [&](const std::string& s) { return split.empty() || s.empty() || s == split; };
+  auto labels_ok = [&](LabelFilter concerns) {
+    return concerns == LabelFilter::Any || selection.labels == LabelFilter::Any || concerns == selection.labels;
+  };
   for (const LayoutIssue& issue : scan.issues) {
-    if (!issue.fatal() || !category_ok(issue.category) || !split_ok(issue.split)) continue;
-    if (issue.kind == LayoutIssue::Kind::MissingMask && selection.labels == LabelFilter::Good) continue;
+    if (!issue.fatal() || !category_ok(issue.category) || !split_ok(issue.split) || !labels_ok(issue.concerns))
+      continue;
     detail::throw_error(layout, ": ", issue.message);
   }
   std::vector<SampleFile> picked;
@@ -139,15 +142,18 @@ void require_dataset_root(const fs::path& root, const char* reader) {
 }
 
 std::vector<fs::path> images_or_issue(const fs::path& dir, bool recursive, const std::string& category,
-                                      const std::string& split, std::vector<LayoutIssue>& issues) {
+                                      const std::string& split, LabelFilter concerns,
+                                      std::vector<LayoutIssue>& issues) {
   if (!fs::is_directory(dir)) {
-    issues.push_back({LayoutIssue::Kind::MissingFolder, dir.string(), "missing folder " + dir.string(), category, split});
+    issues.push_back({LayoutIssue::Kind::MissingFolder, dir.string(), "missing folder " + dir.string(), category, split,
+                      concerns});
     return {};
   }
   std::vector<fs::path> images = list_images(dir, recursive);
   if (images.empty())
     issues.push_back({LayoutIssue::Kind::EmptyFolder, dir.string(),
-                      "folder " + dir.string() + " holds no images (.png, .jpg, .jpeg, .bmp)", category, split});
+                      "folder " + dir.string() + " holds no images (.png, .jpg, .jpeg, .bmp)", category, split,
+                      concerns});
   return images;
 }
 

@@ -20,6 +20,9 @@ namespace loom::data {
 enum class Layout { ImageFolder, MvtecAD, Dagm, Aitex };
 const char* layout_name(Layout layout);  // "ImageFolder", "MVTec AD", "DAGM 2007", "AITEX"
 
+enum class Split { All, Train, Test };
+enum class LabelFilter { Any, Good, Defective };
+
 struct LayoutIssue {
   enum class Kind {
     MissingFolder,   // a folder the layout needs is absent
@@ -35,6 +38,9 @@ struct LayoutIssue {
   std::string message;  // says what is wrong, names the path
   std::string category; // where it was found ("" for the whole dataset)
   std::string split;
+  // The images it concerns: a missing good folder does not stop a dataset of
+  // the defective images.
+  LabelFilter concerns = LabelFilter::Any;
   // Fatal issues stop a dataset from being built; the others are warnings.
   bool fatal() const { return kind == Kind::MissingFolder || kind == Kind::EmptyFolder || kind == Kind::MissingMask; }
 };
@@ -47,9 +53,6 @@ struct DatasetScan {
   std::vector<LayoutIssue> issues;
 };
 
-enum class Split { All, Train, Test };
-enum class LabelFilter { Any, Good, Defective };
-
 // Which part of a dataset to use.
 struct Selection {
   std::string category = "";  // every category
@@ -58,7 +61,7 @@ struct Selection {
 };
 
 // The files of `scan` that `selection` picks. Throws (naming the path) on the
-// first fatal issue inside the selected category and split, on a category the
+// first fatal issue inside the selected category, split and labels, on a category the
 // scan does not have (listing those it has), and when nothing is left.
 std::vector<SampleFile> select_files(const DatasetScan& scan, const Selection& selection);
 
@@ -79,7 +82,8 @@ void require_dataset_root(const fs::path& root, const char* reader);
 // A scan issue for a missing folder or an empty one; returns the images
 // otherwise (list_images).
 std::vector<fs::path> images_or_issue(const fs::path& dir, bool recursive, const std::string& category,
-                                      const std::string& split, std::vector<LayoutIssue>& issues);
+                                      const std::string& split, LabelFilter concerns,
+                                      std::vector<LayoutIssue>& issues);
 
 // The mask files in one folder, for pairing with their images: a mask of the
 // image <stem>.<ext> is named <stem><suffix>.<ext> or <stem><suffix><digits>.<ext>

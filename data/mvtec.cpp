@@ -12,7 +12,8 @@ using Kind = LayoutIssue::Kind;
 void scan_train(const fs::path& category_dir, const std::string& category, DatasetScan& scan) {
   const fs::path train = category_dir / "train";
   if (!fs::is_directory(train)) {
-    scan.issues.push_back({Kind::MissingFolder, train.string(), "missing folder " + train.string(), category, "train"});
+    scan.issues.push_back(
+        {Kind::MissingFolder, train.string(), "missing folder " + train.string(), category, "train", LabelFilter::Good});
     return;
   }
   for (const fs::path& sub : list_subdirs(train))
@@ -20,7 +21,7 @@ void scan_train(const fs::path& category_dir, const std::string& category, Datas
       scan.issues.push_back({Kind::Unexpected, sub.string(),
                              "folder " + sub.string() + " ignored: MVTec AD trains on train/good only", category,
                              "train"});
-  for (const fs::path& image : images_or_issue(train / "good", false, category, "train", scan.issues))
+  for (const fs::path& image : images_or_issue(train / "good", false, category, "train", LabelFilter::Good, scan.issues))
     scan.files.push_back({image.string(), {}, 0, category, "train", "good"});
 }
 
@@ -37,7 +38,8 @@ void scan_test(const fs::path& category_dir, const std::string& category, Datase
                            "test"});
   for (const fs::path& defect_dir : defect_dirs) {
     const std::string defect = defect_dir.filename().string();
-    const std::vector<fs::path> images = images_or_issue(defect_dir, false, category, "test", scan.issues);
+    const LabelFilter concerns = defect == "good" ? LabelFilter::Good : LabelFilter::Defective;
+    const std::vector<fs::path> images = images_or_issue(defect_dir, false, category, "test", concerns, scan.issues);
     if (defect == "good") {
       for (const fs::path& image : images) scan.files.push_back({image.string(), {}, 0, category, "test", "good"});
       continue;
@@ -49,7 +51,7 @@ void scan_test(const fs::path& category_dir, const std::string& category, Datase
         scan.issues.push_back({Kind::MissingMask, image.string(),
                                "defective image " + image.string() + " has no mask (expected " +
                                    masks.expected_path(image) + ")",
-                               category, "test"});
+                               category, "test", LabelFilter::Defective});
       scan.files.push_back({image.string(), std::move(mask_paths), 1, category, "test", defect});
     }
     masks.report_unused(category, "test", scan.issues);

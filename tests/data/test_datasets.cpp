@@ -255,6 +255,9 @@ TEST(Mvtec, MissingOrEmptyFoldersNameThePath) {
   expect_error_containing([&] { MvtecDataset(root, {.split = Split::Train}); }, (cat / "train/good").string());
   expect_error_containing([&] { MvtecDataset(root, {.split = Split::Train}); }, "holds no images");
   expect_error_containing([&] { MvtecDataset(root, {.split = Split::Test}); }, (cat / "test/scratch").string());
+  // The empty defect folder does not concern the good test images, nor the empty train/good the defective ones.
+  EXPECT_EQ(MvtecDataset(root, {.split = Split::Test, .labels = LabelFilter::Good}).size(), 1);
+  expect_error_containing([&] { MvtecDataset(root, {.labels = LabelFilter::Defective}); }, (cat / "test/scratch").string());
 
   fs::remove_all(cat / "train");
   expect_error_containing([&] { MvtecDataset(root, {.split = Split::Train}); },
@@ -434,6 +437,10 @@ TEST(Aitex, MissingMaskAndMissingFolders) {
   EXPECT_EQ(AitexDataset(root, {.labels = LabelFilter::Good}).size(), 2);
   fs::remove_all(dir.path() / "Mask_images");
   expect_error_containing([&] { AitexDataset(root, {}); }, "missing folder " + (dir.path() / "Mask_images").string());
+  // Only the good rolls: enough for the good images, an error for the rest.
+  fs::remove_all(dir.path() / "Defect_images");
+  EXPECT_EQ(AitexDataset(root, {.labels = LabelFilter::Good}).size(), 2);
+  expect_error_containing([&] { AitexDataset(root, {}); }, "missing folder " + (dir.path() / "Defect_images").string());
 }
 
 // ---- the summary behind `loom dataset info` ----------------------------------
