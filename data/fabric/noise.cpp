@@ -43,7 +43,7 @@ float PeriodicNoise::at(double row, double col) const {
 
 int64_t lattice_cells(double extent, double feature_px) {
   LOOM_CHECK(feature_px > 0, "lattice_cells: feature size must be positive, got ", feature_px);
-  return std::max<int64_t>(1, static_cast<int64_t>(std::llround(extent / feature_px)));
+  return std::max<int64_t>(2, static_cast<int64_t>(std::llround(extent / feature_px)));
 }
 
 }  // namespace loom::data::fabric

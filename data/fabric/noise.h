@@ -32,8 +32,8 @@ class PeriodicNoise {
 };
 
 // Number of lattice cells across `extent` pixels for features about `feature_px`
-// wide: at least 1, rounded to the nearest integer so that the lattice tiles the
-// extent exactly.
+// wide: rounded to the nearest integer so that the lattice tiles the extent
+// exactly, and at least 2 (one cell would make the field constant).
 int64_t lattice_cells(double extent, double feature_px);
 
 }  // namespace loom::data::fabric
