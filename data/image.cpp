@@ -14,7 +14,7 @@
 #include <memory>
 #include <type_traits>
 
-#include "data/file_io.h"
+#include "tensor/file_io.h"
 #include "data/image_check.h"
 #include "data/png_palette.h"
 

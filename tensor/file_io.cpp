@@ -1,5 +1,5 @@
 // file_io.cpp: whole-file reads and atomic writes (see file_io.h).
-#include "data/file_io.h"
+#include "tensor/file_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 
 #include "tensor/error.h"
 
-namespace loom::data {
+namespace loom {
 
 namespace {
 
@@ -58,6 +58,10 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, const char* op) {
 }
 
 void write_file_atomically(const std::string& path, const void* bytes, size_t size, const char* op) {
+  write_file_atomically(path, std::vector<ByteSpan>{{bytes, size}}, op);
+}
+
+void write_file_atomically(const std::string& path, const std::vector<ByteSpan>& pieces, const char* op) {
   const std::string where = std::string(op) + ": '" + path + "': ";
   namespace fs = std::filesystem;
   const fs::path target(path);
@@ -84,13 +88,15 @@ void write_file_atomically(const std::string& path, const void* bytes, size_t si
     ::unlink(tmp.c_str());
     detail::throw_error(where, what, ": ", reason, " (the existing file, if any, is unchanged)");
   };
-  const auto* p = static_cast<const char*>(bytes);
-  size_t done = 0;
-  while (done < size) {
-    const ssize_t put = ::write(file.fd, p + done, size - done);
-    if (put < 0 && errno == EINTR) continue;
-    if (put <= 0) fail("write failed");
-    done += static_cast<size_t>(put);
+  for (const ByteSpan& piece : pieces) {
+    const auto* p = static_cast<const char*>(piece.data);
+    size_t done = 0;
+    while (done < piece.size) {
+      const ssize_t put = ::write(file.fd, p + done, piece.size - done);
+      if (put < 0 && errno == EINTR) continue;
+      if (put <= 0) fail("write failed");
+      done += static_cast<size_t>(put);
+    }
   }
   if (::fsync(file.fd) != 0) fail("fsync failed");
   const int closed = ::close(file.fd);
@@ -111,4 +117,4 @@ void write_file_atomically(const std::string& path, const void* bytes, size_t si
   if (dir_fd.fd >= 0) ::fsync(dir_fd.fd);
 }
 
-}  // namespace loom::data
+}  // namespace loom

@@ -9,13 +9,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "tensor/file_io.h"
 
 namespace loom {
 
@@ -61,21 +62,6 @@ bool read_exact(int fd, void* dst, uint64_t size, uint64_t offset) {
     p += got;
     size -= static_cast<uint64_t>(got);
     offset += static_cast<uint64_t>(got);
-  }
-  return true;
-}
-
-bool write_all(int fd, const void* src, uint64_t size) {
-  const auto* p = static_cast<const char*>(src);
-  while (size > 0) {
-    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(size, 1u << 30));
-    const ssize_t put = ::write(fd, p, chunk);
-    if (put < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += put;
-    size -= static_cast<uint64_t>(put);
   }
   return true;
 }
@@ -280,35 +266,10 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(len >> (8 * i));  // little-endian
 
   // ---- temp file in the same directory, fsync, rename, fsync the directory ----
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  const size_t slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  LOOM_CHECK(fd >= 0, where, "cannot create the temporary file '", tmp, "': ", errno_text());
-  auto fail = [&](const std::string& what) {
-    const std::string reason = errno_text();
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    detail::throw_error(where, what, ": ", reason, " (the existing file, if any, is unchanged)");
-  };
-  if (!write_all(fd, len_bytes, 8) || !write_all(fd, header_text.data(), header_text.size())) fail("write failed");
-  for (const Tensor& d : dense) {
-    const uint64_t nbytes = static_cast<uint64_t>(d.numel()) * dtype_size(d.dtype());
-    if (nbytes > 0 && !write_all(fd, d.raw_data(), nbytes)) fail("write failed");
-  }
-  if (::fsync(fd) != 0) fail("fsync failed");
-  const int closed = ::close(fd);
-  fd = -1;
-  if (closed != 0) fail("close failed");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename of the temporary file failed");
-  // Make the rename itself durable. Best effort: some filesystems refuse
-  // fsync on directories, and the data is already safely in place.
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  std::vector<ByteSpan> pieces{{len_bytes, 8}, {header_text.data(), header_text.size()}};
+  for (const Tensor& d : dense)
+    pieces.push_back({d.raw_data(), static_cast<size_t>(d.numel()) * dtype_size(d.dtype())});
+  write_file_atomically(path, pieces, "save_safetensors");
 }
 
 void save_safetensors(const std::string& path, const SafeTensors& contents) {

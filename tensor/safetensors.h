@@ -27,7 +27,8 @@
 // Saving is atomic: the bytes go to a temporary file in the target's
 // directory, which is fsync'ed and then renamed over the target (and the
 // directory fsync'ed), so a crash or an error leaves either the old file or the
-// new one, never a torn mix. The header is padded with spaces so that the data
+// new one, never a torn mix (tensor/file_io.h; missing parent directories are
+// created). The header is padded with spaces so that the data
 // section starts at a multiple of 8 bytes.
 #pragma once
 #include <map>

@@ -385,9 +385,9 @@ TEST(ModelFile, FailedSaveLeavesThePreviousCheckpointLoadable) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) << "status " << status;
   EXPECT_EQ(read_bytes(path), old_bytes);
 
-  // (4) The target is a directory: the rename fails, nothing else changes.
+  // (4) The target is a directory: refused, nothing else changes.
   fs::create_directory(dir.file("a_directory"));
-  EXPECT_TRUE(contains(error_message([&] { save_model(dir.file("a_directory"), *other); }), "rename"));
+  EXPECT_TRUE(contains(error_message([&] { save_model(dir.file("a_directory"), *other); }), "is a directory"));
 
   Generator gen(9);
   auto fresh = make_net(gen);
