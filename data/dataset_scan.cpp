@@ -100,12 +100,32 @@ bool is_image_file(const fs::path& path) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
+namespace {
+
+// Runs a directory walk, turning the filesystem's errors (a folder that cannot
+// be opened, say) into a loom::Error that names the folder.
+template <class Walk>
+void walk_folder(const fs::path& dir, Walk walk) {
+  try {
+    walk();
+  } catch (const fs::filesystem_error& e) {
+    detail::throw_error("cannot list folder ", dir.string(), ": ", e.code().message(),
+                        e.path1().empty() || e.path1() == dir ? "" : " (at " + e.path1().string() + ")");
+  }
+}
+
+}  // namespace
+
 std::vector<fs::path> list_images(const fs::path& dir, bool recursive) {
   std::vector<fs::path> images;
   auto consider = [&](const fs::directory_entry& e) {
     if (e.is_regular_file() && is_image_file(e.path())) images.push_back(e.path());
   };
-  if (recursive) {
+  walk_folder(dir, [&] {
+    if (!recursive) {
+      for (const auto& e : fs::directory_iterator(dir)) consider(e);
+      return;
+    }
     for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
       // Hidden folders (".thumbnails", ".git") are skipped with their contents.
       if (it->is_directory() && it->path().filename().string().starts_with(".")) {
@@ -114,17 +134,17 @@ std::vector<fs::path> list_images(const fs::path& dir, bool recursive) {
       }
       consider(*it);
     }
-  } else {
-    for (const auto& e : fs::directory_iterator(dir)) consider(e);
-  }
+  });
   std::sort(images.begin(), images.end());
   return images;
 }
 
 std::vector<fs::path> list_subdirs(const fs::path& dir) {
   std::vector<fs::path> dirs;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_directory() && !e.path().filename().string().starts_with(".")) dirs.push_back(e.path());
+  walk_folder(dir, [&] {
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_directory() && !e.path().filename().string().starts_with(".")) dirs.push_back(e.path());
+  });
   std::sort(dirs.begin(), dirs.end());
   return dirs;
 }

@@ -55,7 +55,7 @@ struct DatasetScan {
 
 // Which part of a dataset to use.
 struct Selection {
-  std::string category = "";  // every category
+  std::string category = "";  // "" = every category
   Split split = Split::All;
   LabelFilter labels = LabelFilter::Any;
 };
@@ -70,7 +70,8 @@ namespace fs = std::filesystem;
 
 // .png .jpg .jpeg .bmp, any case; hidden files (".name") are not images.
 bool is_image_file(const fs::path& path);
-// Image files in `dir` (and below it when recursive), sorted by path.
+// Image files in `dir` (and below it when recursive), sorted by path. A folder
+// that cannot be read is a loom::Error naming it.
 std::vector<fs::path> list_images(const fs::path& dir, bool recursive);
 // Sub-folders of `dir` (not hidden), sorted by name.
 std::vector<fs::path> list_subdirs(const fs::path& dir);

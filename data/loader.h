@@ -13,6 +13,8 @@
 // of it, and next() hands the batches out strictly by number. What a batch
 // holds is fixed by its number alone, so the sequence of batches is the same
 // for 0, 1 or 16 workers. At most num_workers * prefetch batches wait loaded.
+// The workers stop at the end of an epoch; the next epoch's first batches
+// start loading when next() first asks for one of them.
 //
 // Resuming. cursor() is (seed, epoch, position = batches of the epoch already
 // handed out); restore(cursor) makes the loader hand out exactly the batches a

@@ -109,6 +109,18 @@ TEST(ImageFolder, EmptyOrMissingFolderNamesThePath) {
   expect_error_containing([&] { ImageFolder folder(missing); }, missing + " does not exist");
 }
 
+TEST(ImageFolder, UnreadableFolderNamesThePath) {
+  ScratchDir dir;
+  const fs::path locked = dir.path() / "locked";
+  write_flat_png(locked / "a.png", H, W, 1);
+  fs::permissions(locked, fs::perms::none);
+  const bool readable = static_cast<bool>(std::ifstream(locked / "a.png"));  // true for root
+  if (!readable)
+    expect_error_containing([&] { ImageFolder folder(dir.path().string()); }, "cannot list folder ");
+  fs::permissions(locked, fs::perms::owner_all);
+  if (readable) GTEST_SKIP() << "running with permission to read any folder";
+}
+
 // ---- MVTec AD ----------------------------------------------------------------
 
 // Two categories:
