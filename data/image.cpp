@@ -209,7 +209,7 @@ void save_png(const std::string& path, const Tensor& image) {
       stbi_write_png_to_func(append, &png, static_cast<int>(width), static_cast<int>(height),
                              static_cast<int>(channels), hwc.data<uint8_t>(), static_cast<int>(width * channels));
   LOOM_CHECK(ok != 0 && !png.empty(), where, "stb_image_write could not encode the image (out of memory?)");
-  write_file_atomically(path, png.data(), png.size(), op);
+  write_file_atomically(path, png.data(), png.size(), op, Durability::RenameOnly);
 }
 
 }  // namespace loom::data

@@ -53,7 +53,7 @@ Tensor load_image_u8(const std::string& path, ColorMode mode = ColorMode::RGB);
 Tensor load_image(const std::string& path, ColorMode mode = ColorMode::RGB);
 
 // Writes (C, H, W) with C in {1, 3, 4} (or (H, W), taken as gray) as PNG,
-// atomically (temp file + fsync + rename). uint8 is written as is;
+// atomically (temp file + rename, no fsync: see tensor/file_io.h). uint8 is written as is;
 // float32/float64 are taken as [0, 1], clamped and rounded to the nearest of
 // 0..255 (see to_uint8). Creates missing parent directories.
 void save_png(const std::string& path, const Tensor& image);

@@ -57,11 +57,14 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, const char* op) {
   return bytes;
 }
 
-void write_file_atomically(const std::string& path, const void* bytes, size_t size, const char* op) {
-  write_file_atomically(path, std::vector<ByteSpan>{{bytes, size}}, op);
+void write_file_atomically(const std::string& path, const void* bytes, size_t size, const char* op,
+                           Durability durability) {
+  write_file_atomically(path, std::vector<ByteSpan>{{bytes, size}}, op, durability);
 }
 
-void write_file_atomically(const std::string& path, const std::vector<ByteSpan>& pieces, const char* op) {
+void write_file_atomically(const std::string& path, const std::vector<ByteSpan>& pieces, const char* op,
+                           Durability durability) {
+  const bool sync = durability == Durability::Fsync;
   const std::string where = std::string(op) + ": '" + path + "': ";
   namespace fs = std::filesystem;
   const fs::path target(path);
@@ -98,7 +101,7 @@ void write_file_atomically(const std::string& path, const std::vector<ByteSpan>&
       done += static_cast<size_t>(put);
     }
   }
-  if (::fsync(file.fd) != 0) fail("fsync failed");
+  if (sync && ::fsync(file.fd) != 0) fail("fsync failed");
   const int closed = ::close(file.fd);
   file.fd = -1;
   if (closed != 0) {
@@ -112,6 +115,7 @@ void write_file_atomically(const std::string& path, const std::vector<ByteSpan>&
   }
   // Make the rename durable. Best effort: some filesystems refuse fsync on a
   // directory, and the data is already in place.
+  if (!sync) return;
   FileDescriptor dir_fd;
   dir_fd.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd.fd >= 0) ::fsync(dir_fd.fd);
