@@ -9,13 +9,7 @@ bool is_dagm_class(const fs::path& dir) { return fs::is_directory(dir / "Train")
 
 DatasetScan scan_dagm(const std::string& root) {
   require_dataset_root(root, "DAGM 2007");
-  std::vector<fs::path> classes;
-  if (is_dagm_class(root)) {
-    classes.push_back(root);
-  } else {
-    for (const fs::path& dir : list_subdirs(root))
-      if (is_dagm_class(dir)) classes.push_back(dir);
-  }
+  const std::vector<fs::path> classes = layout_units(root, is_dagm_class);
   LOOM_CHECK(!classes.empty(), "DAGM 2007: no class in ", root, " (a class is a folder ClassN with Train/ and Test/)");
   DatasetScan scan;
   scan.layout = Layout::Dagm;

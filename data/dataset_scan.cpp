@@ -149,6 +149,14 @@ std::vector<fs::path> list_subdirs(const fs::path& dir) {
   return dirs;
 }
 
+std::vector<fs::path> layout_units(const fs::path& root, bool (*is_unit)(const fs::path&)) {
+  if (is_unit(root)) return {root};
+  std::vector<fs::path> units;
+  for (const fs::path& dir : list_subdirs(root))
+    if (is_unit(dir)) units.push_back(dir);
+  return units;
+}
+
 std::string folder_name(const fs::path& dir) {
   fs::path path = fs::absolute(dir).lexically_normal();
   if (path.filename().empty()) path = path.parent_path();  // "carpet/" -> "carpet"

@@ -75,6 +75,9 @@ bool is_image_file(const fs::path& path);
 std::vector<fs::path> list_images(const fs::path& dir, bool recursive);
 // Sub-folders of `dir` (not hidden), sorted by name.
 std::vector<fs::path> list_subdirs(const fs::path& dir);
+// The units of a layout (MVTec categories, DAGM classes) under `root`: the
+// root itself when it is one, else its sub-folders that are (sorted).
+std::vector<fs::path> layout_units(const fs::path& root, bool (*is_unit)(const fs::path&));
 // The last name of a folder path, also for "carpet/" and "." (-> the real name).
 std::string folder_name(const fs::path& dir);
 // Throws unless `root` is an existing folder: "<reader> dataset root <root> does

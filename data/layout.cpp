@@ -9,24 +9,11 @@
 
 namespace loom::data {
 
-namespace {
-
-// True when `dir` is one unit of the layout or one of its sub-folders is.
-template <class IsUnit>
-bool root_or_child(const fs::path& dir, IsUnit is_unit) {
-  if (is_unit(dir)) return true;
-  for (const fs::path& sub : list_subdirs(dir))
-    if (is_unit(sub)) return true;
-  return false;
-}
-
-}  // namespace
-
 Layout detect_layout(const std::string& root) {
   require_dataset_root(root, "");
   if (is_aitex_root(root)) return Layout::Aitex;
-  if (root_or_child(root, is_dagm_class)) return Layout::Dagm;
-  if (root_or_child(root, is_mvtec_category)) return Layout::MvtecAD;
+  if (!layout_units(root, is_dagm_class).empty()) return Layout::Dagm;
+  if (!layout_units(root, is_mvtec_category).empty()) return Layout::MvtecAD;
   detail::throw_error("dataset root ", root, " is in no known layout; looked for ",
                       "AITEX (Defect_images/, Mask_images/, NODefect_images/), ",
                       "DAGM 2007 (ClassN/Train/, ClassN/Test/ with Label/ inside), ",

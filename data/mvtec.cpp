@@ -71,13 +71,7 @@ bool is_mvtec_category(const fs::path& dir) {
 
 DatasetScan scan_mvtec(const std::string& root) {
   require_dataset_root(root, "MVTec AD");
-  std::vector<fs::path> categories;
-  if (is_mvtec_category(root)) {
-    categories.push_back(root);
-  } else {
-    for (const fs::path& dir : list_subdirs(root))
-      if (is_mvtec_category(dir)) categories.push_back(dir);
-  }
+  const std::vector<fs::path> categories = layout_units(root, is_mvtec_category);
   LOOM_CHECK(!categories.empty(), "MVTec AD: no category in ", root,
              " (a category is a folder with train/good/ and test/<defect>/)");
   DatasetScan scan;
