@@ -116,7 +116,9 @@ TEST(FabricWeave, SatinCrossingsAreIsolated) {
         if (!w.warp_over(r, c))
           for (int64_t dr = -1; dr <= 1; ++dr)
             for (int64_t dc = -1; dc <= 1; ++dc)
-              if (dr != 0 || dc != 0) EXPECT_TRUE(w.warp_over(r + dr, c + dc)) << w.name << " at " << r << "," << c;
+              if (dr != 0 || dc != 0) {
+                EXPECT_TRUE(w.warp_over(r + dr, c + dc)) << w.name << " at " << r << "," << c;
+              }
   }
 }
 

@@ -60,7 +60,7 @@ void set_gradient(Tensor& p, const std::vector<double>& g) {
 struct ReferenceSGD {
   double lr, momentum, dampening, weight_decay;
   bool nesterov;
-  std::vector<double> buffer;  // empty until the first step
+  std::vector<double> buffer = {};  // empty until the first step
   void step(std::vector<double>& p, std::vector<double> g) {
     for (size_t i = 0; i < p.size(); ++i) g[i] += weight_decay * p[i];
     if (momentum != 0) {
@@ -108,7 +108,7 @@ void expect_matches_reference(const std::function<std::unique_ptr<Optimizer>(Nam
   for (int k = 0; k < 2; ++k) {
     ref_params.push_back(values([&](int i) { return start_value(k, i); }));
     refs.push_back(reference_template);
-    params.emplace_back("p" + std::to_string(k), leaf(ref_params.back(), dtype));
+    params.emplace_back(std::string("p").append(std::to_string(k)), leaf(ref_params.back(), dtype));
   }
   std::unique_ptr<Optimizer> optimizer = make(params);
   for (int t = 0; t < steps; ++t) {
