@@ -64,6 +64,33 @@ TEST(Module, StateDictNamesOfNestedSequential) {
   }
 }
 
+// A module with its own parameter and buffer as well as a child: the case in
+// which PyTorch's state_dict order (own parameters, own buffers, then each
+// child's) differs from "parameters first" or "children first".
+class ScaledLinear : public Module {
+ public:
+  explicit ScaledLinear(Generator& gen) {
+    scale = register_parameter("scale", Tensor::ones({2}));
+    calls = register_buffer("calls", Tensor::zeros({}, DType::Int64));
+    body = register_module("body", make<Linear>({.in = 3, .out = 2}, gen));
+  }
+  Tensor forward(const Tensor& x) override { return (*body)(x) * scale; }
+  std::string type_name() const override { return "ScaledLinear"; }
+
+  Tensor scale, calls;
+  std::shared_ptr<Linear> body;
+};
+
+TEST(Module, StateDictPutsOwnBuffersBeforeChildren) {
+  Generator gen(9);
+  ScaledLinear m(gen);
+  // torch: class M(nn.Module) registering scale, calls, body in that order:
+  // list(M().state_dict()) == ['scale', 'calls', 'body.weight', 'body.bias']
+  EXPECT_EQ(names_of(m.state_dict()), (std::vector<std::string>{"scale", "calls", "body.weight", "body.bias"}));
+  EXPECT_EQ(names_of(m.named_parameters()), (std::vector<std::string>{"scale", "body.weight", "body.bias"}));
+  EXPECT_EQ(names_of(m.named_buffers()), (std::vector<std::string>{"calls"}));
+}
+
 TEST(Module, ParameterCountMatchesHandCount) {
   Generator gen(2);
   Discriminator d(gen);
