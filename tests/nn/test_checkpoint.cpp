@@ -448,6 +448,15 @@ struct TinyRun {
   }
 };
 
+// The same names, in the same order, with the same bits.
+void expect_same_optimizer_state(const nn::NamedTensors& a, const nn::NamedTensors& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].first, b[i].first) << what;
+    expect_same_bits(a[i].second, b[i].second, what + " " + a[i].first);
+  }
+}
+
 void expect_same_state(const nn::Module& a, const nn::Module& b, const std::string& what) {
   const auto sa = nn::state_dict_map(a), sb = nn::state_dict_map(b);
   ASSERT_EQ(sa.size(), sb.size()) << what;
@@ -486,9 +495,8 @@ TEST(TrainingCheckpoint, ResumedRunIsBitIdenticalToTheUninterruptedRun) {
   expect_same_state(*resumed.g, *uninterrupted.g, "G");
   expect_same_state(*resumed.d, *uninterrupted.d, "D");
   for (int i = 0; i < 3; ++i) EXPECT_EQ(resumed.losses[i], uninterrupted.losses[3 + i]) << "loss at step " << 3 + i;
-  const auto state_a = resumed.opt_d->state(), state_b = uninterrupted.opt_d->state();
-  ASSERT_EQ(state_a.size(), state_b.size());
-  for (size_t i = 0; i < state_a.size(); ++i) expect_same_bits(state_a[i].second, state_b[i].second, state_a[i].first);
+  expect_same_optimizer_state(resumed.opt_g->state(), uninterrupted.opt_g->state(), "SGD state");
+  expect_same_optimizer_state(resumed.opt_d->state(), uninterrupted.opt_d->state(), "Adam state");
 }
 
 TEST(TrainingCheckpoint, FileLayoutUsesModelAndOptimizerPrefixes) {
@@ -538,10 +546,7 @@ TEST(TrainingCheckpoint, MismatchesAreRefusedAndNothingChanges) {
   auto expect_nothing_changed = [&](const char* what) {
     expect_unchanged(*target.g, g_before, what);
     expect_unchanged(*target.d, d_before, what);
-    const auto opt_g_now = target.opt_g->state();
-    ASSERT_EQ(opt_g_now.size(), opt_g_before.size()) << what;
-    for (size_t i = 0; i < opt_g_now.size(); ++i)
-      expect_same_bits(opt_g_now[i].second, opt_g_before[i].second, std::string(what) + " optimizer state");
+    expect_same_optimizer_state(target.opt_g->state(), opt_g_before, std::string(what) + " optimizer state");
     EXPECT_EQ(target.data.state(), data_before) << what;
   };
 
@@ -608,10 +613,7 @@ TEST(TrainingCheckpoint, OptimizerMismatchRollsBackTheOthers) {
   EXPECT_TRUE(contains(message, "optimizer 'G'")) << message;
   EXPECT_TRUE(contains(message, "unexpected '0.weight.momentum_buffer'")) << message;
   expect_unchanged(*target.d, d_before, "D after an optimizer refusal");
-  const auto adam_after = target.opt_d->state();
-  ASSERT_EQ(adam_after.size(), adam_before.size());
-  for (size_t i = 0; i < adam_after.size(); ++i)
-    expect_same_bits(adam_after[i].second, adam_before[i].second, "Adam state " + adam_after[i].first);
+  expect_same_optimizer_state(target.opt_d->state(), adam_before, "Adam state after an optimizer refusal");
 }
 
 TEST(TrainingCheckpoint, DamagedMetadataIsRefused) {
@@ -667,10 +669,7 @@ TEST(TrainingCheckpoint, TruncatedFileIsRefusedAndNothingChanges) {
   EXPECT_TRUE(contains(message, "truncated")) << message;
   EXPECT_TRUE(contains(message, path)) << message;
   expect_unchanged(*target.g, g_before, "G after a truncated checkpoint");
-  const auto adam_after = target.opt_d->state();
-  ASSERT_EQ(adam_after.size(), adam_before.size());
-  for (size_t i = 0; i < adam_after.size(); ++i)
-    expect_same_bits(adam_after[i].second, adam_before[i].second, "Adam state " + adam_after[i].first);
+  expect_same_optimizer_state(target.opt_d->state(), adam_before, "Adam state after a truncated checkpoint");
   EXPECT_EQ(target.dropout.state(), dropout_before);
   EXPECT_EQ(c.step, target.step);
 }
