@@ -139,6 +139,14 @@ std::vector<fs::path> list_images(const fs::path& dir, bool recursive) {
   return images;
 }
 
+std::vector<fs::path> list_images_required(const fs::path& dir, const std::string& what) {
+  LOOM_CHECK(fs::exists(dir), what, " folder ", dir.string(), " does not exist");
+  LOOM_CHECK(fs::is_directory(dir), what, " ", dir.string(), " is not a folder");
+  std::vector<fs::path> images = list_images(dir, /*recursive=*/true);
+  LOOM_CHECK(!images.empty(), what, " folder ", dir.string(), " holds no images (.png, .jpg, .jpeg, .bmp) at any depth");
+  return images;
+}
+
 std::vector<fs::path> list_subdirs(const fs::path& dir) {
   std::vector<fs::path> dirs;
   walk_folder(dir, [&] {

@@ -73,6 +73,10 @@ bool is_image_file(const fs::path& path);
 // Image files in `dir` (and below it when recursive), sorted by path. A folder
 // that cannot be read is a loom::Error naming it.
 std::vector<fs::path> list_images(const fs::path& dir, bool recursive);
+// list_images(dir, recursive = true) for a folder the caller needs images
+// from: throws "<what> folder <dir> does not exist" / "is not a folder" /
+// "holds no images (.png, .jpg, .jpeg, .bmp) at any depth".
+std::vector<fs::path> list_images_required(const fs::path& dir, const std::string& what);
 // Sub-folders of `dir` (not hidden), sorted by name.
 std::vector<fs::path> list_subdirs(const fs::path& dir);
 // The units of a layout (MVTec categories, DAGM classes) under `root`: the

@@ -2,16 +2,20 @@
 // MVTec AD layout, from a folder of good images (data/synth).
 //
 //   loom synth --method M --in DIR --out DIR [--n 100] [--seed 0] [--size 256]
-//              [--source DIR] [--category synth] [--train-good] [--gray]
+//              [--source DIR] [--category synth] [--no-train-good] [--gray]
 //              [--sheet FILE.png] [--force]
 //
 // Writes, for each method M (a name, a comma-separated list, or "all"):
 //   OUT/<category>/test/<M>/NNN.png              the defective image
 //   OUT/<category>/ground_truth/<M>/NNN_mask.png its mask (0 or 255)
-//   OUT/<category>/train/good/NNN.png            the prepared inputs (--train-good only)
-// A run whose output folders (test/<M>, ground_truth/<M>, train/good) already
-// hold files is refused before it writes anything, unless --force, which
-// empties those folders first (so older samples never mix with new ones).
+//   OUT/<category>/train/good/NNN.png            the prepared inputs (unless --no-train-good)
+// so that OUT is a complete MVTec AD dataset. Every input (and every --source
+// image) is checked before anything is written, so a corrupt file stops the
+// run with nothing written. A run whose output folders (test/<M>,
+// ground_truth/<M>, train/good) already hold files is refused before it writes
+// anything, unless --force, which empties those folders first (so older
+// samples never mix with new ones); --force never empties a folder that holds
+// --in or --source. A run that fails part way removes the folders it wrote.
 // Sample k of method M uses input image k mod (number of inputs) (sorted by
 // path) and the Philox stream (seed, offset (index of M in the registry * 2^20
 // + k) * 2^32), so a sample does not depend on --n or on the other methods.
@@ -48,11 +52,15 @@ namespace synth = loom::data::synth;
 using loom::Generator;
 using loom::Tensor;
 
+// The largest --size: a (3, 4096, 4096) float image is 192 MiB, and the
+// methods hold a few of them.
+constexpr int64_t kMaxSize = 4096;
+
 struct Args {
   std::string method, in_dir, out_dir, source_dir, category = "synth", sheet;
   int64_t n = 100, size = 256;
   uint64_t seed = 0;
-  bool train_good = false, gray = false, force = false;
+  bool no_train_good = false, gray = false, force = false;
 };
 
 // The registry indices of the methods named by `spec` ("all", or names joined by commas).
@@ -74,13 +82,18 @@ std::vector<size_t> parse_methods(const std::string& spec) {
   return picked;
 }
 
-// The good images under `dir`, sorted by path.
-std::vector<fs::path> list_inputs(const std::string& dir) {
-  LOOM_CHECK(fs::exists(dir), "--in folder ", dir, " does not exist");
-  LOOM_CHECK(fs::is_directory(dir), "--in ", dir, " is not a folder");
-  std::vector<fs::path> files = loom::data::list_images(dir, /*recursive=*/true);
-  LOOM_CHECK(!files.empty(), "--in folder ", dir, " holds no images (.png, .jpg, .jpeg, .bmp) at any depth");
-  return files;
+// Reads the header and checks the structure of every file (data/image_check.h:
+// truncated or corrupt PNG chunks, JPEG segments, BMP pixel data, zero sizes,
+// unconvertible PNGs), so that a bad file stops the run before it writes.
+void check_readable(const std::vector<fs::path>& files) {
+  for (const fs::path& file : files) loom::data::read_image_info(file.string());
+}
+
+// True when `path` is `folder` or lies below it.
+bool is_inside(const fs::path& path, const fs::path& folder) {
+  const fs::path p = fs::weakly_canonical(fs::absolute(path)), f = fs::weakly_canonical(fs::absolute(folder));
+  const auto [f_end, p_at] = std::mismatch(f.begin(), f.end(), p.begin(), p.end());
+  return f_end == f.end();
 }
 
 // Load, centre-crop to a square, resize to `size` (0: as is), round to 8 bits.
@@ -134,18 +147,25 @@ struct SheetCells {
 };
 
 // The folders this run writes; refuses them all before writing anything when
-// one holds files, unless --force, which empties them.
-void prepare_output_folders(const fs::path& root, const std::vector<size_t>& methods, const Args& args) {
+// one holds files (unless --force) or holds the inputs, then empties them.
+std::vector<fs::path> prepare_output_folders(const fs::path& root, const std::vector<size_t>& methods,
+                                             const Args& args) {
   std::vector<fs::path> dirs;
-  if (args.train_good) dirs.push_back(root / "train" / "good");
+  if (!args.no_train_good) dirs.push_back(root / "train" / "good");
   for (size_t index : methods) {
     dirs.push_back(root / "test" / synth::synth_methods()[index].name);
     dirs.push_back(root / "ground_truth" / synth::synth_methods()[index].name);
   }
-  for (const fs::path& dir : dirs)
+  for (const fs::path& dir : dirs) {
+    LOOM_CHECK(!fs::exists(dir) || fs::is_directory(dir), dir.string(), " exists and is not a folder");
     LOOM_CHECK(args.force || !fs::is_directory(dir) || fs::is_empty(dir), dir.string(),
                " already holds files; pass --force to replace them");
+    for (const std::string& input : {args.in_dir, args.source_dir})
+      LOOM_CHECK(input.empty() || !is_inside(input, dir), "output folder ", dir.string(), " holds the input folder ",
+                 input, "; choose another --out or --category");
+  }
   for (const fs::path& dir : dirs) fs::remove_all(dir);
+  return dirs;
 }
 
 std::string numbered(int64_t k, int64_t count) {
@@ -154,25 +174,10 @@ std::string numbered(int64_t k, int64_t count) {
   return std::string(static_cast<size_t>(std::max<int>(0, digits - static_cast<int>(s.size()))), '0') + s;
 }
 
-void run(const Args& args) {
-  LOOM_CHECK(args.n >= 1 && args.n <= (int64_t{1} << 20), "--n must be in 1..1048576 (each method has 2^20 ",
-             "separate Philox streams, one per sample), got ", args.n);
-  LOOM_CHECK(args.size == 0 || args.size >= 16, "--size must be 0 (keep) or at least 16, got ", args.size);
-  LOOM_CHECK(!args.category.empty() && args.category.find('/') == std::string::npos,
-             "--category must be a plain folder name, got '", args.category, "'");
-  const std::vector<size_t> methods = parse_methods(args.method);
-  const std::vector<fs::path> inputs = list_inputs(args.in_dir);
-  synth::SynthSources sources;
-  sources.texture = args.source_dir.empty() ? synth::fabric_texture_source()
-                                            : synth::folder_texture_source(args.source_dir);
-  sources.paste = synth::folder_texture_source(args.in_dir);
-  const fs::path root = fs::path(args.out_dir) / args.category;
-  prepare_output_folders(root, methods, args);
-  std::cout << "loom synth: " << inputs.size() << " good images from " << args.in_dir << ", anomaly textures from "
-            << (args.source_dir.empty() ? "the procedural fabric" : args.source_dir) << ", writing to "
-            << root.string() << "\n";
-
-  if (args.train_good) {
+// Writes the train/good copies, the samples and the sheet into the emptied folders.
+void write_samples(const Args& args, const std::vector<size_t>& methods, const std::vector<fs::path>& inputs,
+                   const synth::SynthSources& sources, const fs::path& root) {
+  if (!args.no_train_good) {
     const auto count = static_cast<int64_t>(inputs.size());
     for (int64_t k = 0; k < count; ++k) {
       const fs::path path = root / "train" / "good" / (numbered(k, count) + ".png");
@@ -213,6 +218,45 @@ void run(const Args& args) {
     sheet.save(args.sheet);
     std::cout << "sample sheet: " << args.sheet << "\n";
   }
+}
+
+void run(const Args& args) {
+  LOOM_CHECK(args.n >= 1 && args.n <= (int64_t{1} << 20), "--n must be in 1..1048576 (each method has 2^20 ",
+             "separate Philox streams, one per sample), got ", args.n);
+  LOOM_CHECK(args.size == 0 || (args.size >= 16 && args.size <= kMaxSize), "--size must be 0 (keep) or in 16..",
+             kMaxSize, ", got ", args.size);
+  LOOM_CHECK(!args.category.empty() && args.category.find('/') == std::string::npos,
+             "--category must be a plain folder name, got '", args.category, "'");
+  const std::vector<size_t> methods = parse_methods(args.method);
+  const std::vector<fs::path> inputs = loom::data::list_images_required(args.in_dir, "--in");
+  check_readable(inputs);
+  synth::SynthSources sources;
+  sources.paste = synth::folder_texture_source(args.in_dir);
+  if (args.source_dir.empty()) {
+    sources.texture = synth::fabric_texture_source();
+  } else {
+    check_readable(loom::data::list_images_required(args.source_dir, "--source"));
+    sources.texture = synth::folder_texture_source(args.source_dir);
+  }
+  const fs::path root = fs::path(args.out_dir) / args.category;
+  const std::vector<fs::path> written = prepare_output_folders(root, methods, args);
+  std::cout << "loom synth: " << inputs.size() << " good images from " << args.in_dir << ", anomaly textures from "
+            << (args.source_dir.empty() ? "the procedural fabric" : args.source_dir) << ", writing to "
+            << root.string() << "\n";
+  try {
+    write_samples(args, methods, inputs, sources, root);
+  } catch (...) {
+    // No half-written dataset: remove what this run wrote, and the folders
+    // above it that are left empty (error codes ignored: they may hold other files).
+    std::error_code ignored;
+    for (const fs::path& dir : written) {
+      fs::remove_all(dir, ignored);
+      for (fs::path up = dir.parent_path(); !up.empty() && up != fs::path(args.out_dir).parent_path();
+           up = up.parent_path())
+        if (!fs::remove(up, ignored)) break;  // fs::remove deletes only an empty folder
+    }
+    throw;
+  }
   std::cout << "done: " << root.string() << "\n";
 }
 
@@ -232,12 +276,14 @@ loom::cli::CommandRegistration registration{"synth", [](CLI::App& app) {
   cmd->add_option("--out", args->out_dir, "output root")->required();
   cmd->add_option("--n", args->n, "defect images per method")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Philox seed")->capture_default_str();
-  cmd->add_option("--size", args->size, "square side after a centre crop (0: keep the input size)")
+  cmd->add_option("--size", args->size, "square side after a centre crop, at most 4096 (0: keep the input size)")
       ->capture_default_str();
   cmd->add_option("--source", args->source_dir,
                   "folder of anomaly-source textures for draem and poisson (default: procedural fabric)");
   cmd->add_option("--category", args->category, "the category folder under OUT")->capture_default_str();
-  cmd->add_flag("--train-good", args->train_good, "also write the prepared inputs to train/good");
+  cmd->add_flag("--no-train-good", args->no_train_good,
+                "write only the defects: no copies of the prepared inputs in train/good (written by default, so "
+                "that OUT is a complete MVTec AD dataset)");
   cmd->add_flag("--gray", args->gray, "work in gray (1 channel) instead of RGB");
   cmd->add_flag("--force", args->force, "replace the output folders of these methods if they hold files");
   cmd->add_option("--sheet", args->sheet, "also write a sample sheet PNG: per method, 3 (image, mask) pairs");

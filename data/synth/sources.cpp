@@ -15,10 +15,7 @@
 namespace loom::data::synth {
 
 TextureSource folder_texture_source(const std::string& dir) {
-  LOOM_CHECK(std::filesystem::exists(dir), "texture source folder ", dir, " does not exist");
-  LOOM_CHECK(std::filesystem::is_directory(dir), "texture source ", dir, " is not a folder");
-  auto files = std::make_shared<const std::vector<std::filesystem::path>>(list_images(dir, /*recursive=*/true));
-  LOOM_CHECK(!files->empty(), "texture source folder ", dir, " holds no images (.png, .jpg, .jpeg, .bmp) at any depth");
+  auto files = std::make_shared<const std::vector<std::filesystem::path>>(list_images_required(dir, "texture source"));
   return [files](int64_t, int64_t, Generator& gen) {
     const auto pick = static_cast<size_t>(fabric::draw_int(gen, 0, static_cast<int64_t>(files->size())));
     return load_image((*files)[pick].string(), ColorMode::RGB);
