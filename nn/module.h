@@ -73,7 +73,7 @@ class Module {
   void train(bool on = true);  // this module and all children
   void eval() { train(false); }
   bool is_training() const { return training_; }
-  void zero_grad();                  // drops every parameter's gradient
+  void zero_grad();                  // drops every parameter's gradient (see Optimizer::zero_grad)
   // Moves parameters and buffers in place (gradients too), so every handle,
   // a layer's member or an optimizer's, sees the moved tensor. An optimizer
   // that has stepped keeps its state where it was and refuses to step (see

@@ -34,7 +34,12 @@ class Optimizer {
   virtual void step() = 0;
   virtual std::string type_name() const = 0;  // "Adam", "AdamW", "SGD"
 
-  void zero_grad();  // drops the gradients of this optimizer's parameters
+  // Drops the gradients of this optimizer's parameters: PyTorch's
+  // zero_grad(set_to_none=True), the default from PyTorch 2.0. (PyTorch 1.13
+  // fills zeros instead, and then steps a parameter that got no gradient in the
+  // next backward as if its gradient were 0: Adam still moves it by its old
+  // moments. Here such a parameter is skipped.)
+  void zero_grad();
   double lr() const { return lr_; }
   void set_lr(double lr);  // throws unless lr is finite and >= 0
   const NamedTensors& named_parameters() const { return params_; }
