@@ -33,6 +33,7 @@
 #include "nn/sgd.h"
 #include "tensor/safetensors.h"
 #include "tests/nn/checkpoint_test_util.h"
+#include "tests/nn/golden_support.h"
 
 using namespace loom;
 using namespace loom::testing;
@@ -287,9 +288,7 @@ TEST(StateDict, LoadingOnesOwnStateIsANoOp) {
 // whose PyTorch weights are stored there as "G.<name>" and "D.<name>" without
 // num_batches_tracked, next to "<name>:after" results.
 TEST(ModelFile, LoadsTheGoldenDcganWeightsByPrefix) {
-  const char* env = std::getenv("LOOM_GOLDEN_DIR");
-  const std::string dir = env && *env ? env : std::string(LOOM_SOURCE_DIR) + "/../shared/golden";
-  const std::string path = dir + "/100_dcgan_iteration.safetensors";
+  const std::string path = (golden_test::golden_dir() / "100_dcgan_iteration.safetensors").string();
   if (!fs::exists(path)) GTEST_SKIP() << path << " is not there";
   const SafeTensors file = load_safetensors(path);
   // The networks below are built for the public case's sizes; another set of
