@@ -590,12 +590,18 @@ TEST(TrainingCheckpoint, MismatchesAreRefusedAndNothingChanges) {
   EXPECT_EQ(loose.step, 2);
 }
 
-TEST(TrainingCheckpoint, OptimizerMismatchRollsBackTheOthers) {
-  TempDir dir;
+// The checkpoint of a TinyRun(1) after two steps, saved as dir/run.safetensors; returns the path.
+std::string save_two_step_run(const TempDir& dir) {
   const std::string path = dir.file("run.safetensors");
   TinyRun saved(1);
   saved.train(2);
   save_checkpoint(path, saved.checkpoint());
+  return path;
+}
+
+TEST(TrainingCheckpoint, OptimizerMismatchRollsBackTheOthers) {
+  TempDir dir;
+  const std::string path = save_two_step_run(dir);
 
   TinyRun target(5);
   target.train(1);
@@ -660,10 +666,7 @@ TEST(TrainingCheckpoint, DamagedMetadataIsRefused) {
 
 TEST(TrainingCheckpoint, TruncatedFileIsRefusedAndNothingChanges) {
   TempDir dir;
-  const std::string path = dir.file("run.safetensors");
-  TinyRun saved(1);
-  saved.train(2);
-  save_checkpoint(path, saved.checkpoint());
+  const std::string path = save_two_step_run(dir);
   fs::resize_file(path, fs::file_size(path) - 5);  // the last tensor loses its tail
 
   TinyRun target(5);
