@@ -1,0 +1,103 @@
+// cgan_gram.h: stage 1 of the multistage GAN (Liu et al., "Multistage GAN for
+// Fabric Defect Detection", IEEE TIP 2020): a conditional DCGAN whose
+// condition is the Gram-matrix texture descriptor of a defect-free patch of
+// the fabric (texture_features.h), so that G learns defects that match a
+// given texture, p(defect | texture).
+//
+// The condition. g = [triu(G_1), triu(G_2), ...] (N, gram_dim) from
+// TextureFeatures, G_l = psi_l psi_l^T / (C_l H_l W_l)         (paper: G^phi(x))
+// Each network projects g with its own learned linear map to the condition
+// vector c (N, condition_dim):
+//   c = W g + b                                              "condition" (nn::Linear)
+//
+// Generator G(z, g): (N, nz) or (N, nz, 1, 1) noise and (N, gram_dim) -> (N, nc, S, S)
+//   c = condition(g)
+//   h = [z, c] along channels at 1x1                         (N, nz + condition_dim, 1, 1)
+//   x' = main(h): the DCGAN generator with nz + condition_dim input channels
+//        (ConvT 4/1/0 BN ReLU, ConvT 4/2/1 BN ReLU ..., ConvT 4/2/1 Tanh; dcgan.h)
+//                                                            (paper: G: (z, G^phi) -> x')
+// Discriminator D(x, g), by projection (Miyato and Koyama, "cGANs with
+// Projection Discriminator", ICLR 2018, eq. 3: f(x, y) = y^T V phi(x) + psi(phi(x))):
+//   phi(x) = features(x): DCGAN D's layers up to the last LeakyReLU (N, Cf, 4, 4),
+//            Cf = ndf 2^(k-1)
+//   psi(phi) = head(phi): Conv(Cf, 1, 4, 1, 0), the DCGAN output layer   (N, 1, 1, 1)
+//   c = condition(g);  v = embed(c) = V c  (nn::Linear, no bias)           (N, Cf)
+//   D(x, g) = psi(phi(x)) + <v, sum_{h,w} phi(x)>                          logits (N, 1, 1, 1)
+// The projection term is Miyato's y^T V phi(x) with phi pooled by a global
+// sum (their choice) and y the learned condition c; it equals the inner
+// product of phi(x) with v broadcast over the 4x4 positions. D returns logits
+// (no Sigmoid): the losses use BCE with logits (DOutput::Logits).
+// Projection rather than concatenation: it enters the condition as an inner
+// product with D's features instead of a tiled input map, which Miyato and
+// Koyama found to train more stably and which costs one small Linear.
+//
+// The game (paper, stage 1):
+//   min_G max_D  E_x[log D(x, G^phi)] + E_z[log(1 - D(G(z, G^phi), G^phi))]
+// with x a defect image and G^phi the Gram descriptor of a defect-free patch
+// of the same fabric; trained in the non-saturating form of gan_loss.h:
+//   errD = BCE_logits(D(x, g), 1) + BCE_logits(D(G(z, g).detach(), g), 0)   gan_d_loss
+//   errG = BCE_logits(D(G(z, g), g), 1) = -mean log sigmoid D(G(z, g), g)   gan_g_loss
+// (compute D(real) and D(fake) in separate statements; see gan_loss.h).
+//
+// Names: G has "condition.weight", "condition.bias", "main.0.weight", ...; D has
+// "condition.*", "features.0.weight", "features.3.running_mean", ...,
+// "head.weight", "embed.weight". Convolutions and batch norms get the DCGAN
+// init (nn::dcgan_init_); the Linear layers keep PyTorch's default init.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "models/dcgan.h"
+#include "nn/conv.h"
+#include "nn/linear.h"
+
+namespace loom::models {
+
+struct CganGramOptions {
+  int64_t nz = 100;
+  int64_t ngf = 64;
+  int64_t ndf = 64;
+  int64_t channels = 3;        // nc of the images
+  int64_t image_size = 64;     // 4 * 2^k (32, 64, 128)
+  int64_t gram_dim = 0;        // length of g: TextureFeatures::condition_dim()
+  int64_t condition_dim = 128; // length of c
+  double bn_eps = 1e-5;
+  double bn_momentum = 0.1;
+};
+
+// The DCGAN options with the same sizes (nz of the noise alone).
+DcganOptions dcgan_options(const CganGramOptions& options);
+
+class CganGenerator : public nn::Module {
+ public:
+  CganGenerator(const CganGramOptions& options, Generator& gen);
+  // z (N, nz) or (N, nz, 1, 1), g (N, gram_dim) -> (N, channels, S, S) in [-1, 1].
+  Tensor forward(const Tensor& z, const Tensor& g);
+  // The packed input [z | g] (N, nz + gram_dim), split into forward(z, g) (for summary()).
+  Tensor forward(const Tensor& packed) override;
+  std::string type_name() const override { return "CganGenerator"; }
+  std::string extra_repr() const override;
+
+  const CganGramOptions options;
+  std::shared_ptr<nn::Linear> condition;  // g -> c: (N, gram_dim) -> (N, condition_dim)
+  std::shared_ptr<nn::Sequential> main;   // [z, c] (N, nz + condition_dim, 1, 1) -> image
+};
+
+class CganDiscriminator : public nn::Module {
+ public:
+  CganDiscriminator(const CganGramOptions& options, Generator& gen);
+  // x (N, channels, S, S), g (N, gram_dim) -> logits (N, 1, 1, 1).
+  Tensor forward(const Tensor& x, const Tensor& g);
+  // Throws: D needs the condition (call forward(x, g)).
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "CganDiscriminator"; }
+  std::string extra_repr() const override;
+
+  const CganGramOptions options;
+  std::shared_ptr<nn::Linear> condition;  // g -> c
+  std::shared_ptr<nn::Sequential> features;  // phi: image -> (N, Cf, 4, 4)
+  std::shared_ptr<nn::Conv2d> head;          // psi: (N, Cf, 4, 4) -> (N, 1, 1, 1)
+  std::shared_ptr<nn::Linear> embed;         // V: c -> (N, Cf), no bias
+};
+
+}  // namespace loom::models
