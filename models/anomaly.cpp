@@ -10,6 +10,7 @@
 
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
+#include "models/gaussian_blur.h"
 
 namespace loom::models {
 
@@ -20,45 +21,9 @@ void check_image_batch(const char* op, const Tensor& x, const char* what) {
              " must be a float (N, C, H, W) tensor, got ", x.defined() ? shape_str(x.shape()) : "undefined");
 }
 
-// g[i] = exp(-(i - r)^2 / (2 sigma^2)) / sum, i = 0 .. size-1, r = (size - 1) / 2
-std::vector<double> gaussian_window(int64_t size, double sigma) {
-  std::vector<double> g(size);
-  const double centre = static_cast<double>(size - 1) / 2.0;
-  for (int64_t i = 0; i < size; ++i) {
-    const double d = static_cast<double>(i) - centre;
-    g[i] = std::exp(-d * d / (2.0 * sigma * sigma));
-  }
-  const double total = std::accumulate(g.begin(), g.end(), 0.0);
-  for (double& v : g) v /= total;
-  return g;
-}
-
-// Correlates every (n, c) plane of x (N, C, H, W) with the separable window
-// g g^T (g odd-sized), reflect-padding by (size - 1) / 2 so the shape is kept.
-Tensor separable_blur(const Tensor& x, const std::vector<double>& g, const char* op) {
-  const int64_t size = static_cast<int64_t>(g.size()), r = size / 2;
-  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  LOOM_CHECK(size % 2 == 1, op, ": the window must have an odd size, got ", size);
-  LOOM_CHECK(r < h && r < w, op, ": a window of radius ", r, " is too large for ", h, "x", w,
-             " images (reflect padding needs radius < height and width); use a smaller sigma or window");
-  Tensor g_row = Tensor::from_vector<double>(g, {1, 1, 1, size}).to(x.dtype()).to(x.device());  // (1, 1, 1, k)
-  Tensor g_col = g_row.reshape({1, 1, size, 1});                                                   // (1, 1, k, 1)
-  Tensor planes = pad2d(x.reshape({n * c, 1, h, w}), {r, r, r, r}, PadMode::Reflect);             // (NC, 1, H+2r, W+2r)
-  Tensor blurred = conv2d(conv2d(planes, g_row), g_col);                                           // (NC, 1, H, W)
-  return blurred.reshape({n, c, h, w});
-}
-
 }  // namespace
 
-Tensor gaussian_blur(const Tensor& x, double sigma) {
-  check_image_batch("gaussian_blur", x, "x");
-  LOOM_CHECK(sigma > 0, "gaussian_blur: sigma must be positive, got ", sigma);
-  NoGradGuard no_grad;
-  const int64_t radius = static_cast<int64_t>(std::ceil(3.0 * sigma));
-  return separable_blur(x, gaussian_window(2 * radius + 1, sigma), "gaussian_blur");
-}
-
-Tensor ssim_map(const Tensor& a, const Tensor& b, int64_t window, double sigma, double data_range) {
+Tensor ssim_map(const Tensor& a, const Tensor& b, double sigma, double data_range) {
   check_image_batch("ssim_map", a, "a");
   check_image_batch("ssim_map", b, "b");
   LOOM_CHECK(a.shape() == b.shape(), "ssim_map: a ", shape_str(a.shape()), " and b ", shape_str(b.shape()),
@@ -66,8 +31,7 @@ Tensor ssim_map(const Tensor& a, const Tensor& b, int64_t window, double sigma, 
   LOOM_CHECK(sigma > 0 && data_range > 0, "ssim_map: sigma and data_range must be positive, got ", sigma, " and ",
              data_range);
   NoGradGuard no_grad;
-  const std::vector<double> g = gaussian_window(window, sigma);
-  auto blur = [&](const Tensor& t) { return separable_blur(t, g, "ssim_map"); };
+  auto blur = [&](const Tensor& t) { return gaussian_blur(t, sigma); };  // w * t, window radius ceil(3 sigma)
   const double c1 = (0.01 * data_range) * (0.01 * data_range), c2 = (0.03 * data_range) * (0.03 * data_range);
   Tensor mu_a = blur(a), mu_b = blur(b);                  // (N, C, H, W) local means
   Tensor var_a = blur(a * a) - mu_a * mu_a;               // w * a^2 - mu_a^2
@@ -89,7 +53,7 @@ Tensor anomaly_map(const Tensor& x, const Tensor& x_hat, const AnomalyMapOptions
   NoGradGuard no_grad;
   Tensor map = mean(abs(x - x_hat), {1}, true);  // r = 1/C sum_c |x_c - x_hat_c|   (N, 1, H, W)
   if (o.ssim_weight > 0) {
-    Tensor structural = mean(1.0 - ssim_map(x, x_hat, o.ssim_window, o.ssim_sigma, o.data_range), {1}, true);
+    Tensor structural = mean(1.0 - ssim_map(x, x_hat, o.ssim_sigma, o.data_range), {1}, true);
     map = map * (1.0 - o.ssim_weight) + structural * o.ssim_weight;  // (1 - w) r + w s
   }
   return o.smooth_sigma > 0 ? gaussian_blur(map, o.smooth_sigma) : map;  // G_sigma * a

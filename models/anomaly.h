@@ -7,10 +7,10 @@
 //   r(p)    = 1/C sum_c |x_c(p) - x_hat_c(p)|                      the residual
 //   s(p)    = 1/C sum_c (1 - SSIM_c(p))                            optional, the structural term
 //   a       = G_sigma * ((1 - w) r + w s)                          w = ssim_weight (0: residual only)
-// where G_sigma is a fixed, normalised Gaussian (radius ceil(3 sigma)), applied
-// separably with reflect padding so a keeps the size of x. SSIM_c(p) is the
-// local SSIM of Wang et al. 2004 (Gaussian window 11, sigma 1.5, "same" size
-// by reflect padding):
+// where G_sigma is the fixed, normalised Gaussian of models/gaussian_blur.h
+// (radius ceil(3 sigma), applied separably with reflect padding, so a keeps the
+// size of x). SSIM_c(p) is the local SSIM of Wang et al. 2004 with the same
+// Gaussian window (sigma 1.5: radius 5, the paper's 11x11 window), "same" size:
 //   SSIM = (2 mu_x mu_y + C1)(2 cov_xy + C2) / ((mu_x^2 + mu_y^2 + C1)(var_x + var_y + C2)),
 //   C1 = (0.01 L)^2, C2 = (0.03 L)^2, L = data_range (1 for images in [0, 1], 2 for [-1, 1]).
 // autograd's loom::ssim is the training loss (one number, 'valid' positions);
@@ -32,20 +32,15 @@ namespace loom::models {
 struct AnomalyMapOptions {
   double smooth_sigma = 2.0;  // the Gaussian smoothing in pixels; 0 switches it off
   double ssim_weight = 0.0;   // w: 0 = |x - x_hat| only, 1 = 1 - SSIM only
-  int64_t ssim_window = 11;   // the SSIM window (odd), Gaussian with ssim_sigma
-  double ssim_sigma = 1.5;
+  double ssim_sigma = 1.5;    // the SSIM window: Gaussian, radius ceil(3 sigma)
   double data_range = 1.0;  // L: 1 for images in [0, 1] (Sigmoid decoders), 2 for [-1, 1] (Tanh)
 };
 
 // a (N, 1, H, W) from x and its reconstruction x_hat (N, C, H, W), no gradients.
 Tensor anomaly_map(const Tensor& x, const Tensor& x_hat, const AnomalyMapOptions& options = {});
 
-// x (N, C, H, W) blurred per plane by the normalised Gaussian of std sigma,
-// radius ceil(3 sigma), reflect padding: the same shape back. No gradients.
-Tensor gaussian_blur(const Tensor& x, double sigma);
-
 // The per-pixel SSIM map (N, C, H, W) of a and b (see the top of this file). No gradients.
-Tensor ssim_map(const Tensor& a, const Tensor& b, int64_t window = 11, double sigma = 1.5, double data_range = 1.0);
+Tensor ssim_map(const Tensor& a, const Tensor& b, double sigma = 1.5, double data_range = 1.0);
 
 // mean + k std over every element of `maps` (defect-free validation anomaly maps).
 double threshold_mean_k_sigma(const Tensor& maps, double k);
