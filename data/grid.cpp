@@ -7,6 +7,7 @@
 #include "autograd/functions.h"
 #include "data/font5x7.h"
 #include "data/image.h"
+#include "data/pixel_math.h"
 
 namespace loom::data {
 
@@ -15,7 +16,7 @@ namespace {
 // The colour as per-channel values for a canvas with `channels` channels.
 std::vector<double> channel_values(const Rgb& c, int64_t channels) {
   if (channels == 3) return {c.r, c.g, c.b};
-  return {0.299 * c.r + 0.587 * c.g + 0.114 * c.b};
+  return {luma(c.r, c.g, c.b)};
 }
 
 // Fills rows [y0, y1) x columns [x0, x1) of canvas (C, H, W), clipped to it.

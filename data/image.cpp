@@ -16,6 +16,7 @@
 
 #include "tensor/file_io.h"
 #include "data/image_check.h"
+#include "data/pixel_math.h"
 #include "data/png_palette.h"
 
 namespace loom::data {
@@ -92,9 +93,7 @@ int64_t output_channels(ColorMode mode, int stored) {
 }
 
 // ITU-R BT.601 luma at the samples' own depth, rounded to nearest.
-uint32_t luma(uint32_t r, uint32_t g, uint32_t b) {
-  return static_cast<uint32_t>(0.299 * r + 0.587 * g + 0.114 * b + 0.5);
-}
+uint32_t rounded_luma(uint32_t r, uint32_t g, uint32_t b) { return static_cast<uint32_t>(luma(r, g, b) + 0.5); }
 
 // Sample values at the file's depth -> the output type: uint8 is rounded to
 // 0..255 (v / 257 for 16-bit input), floats are v / max.
@@ -115,7 +114,7 @@ void convert_to_chw(const In* src, int stored, int64_t hw, ColorMode mode, bool 
   for (int64_t i = 0; i < hw; ++i) {
     const In* px = src + i * stored;
     if (out_c == 1) {
-      const uint32_t v = is_color ? luma(px[0], px[1], px[2]) : px[0];
+      const uint32_t v = is_color ? rounded_luma(px[0], px[1], px[2]) : px[0];
       dst[i] = scale_sample<Out>(v, sixteen);
     } else {
       for (int64_t c = 0; c < out_c; ++c) {

@@ -1,6 +1,8 @@
 // mvtec.cpp: the MVTec AD layout reader (see mvtec.h).
 #include "data/mvtec.h"
 
+#include <algorithm>
+
 #include "tensor/error.h"
 
 namespace loom::data {
@@ -83,6 +85,12 @@ DatasetScan scan_mvtec(const std::string& root) {
     scan_test(dir, category, scan);
   }
   return scan;
+}
+
+std::string numbered_stem(int64_t k, int64_t count) {
+  const size_t digits = std::max<size_t>(3, std::to_string(std::max<int64_t>(count - 1, 0)).size());
+  const std::string s = std::to_string(k);
+  return std::string(digits > s.size() ? digits - s.size() : 0, '0') + s;
 }
 
 MvtecDataset::MvtecDataset(const std::string& root, const Selection& selection, DatasetOptions options)

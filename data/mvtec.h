@@ -31,4 +31,10 @@ class MvtecDataset : public FileListDataset {
   MvtecDataset(const std::string& root, const Selection& selection, DatasetOptions options = {});
 };
 
+// For writers of the layout (loom fabric, loom synth): the file stem of image
+// k of `count` in one folder, k zero-padded to at least three digits and to
+// as many as count - 1 has ("007" of 20, "0042" of 1500), so that names sort
+// in number order.
+std::string numbered_stem(int64_t k, int64_t count);
+
 }  // namespace loom::data

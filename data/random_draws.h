@@ -1,15 +1,16 @@
-// draw.h: single random numbers drawn from a loom::Generator, for the procedural
-// fabric code that makes a few hundred scalar choices per image (a thread's
-// offset, a defect's position). Each draw goes through the tensor factories of
-// tensor/random.h, so it claims counter blocks from the generator like any other
-// draw and a (seed, offset) state replays it exactly.
+// random_draws.h: single random numbers (and short vectors of them) drawn from a
+// loom::Generator, for the data code that makes a few scalar choices at a time:
+// a transform's crop corner, a fabric thread's offset, a synthesized defect's
+// position. Each draw goes through the tensor factories of tensor/random.h, so
+// it claims counter blocks from the generator like any other draw and a
+// (seed, offset) state replays it exactly.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "tensor/random.h"
 
-namespace loom::data::fabric {
+namespace loom::data {
 
 // U[lo, hi) in double precision.
 double draw_uniform(Generator& gen, double lo, double hi);
@@ -23,4 +24,4 @@ bool draw_bool(Generator& gen, double p);
 std::vector<double> draw_uniforms(Generator& gen, int64_t n, double lo, double hi);
 std::vector<double> draw_normals(Generator& gen, int64_t n, double mean, double std);
 
-}  // namespace loom::data::fabric
+}  // namespace loom::data

@@ -6,17 +6,14 @@
 
 #include "autograd/functions.h"
 #include "data/image.h"
+#include "data/pixel_math.h"
+#include "data/random_draws.h"
 #include "data/transforms.h"
 #include "data/transforms_common.h"
 
 namespace loom::data {
 
 namespace {
-
-double clamp01(double v) { return std::clamp(v, 0.0, 1.0); }
-
-// ITU-R BT.601 luma, as in image.h.
-double luma(double r, double g, double b) { return 0.299 * r + 0.587 * g + 0.114 * b; }
 
 // Shifts the hue of one RGB pixel by `shift` turns, through HSV (the
 // conversion torchvision's adjust_hue uses):
@@ -104,7 +101,7 @@ JitterParams sample_jitter(const ColorJitterOptions& opt, Generator& gen) {
   LOOM_CHECK(opt.brightness >= 0 && opt.contrast >= 0 && opt.saturation >= 0, "color_jitter: brightness (",
              opt.brightness, "), contrast (", opt.contrast, ") and saturation (", opt.saturation, ") must be >= 0");
   LOOM_CHECK(opt.hue >= 0 && opt.hue <= 0.5, "color_jitter: hue must be in [0, 0.5], got ", opt.hue);
-  const std::vector<double> u = uniform({4}, 0.0, 1.0, gen, DType::Float64).to_vector<double>();
+  const std::vector<double> u = draw_uniforms(gen, 4, 0.0, 1.0);
   // A factor uniform in [max(0, 1 - x), 1 + x].
   auto factor = [](double u01, double x) {
     const double lo = std::max(0.0, 1.0 - x), hi = 1.0 + x;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "data/random_draws.h"
 #include "data/transforms.h"
 #include "data/transforms_common.h"
 
@@ -36,10 +37,6 @@ int64_t scaled_draw(double u, int64_t n) {
   return std::min<int64_t>(static_cast<int64_t>(u * static_cast<double>(n)), n - 1);
 }
 
-std::vector<double> uniform_draws(int64_t count, Generator& gen) {
-  return uniform({count}, 0.0, 1.0, gen, DType::Float64).to_vector<double>();
-}
-
 void check_crop_size(int64_t in_h, int64_t in_w, int64_t height, int64_t width, const char* op) {
   LOOM_CHECK(height > 0 && width > 0 && height <= in_h && width <= in_w, op, ": a ", height, "x", width,
              " crop does not fit in a ", in_h, "x", in_w, " image");
@@ -59,7 +56,7 @@ Tensor crop(const Tensor& img, const CropBox& box) {
 
 CropBox sample_crop_box(int64_t in_h, int64_t in_w, int64_t height, int64_t width, Generator& gen) {
   check_crop_size(in_h, in_w, height, width, "random_crop");
-  const std::vector<double> u = uniform_draws(2, gen);
+  const std::vector<double> u = draw_uniforms(gen, 2, 0.0, 1.0);
   return {scaled_draw(u[0], in_h - height + 1), scaled_draw(u[1], in_w - width + 1), height, width};
 }
 
@@ -94,7 +91,7 @@ GeometricTransform sample_geometric(int64_t in_h, int64_t in_w, const GeometricO
   GeometricTransform t;
   t.has_crop = opt.crop_height > 0;
   if (t.has_crop) check_crop_size(in_h, in_w, opt.crop_height, opt.crop_width, "sample_geometric");
-  const std::vector<double> u = uniform_draws(5, gen);  // top, left, hflip, vflip, rotation
+  const std::vector<double> u = draw_uniforms(gen, 5, 0.0, 1.0);  // top, left, hflip, vflip, rotation
   if (t.has_crop)
     t.crop = {scaled_draw(u[0], in_h - opt.crop_height + 1), scaled_draw(u[1], in_w - opt.crop_width + 1),
               opt.crop_height, opt.crop_width};

@@ -39,6 +39,7 @@
 #include "data/dataset_scan.h"
 #include "data/grid.h"
 #include "data/image.h"
+#include "data/mvtec.h"
 #include "data/synth/sources.h"
 #include "data/synth/synth.h"
 #include "data/transforms.h"
@@ -168,19 +169,13 @@ std::vector<fs::path> prepare_output_folders(const fs::path& root, const std::ve
   return dirs;
 }
 
-std::string numbered(int64_t k, int64_t count) {
-  const int digits = std::max<int>(3, static_cast<int>(std::to_string(std::max<int64_t>(count - 1, 0)).size()));
-  std::string s = std::to_string(k);
-  return std::string(static_cast<size_t>(std::max<int>(0, digits - static_cast<int>(s.size()))), '0') + s;
-}
-
 // Writes the train/good copies, the samples and the sheet into the emptied folders.
 void write_samples(const Args& args, const std::vector<size_t>& methods, const std::vector<fs::path>& inputs,
                    const synth::SynthSources& sources, const fs::path& root) {
   if (!args.no_train_good) {
     const auto count = static_cast<int64_t>(inputs.size());
     for (int64_t k = 0; k < count; ++k) {
-      const fs::path path = root / "train" / "good" / (numbered(k, count) + ".png");
+      const fs::path path = root / "train" / "good" / (loom::data::numbered_stem(k, count) + ".png");
       loom::data::save_png(path.string(), prepare_input(inputs[static_cast<size_t>(k)], args));
     }
     std::cout << "  train/good: " << inputs.size() << " images\n";
@@ -203,7 +198,7 @@ void write_samples(const Args& args, const std::vector<size_t>& methods, const s
         LOOM_CHECK(false, info.name, " on ", input.string(), ": ", e.what());
       }
       const Tensor mask = info.exact_mask ? exact_8bit_mask(image, result.image, result.mask) : result.mask;
-      const std::string name = numbered(k, args.n);
+      const std::string name = loom::data::numbered_stem(k, args.n);
       loom::data::save_png((image_dir / (name + ".png")).string(), result.image);
       loom::data::save_png((mask_dir / (name + "_mask.png")).string(), mask);
       if (!args.sheet.empty()) sheet.add(info.name, k, result.image, mask);

@@ -8,6 +8,7 @@
 #include "data/fabric/presets.h"
 #include "data/grid.h"
 #include "data/image.h"
+#include "data/mvtec.h"
 #include "tensor/error.h"
 
 namespace loom::data::fabric {
@@ -31,13 +32,6 @@ int64_t category_index(const std::string& category) {
 int defect_part(DefectKind kind) {
   const auto& kinds = defect_kinds();
   return kPartFirstDefect + static_cast<int>(std::find(kinds.begin(), kinds.end(), kind) - kinds.begin());
-}
-
-// "007": at least three digits, more when count needs them.
-std::string numbered(int64_t k, int64_t count) {
-  const size_t digits = std::max<size_t>(3, std::to_string(std::max<int64_t>(count - 1, 0)).size());
-  const std::string s = std::to_string(k);
-  return std::string(digits > s.size() ? digits - s.size() : 0, '0') + s;
 }
 
 // The mask grown by r pixels (a square neighbourhood): (H, W) 0/1.
@@ -131,7 +125,7 @@ int64_t write_fabric_dataset(const FabricDatasetOptions& options,
     for (int64_t k = 0; k < count; ++k) {
       Generator gen = fabric_sample_generator(options.seed, category, part, k);
       const FabricSample s = make_fabric_sample(category, defect, options.size, options.tileable, gen);
-      const std::string name = numbered(k, count);
+      const std::string name = numbered_stem(k, count);
       save_png((image_dir / (name + ".png")).string(), s.image);
       if (defect) save_png((mask_dir / (name + "_mask.png")).string(), s.mask);
       ++written;

@@ -8,22 +8,18 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <numbers>
 
-#include "data/fabric/draw.h"
 #include "data/fabric/noise.h"
+#include "data/pixel_math.h"
+#include "data/random_draws.h"
 #include "tensor/error.h"
 
 namespace loom::data::fabric {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
-
-double clamp01(double v) { return std::clamp(v, 0.0, 1.0); }
-double smoothstep(double t) {
-  t = clamp01(t);
-  return t * t * (3.0 - 2.0 * t);
-}
+constexpr double kPi = std::numbers::pi;
 
 // A (3, H, W) surface being edited in place.
 struct Surface {
@@ -145,7 +141,7 @@ Tensor oil_stain(const Fabric& fabric, const Tensor& surface, Generator& gen) {
       const double inside = blob.inside_by(y + 0.5, x + 0.5);
       if (inside <= 0.0) continue;
       const double m = mottle.at((y - blob.cy + box_r) / (2 * box_r) * 6, (x - blob.cx + box_r) / (2 * box_r) * 6);
-      const double alpha = opacity * smoothstep(inside / feather) * (0.75 + 0.25 * m);
+      const double alpha = opacity * smoothstep01(clamp01(inside / feather)) * (0.75 + 0.25 * m);
       std::array<double, 3> target = s.pixel(y, x);
       for (int c = 0; c < 3; ++c) target[c] *= oil[c];
       s.blend(y, x, alpha, target);
@@ -282,7 +278,7 @@ Tensor scratch(const Fabric& fabric, const Tensor& surface, Generator& gen) {
       const double alpha = clamp01(0.5 * width + 0.5 - std::sqrt(best));
       coverage[static_cast<size_t>((y - box.y0) * (box.x1 - box.x0) + (x - box.x0))] = alpha;
       if (alpha > 0) {
-        luma_sum += alpha * (0.299 * s.at(0, y, x) + 0.587 * s.at(1, y, x) + 0.114 * s.at(2, y, x));
+        luma_sum += alpha * luma(s.at(0, y, x), s.at(1, y, x), s.at(2, y, x));
         weight_sum += alpha;
       }
     }
@@ -468,21 +464,6 @@ Tensor draw_defect(DefectKind kind, const Fabric& fabric, const Tensor& surface,
   }
   LOOM_CHECK(false, "draw_defect: unknown defect kind ", static_cast<int>(kind));
   return {};
-}
-
-Tensor changed_pixels(const Tensor& before, const Tensor& after) {
-  LOOM_CHECK(before.dim() == 3 && before.shape() == after.shape(), "changed_pixels: shapes ", shape_str(before.shape()),
-             " and ", shape_str(after.shape()), " must be the same (C, H, W)");
-  const Tensor a = before.to(DType::Float32).contiguous(), b = after.to(DType::Float32).contiguous();
-  const int64_t channels = a.size(0), plane = a.size(1) * a.size(2);
-  Tensor mask = Tensor::zeros({1, a.size(1), a.size(2)}, DType::UInt8);  // (1, H, W)
-  const float* pa = a.data<float>();
-  const float* pb = b.data<float>();
-  uint8_t* m = mask.data<uint8_t>();
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t i = 0; i < plane; ++i)
-      if (pa[c * plane + i] != pb[c * plane + i]) m[i] = 255;
-  return mask;
 }
 
 DefectSample render_defect(const Fabric& fabric, DefectKind kind, Generator& gen) {

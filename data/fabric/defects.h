@@ -19,7 +19,8 @@
 // Defects are drawn on the fabric's surface (Fabric::render_surface), before
 // the illumination and sensor noise, so a defective image and the same fabric
 // photographed without it differ only where the surface changed. The mask is
-// exactly that set: the pixels where some channel of the surface changed.
+// exactly that set: the pixels where some channel of the surface changed
+// (changed_pixels, data/pixel_math.h).
 // For the hard-edged defects this is the defect's footprint. For the oil stain
 // it includes the faint outer rim where the darkening fades to zero (the stain
 // has a compact support), i.e. a superset of the pixels that visibly change
@@ -50,10 +51,6 @@ DefectKind defect_from_name(const std::string& name);
 // on it; position, size and look are drawn from gen. Pixels the defect does not
 // touch are returned bit-identical.
 Tensor draw_defect(DefectKind kind, const Fabric& fabric, const Tensor& surface, Generator& gen);
-
-// (1, H, W) uint8: 255 where some channel of `after` differs from `before`
-// (both (C, H, W) float32), else 0.
-Tensor changed_pixels(const Tensor& before, const Tensor& after);
 
 struct DefectSample {
   Tensor image;  // (3, H, W) float32 in [0, 1]: the photographed fabric with the defect

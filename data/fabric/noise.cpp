@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "data/pixel_math.h"
 #include "tensor/error.h"
 
 namespace loom::data::fabric {
@@ -24,8 +25,6 @@ inline void wrap_cell(double x, int64_t n, int64_t* i0, int64_t* i1, float* frac
   *i0 = i;
   *i1 = (i + 1 == n) ? 0 : i + 1;
 }
-
-inline float smoothstep01(float f) { return f * f * (3.0f - 2.0f * f); }
 
 }  // namespace
 

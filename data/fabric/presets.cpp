@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "data/fabric/draw.h"
+#include "data/random_draws.h"
 #include "tensor/error.h"
 
 namespace loom::data::fabric {

@@ -4,16 +4,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <numeric>
 
-#include "data/fabric/draw.h"
+#include "data/pixel_math.h"
+#include "data/random_draws.h"
 #include "tensor/error.h"
 
 namespace loom::data::fabric {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+constexpr double kPi = std::numbers::pi;
 
 double wrap_signed(double d, double period) { return period > 0 ? d - period * std::round(d / period) : d; }
 
@@ -59,8 +61,6 @@ ThreadAxis make_axis(const YarnParams& yarn, double extent, int64_t unit, bool t
   }
   return a;
 }
-
-float smoothstep01(double f) { return static_cast<float>(f * f * (3.0 - 2.0 * f)); }
 
 // The light direction and the half vector between it and the viewer (0, 0, 1).
 struct Light {
@@ -291,7 +291,7 @@ class SurfaceRenderer {
     const double span = other.spacing + other.offset[hi] - other.offset[lo];
     const double f = std::clamp(from_lo / span, 0.0, 1.0);
     const double z_lo = crossing_height(is_warp, thread, lo, across), z_hi = crossing_height(is_warp, thread, hi, across);
-    out->z = z_lo + (z_hi - z_lo) * smoothstep01(f);
+    out->z = z_lo + (z_hi - z_lo) * static_cast<float>(smoothstep01(f));
     out->dz = (z_hi - z_lo) * 6.0 * f * (1.0 - f) / span;
     return true;
   }

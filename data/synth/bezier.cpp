@@ -7,7 +7,7 @@
 #include <numbers>
 #include <vector>
 
-#include "data/fabric/draw.h"
+#include "data/random_draws.h"
 #include "data/synth/perlin.h"
 #include "data/synth/shapes.h"
 #include "data/synth/warp.h"
@@ -15,10 +15,6 @@
 
 namespace loom::data::synth {
 
-using fabric::draw_bool;
-using fabric::draw_int;
-using fabric::draw_uniform;
-using fabric::draw_uniforms;
 
 namespace {
 

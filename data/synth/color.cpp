@@ -7,13 +7,14 @@
 #include <cmath>
 #include <vector>
 
+#include "data/pixel_math.h"
 #include "data/synth/synth.h"
 #include "tensor/error.h"
 
 namespace loom::data::synth {
 namespace {
 
-float clamp01(double v) { return static_cast<float>(std::clamp(v, 0.0, 1.0)); }
+float clamped(double v) { return static_cast<float>(clamp01(v)); }
 
 // A contiguous float32 copy of the image, checked (C in {1, 3}).
 Tensor working_copy(const Tensor& image, const char* op) { return checked_image(image, op, 1).clone(); }
@@ -23,7 +24,7 @@ template <class F>
 Tensor map_values(const Tensor& image, const char* op, F f) {
   Tensor out = working_copy(image, op);
   float* p = out.data<float>();
-  for (int64_t k = 0; k < out.numel(); ++k) p[k] = clamp01(f(static_cast<double>(p[k])));
+  for (int64_t k = 0; k < out.numel(); ++k) p[k] = clamped(f(static_cast<double>(p[k])));
   return out;
 }
 
@@ -63,7 +64,7 @@ Tensor autocontrast(const Tensor& image) {
     const auto [lo, hi] = std::minmax_element(p, p + plane);
     const double mn = *lo, range = *hi - *lo;
     if (range <= 0) continue;
-    for (int64_t k = 0; k < plane; ++k) p[k] = clamp01((p[k] - mn) / range);
+    for (int64_t k = 0; k < plane; ++k) p[k] = clamped((p[k] - mn) / range);
   }
   return out;
 }
@@ -106,7 +107,7 @@ Tensor adjust_sharpness(const Tensor& image, double factor) {
         for (int64_t di = -1; di <= 1; ++di)
           for (int64_t dj = -1; dj <= 1; ++dj) smooth += q[(i + di) * w + (j + dj)];
         smooth /= 13.0;
-        o[ch * h * w + i * w + j] = clamp01(factor * q[i * w + j] + (1.0 - factor) * smooth);
+        o[ch * h * w + i * w + j] = clamped(factor * q[i * w + j] + (1.0 - factor) * smooth);
       }
   return out;
 }

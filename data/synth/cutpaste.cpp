@@ -7,13 +7,11 @@
 #include <numbers>
 #include <utility>
 
-#include "data/fabric/draw.h"
+#include "data/random_draws.h"
 #include "tensor/error.h"
 
 namespace loom::data::synth {
 
-using fabric::draw_int;
-using fabric::draw_uniform;
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include <numbers>
 #include <vector>
 
-#include "data/fabric/draw.h"
+#include "data/random_draws.h"
 #include "data/synth/color.h"
 #include "data/synth/perlin.h"
 #include "data/synth/warp.h"
@@ -14,8 +14,6 @@
 
 namespace loom::data::synth {
 
-using fabric::draw_int;
-using fabric::draw_uniform;
 
 Region draem_mask(int64_t height, int64_t width, Generator& gen, const DraemParams& params) {
   LOOM_CHECK(params.min_scale_log2 >= 0 && params.min_scale_log2 < params.max_scale_log2,

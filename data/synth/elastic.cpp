@@ -7,13 +7,12 @@
 #include <numbers>
 #include <vector>
 
-#include "data/fabric/draw.h"
+#include "data/random_draws.h"
 #include "data/synth/warp.h"
 #include "tensor/error.h"
 
 namespace loom::data::synth {
 
-using fabric::draw_uniform;
 
 Tensor elastic_displacement(int64_t height, int64_t width, double alpha, double sigma, Generator& gen) {
   LOOM_CHECK(height >= 1 && width >= 1, "elastic_displacement: size ", height, "x", width, " is empty");

@@ -6,14 +6,13 @@
 #include <numbers>
 #include <vector>
 
-#include "data/fabric/draw.h"
+#include "data/pixel_math.h"
+#include "data/random_draws.h"
 #include "data/synth/elastic.h"
 #include "tensor/error.h"
 
 namespace loom::data::synth {
 
-using fabric::draw_bool;
-using fabric::draw_uniform;
 
 namespace {
 
@@ -24,7 +23,7 @@ double mean_luma(const Tensor& image, const Region& region) {
   double sum = 0;
   for (int64_t k = 0; k < plane; ++k) {
     if (!region.inside[static_cast<size_t>(k)]) continue;
-    sum += c == 1 ? p[k] : 0.299 * p[k] + 0.587 * p[plane + k] + 0.114 * p[2 * plane + k];
+    sum += c == 1 ? p[k] : luma(p[k], p[plane + k], p[2 * plane + k]);
   }
   return sum / static_cast<double>(std::max<int64_t>(1, region.count()));
 }
@@ -52,13 +51,10 @@ std::vector<float> linear_profile(const Region& region, double angle) {
 
 // (1 - r)^gamma, r the radius coordinate of the ellipse, 0 beyond its outline.
 std::vector<float> radial_profile(int64_t height, int64_t width, const Ellipse& e, double gamma) {
-  const double c = std::cos(e.angle), s = std::sin(e.angle);
   std::vector<float> profile(static_cast<size_t>(height * width), 0.0f);
   for (int64_t i = 0; i < height; ++i)
     for (int64_t j = 0; j < width; ++j) {
-      const double dy = static_cast<double>(i) - e.cy, dx = static_cast<double>(j) - e.cx;
-      const double u = (c * dx + s * dy) / e.semi_major, v = (-s * dx + c * dy) / e.semi_minor;
-      const double r = std::sqrt(u * u + v * v);
+      const double r = std::sqrt(ellipse_radius_squared(e, static_cast<double>(i), static_cast<double>(j)));
       profile[static_cast<size_t>(i * width + j)] = static_cast<float>(std::pow(std::max(0.0, 1.0 - r), gamma));
     }
   return profile;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "autograd/functions.h"
-#include "data/fabric/draw.h"
+#include "data/random_draws.h"
 #include "data/synth/elastic.h"
 #include "tensor/error.h"
 
@@ -142,7 +142,7 @@ SynthResult poisson_synth(const Tensor& image_in, const Tensor& texture, Generat
   const int64_t c = image.size(0), h = image.size(1), w = image.size(2);
   const Region region = random_bent_ellipse(h, w, gen, params.axis_min, params.axis_max, params.bend_rms).region;
   // Only the source's gradients matter, so scaling it scales its contrast.
-  const double contrast = fabric::draw_uniform(gen, params.contrast_min, params.contrast_max);
+  const double contrast = draw_uniform(gen, params.contrast_min, params.contrast_max);
   const Tensor source = (match_texture(texture, c, h, w) * contrast).contiguous();
   Tensor blended = poisson_blend(image, source, region, params.solver);
   float* v = blended.data<float>();

@@ -6,12 +6,11 @@
 #include <cmath>
 #include <numbers>
 
-#include "data/fabric/draw.h"
+#include "data/random_draws.h"
 #include "tensor/error.h"
 
 namespace loom::data::synth {
 
-using fabric::draw_uniform;
 
 Ellipse random_ellipse(int64_t height, int64_t width, Generator& gen, double min_frac, double max_frac) {
   LOOM_CHECK(min_frac > 0 && min_frac <= max_frac && max_frac <= 0.5, "random_ellipse: axis fractions must satisfy ",
@@ -34,15 +33,18 @@ Ellipse random_ellipse(int64_t height, int64_t width, Generator& gen, double min
   return e;
 }
 
+double ellipse_radius_squared(const Ellipse& e, double y, double x) {
+  const double c = std::cos(e.angle), s = std::sin(e.angle);
+  const double dy = y - e.cy, dx = x - e.cx;
+  const double u = (c * dx + s * dy) / e.semi_major, v = (-s * dx + c * dy) / e.semi_minor;
+  return u * u + v * v;
+}
+
 Region fill_ellipse(int64_t height, int64_t width, const Ellipse& e) {
   Region region(height, width);
-  const double c = std::cos(e.angle), s = std::sin(e.angle);
   for (int64_t i = 0; i < height; ++i)
-    for (int64_t j = 0; j < width; ++j) {
-      const double dy = static_cast<double>(i) - e.cy, dx = static_cast<double>(j) - e.cx;
-      const double u = (c * dx + s * dy) / e.semi_major, v = (-s * dx + c * dy) / e.semi_minor;
-      region.at(i, j) = u * u + v * v <= 1.0 ? 1 : 0;
-    }
+    for (int64_t j = 0; j < width; ++j)
+      region.at(i, j) = ellipse_radius_squared(e, static_cast<double>(i), static_cast<double>(j)) <= 1.0 ? 1 : 0;
   return region;
 }
 

@@ -25,7 +25,13 @@ struct Ellipse {
 // where the ellipse's bounding box fits inside the image.
 Ellipse random_ellipse(int64_t height, int64_t width, Generator& gen, double min_frac, double max_frac);
 
-// Pixels with ((u / a)^2 + (v / b)^2 <= 1), (u, v) the centre offset in the ellipse's axes.
+// The square of the ellipse's radius coordinate at (y, x):
+//   r^2 = (u / a)^2 + (v / b)^2,
+// (u, v) the offset from the centre along the major and minor axes; 0 at the
+// centre, 1 on the outline.
+double ellipse_radius_squared(const Ellipse& ellipse, double y, double x);
+
+// Pixels with r^2 <= 1.
 Region fill_ellipse(int64_t height, int64_t width, const Ellipse& ellipse);
 
 // Pixels inside the closed polygon (even-odd rule on a horizontal ray).

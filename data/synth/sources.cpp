@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/dataset_scan.h"
-#include "data/fabric/draw.h"
+#include "data/random_draws.h"
 #include "data/fabric/presets.h"
 #include "data/image.h"
 #include "tensor/error.h"
@@ -17,7 +17,7 @@ namespace loom::data::synth {
 TextureSource folder_texture_source(const std::string& dir) {
   auto files = std::make_shared<const std::vector<std::filesystem::path>>(list_images_required(dir, "texture source"));
   return [files](int64_t, int64_t, Generator& gen) {
-    const auto pick = static_cast<size_t>(fabric::draw_int(gen, 0, static_cast<int64_t>(files->size())));
+    const auto pick = static_cast<size_t>(draw_int(gen, 0, static_cast<int64_t>(files->size())));
     return load_image((*files)[pick].string(), ColorMode::RGB);
   };
 }

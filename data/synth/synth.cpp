@@ -4,6 +4,7 @@
 
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
+#include "data/pixel_math.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
 
@@ -42,7 +43,7 @@ Tensor match_texture(const Tensor& texture, int64_t channels, int64_t height, in
   const int64_t c = t.size(0);
   if (c == 3 && channels == 1) {
     // ITU-R 601 luma, as data::load_image(ColorMode::Gray).
-    t = (t.narrow(0, 0, 1) * 0.299 + t.narrow(0, 1, 1) * 0.587 + t.narrow(0, 2, 1) * 0.114);
+    t = t.narrow(0, 0, 1) * kLumaR + t.narrow(0, 1, 1) * kLumaG + t.narrow(0, 2, 1) * kLumaB;
   } else if (c == 1 && channels == 3) {
     t = t.expand({3, t.size(1), t.size(2)});
   }

@@ -2,7 +2,7 @@
 // result every method returns, the pixel region type the methods draw into,
 // the two ways a fill is composited onto an image, and the registry of methods
 // by name that `loom synth` uses. (Scalar random draws come from
-// data/fabric/draw.h.)
+// data/random_draws.h.)
 //
 // Conventions shared by every method:
 //   - images are float32 (C, H, W) in [0, 1] with C = 1 or 3; a method never

@@ -11,10 +11,10 @@
 #include <numeric>
 
 #include "data/fabric/defects.h"
-#include "data/fabric/draw.h"
 #include "data/fabric/presets.h"
 #include "data/fabric/render.h"
 #include "data/fabric/weave.h"
+#include "data/pixel_math.h"
 #include "tests/test_util.h"
 
 namespace fab = loom::data::fabric;
@@ -365,7 +365,7 @@ TEST(FabricDefects, ChangedPixelsMarksAnyChannel) {
   Tensor b = a.clone();
   b.data<float>()[1 * 6 + 4] = 0.5f;  // channel 1, pixel (1, 1)
   b.data<float>()[2 * 6 + 0] = 1e-7f;  // channel 2, pixel (0, 0)
-  const std::vector<double> m = fab::changed_pixels(a, b).to_vector<double>();
+  const std::vector<double> m = loom::data::changed_pixels(a, b).to_vector<double>();
   EXPECT_EQ(m, (std::vector<double>{255, 0, 0, 0, 255, 0}));
 }
 
@@ -439,8 +439,8 @@ TEST(FabricDefects, DefectsComposeOnOneSurface) {
   const Tensor alone = fab::draw_defect(fab::DefectKind::BrokenEnd, fabric, plain, gen);
   gen.set_state(state);
   const Tensor both = fab::draw_defect(fab::DefectKind::BrokenEnd, fabric, spotted, gen);
-  const std::vector<double> end_mask = fab::changed_pixels(plain, alone).to_vector<double>();
-  const std::vector<double> spot_mask = fab::changed_pixels(plain, spotted).to_vector<double>();
+  const std::vector<double> end_mask = loom::data::changed_pixels(plain, alone).to_vector<double>();
+  const std::vector<double> spot_mask = loom::data::changed_pixels(plain, spotted).to_vector<double>();
   ASSERT_GT(std::count(end_mask.begin(), end_mask.end(), 255.0), 0);
   ASSERT_GT(std::count(spot_mask.begin(), spot_mask.end(), 255.0), 0);
   const Image im_alone(alone), im_spotted(spotted), im_both(both);
