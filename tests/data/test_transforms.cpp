@@ -269,6 +269,31 @@ TEST(Transforms, GeometricTransformKeepsImageAndMaskAligned) {
   EXPECT_EQ(a.state(), b.state());
 }
 
+// The five uniform draws are used as documented: top, left, hflip, vflip,
+// rotation, each decision from its own draw (so hflip and vflip are
+// independent, not one coin shown twice).
+TEST(Transforms, GeometricDecisionsUseTheirOwnDraws) {
+  GeometricOptions opt;
+  opt.crop_height = 5;
+  opt.crop_width = 4;
+  opt.hflip_probability = 0.3;
+  opt.vflip_probability = 0.6;
+  opt.random_rot90 = true;
+  std::set<std::pair<bool, bool>> flip_pairs;
+  for (uint64_t seed = 0; seed < 64; ++seed) {
+    Generator gen(seed), replay(seed);
+    const GeometricTransform t = sample_geometric(12, 10, opt, gen);
+    const std::vector<double> u = uniform({5}, 0.0, 1.0, replay, DType::Float64).to_vector<double>();
+    EXPECT_EQ(t.crop.top, static_cast<int64_t>(std::floor(u[0] * 8)));  // 12 - 5 + 1 positions
+    EXPECT_EQ(t.crop.left, static_cast<int64_t>(std::floor(u[1] * 7)));  // 10 - 4 + 1 positions
+    EXPECT_EQ(t.hflip, u[2] < 0.3);
+    EXPECT_EQ(t.vflip, u[3] < 0.6);
+    EXPECT_EQ(t.rot90_k, static_cast<int64_t>(std::floor(u[4] * 4)));
+    flip_pairs.insert({t.hflip, t.vflip});
+  }
+  EXPECT_EQ(flip_pairs.size(), 4u);  // all four (hflip, vflip) combinations occur
+}
+
 // HSV -> RGB by the alternative formula f(n) = V - V S max(0, min(k, 4 - k, 1)),
 // k = (n + 6 H) mod 6, (R, G, B) = (f(5), f(3), f(1)): independent of the
 // six-sector code under test.
