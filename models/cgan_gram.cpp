@@ -39,11 +39,32 @@ DcganOptions dcgan_options(const CganGramOptions& o) {
           .d_output = DOutput::Logits, .bn_eps = o.bn_eps, .bn_momentum = o.bn_momentum};
 }
 
+// ---- the condition ----
+
+GramProjection::GramProjection(int64_t gram_dim, int64_t condition_dim, double bn_eps, double bn_momentum,
+                               Generator& gen) {
+  norm = register_module("norm", nn::make<nn::BatchNorm2d>(
+                                     {.features = gram_dim, .eps = bn_eps, .momentum = bn_momentum, .affine = false}));
+  linear = register_module("linear", nn::make<nn::Linear>({.in = gram_dim, .out = condition_dim}, gen));
+}
+
+Tensor GramProjection::forward(const Tensor& g) {
+  LOOM_CHECK(g.dim() == 2, repr(*this), ": g must be (N, gram_dim), got ", shape_str(g.shape()));
+  const int64_t n = g.size(0), d = g.size(1);
+  const Tensor standardised = (*norm)(g.reshape({n, d, 1, 1})).reshape({n, d});  // norm(g): (N, gram_dim)
+  return (*linear)(standardised);                                                 // c = W norm(g) + b
+}
+
+std::string GramProjection::extra_repr() const {
+  return std::to_string(linear->options.in) + " -> " + std::to_string(linear->options.out);
+}
+
 // ---- G ----
 
 CganGenerator::CganGenerator(const CganGramOptions& o, Generator& gen) : options(o) {
   check_cgan_options(o);
-  condition = register_module("condition", nn::make<nn::Linear>({.in = o.gram_dim, .out = o.condition_dim}, gen));
+  condition = register_module(
+      "condition", nn::make<GramProjection>(o.gram_dim, o.condition_dim, o.bn_eps, o.bn_momentum, gen));
   main = register_module("main", nn::make<nn::Sequential>());
   append_dcgan_generator(*main, o.nz + o.condition_dim, dcgan_options(o), gen);
   nn::dcgan_init_(*main, gen);
@@ -55,7 +76,7 @@ Tensor CganGenerator::forward(const Tensor& z, const Tensor& g) {
              shape_str(z.shape()));
   const int64_t n = z.size(0);
   check_condition(*this, g, n, options.gram_dim);
-  const Tensor c = (*condition)(g);                                                      // c = W g + b: (N, cond)
+  const Tensor c = (*condition)(g);                                                      // c = W norm(g) + b: (N, cond)
   const Tensor h = cat({z.reshape({n, options.nz, 1, 1}), c.reshape({n, options.condition_dim, 1, 1})}, 1);  // [z, c]
   return (*main)(h);                                                                      // x' = G(z, G^phi)
 }
@@ -73,7 +94,8 @@ std::string CganGenerator::extra_repr() const { return sizes(options, options.ng
 
 CganDiscriminator::CganDiscriminator(const CganGramOptions& o, Generator& gen) : options(o) {
   check_cgan_options(o);
-  condition = register_module("condition", nn::make<nn::Linear>({.in = o.gram_dim, .out = o.condition_dim}, gen));
+  condition = register_module(
+      "condition", nn::make<GramProjection>(o.gram_dim, o.condition_dim, o.bn_eps, o.bn_momentum, gen));
   features = register_module("features", nn::make<nn::Sequential>());
   const int64_t cf = append_dcgan_discriminator_features(*features, dcgan_options(o), gen);  // Cf = ndf 2^(k-1)
   head = register_module("head", nn::make<nn::Conv2d>(
@@ -89,7 +111,7 @@ Tensor CganDiscriminator::forward(const Tensor& x, const Tensor& g) {
   check_condition(*this, g, n, options.gram_dim);
   const Tensor phi = (*features)(x);                         // phi(x): (N, Cf, 4, 4)
   const Tensor unconditional = (*head)(phi);                 // psi(phi(x)): (N, 1, 1, 1)
-  const Tensor v = (*embed)((*condition)(g));                // V c, c = W g + b: (N, Cf)
+  const Tensor v = (*embed)((*condition)(g));                // V c, c = W norm(g) + b: (N, Cf)
   const Tensor pooled = sum(phi, {2, 3});                    // sum_{h,w} phi(x): (N, Cf)
   const Tensor projection = sum(v * pooled, {1});            // <V c, phi(x)>: (N)
   return unconditional + projection.reshape({n, 1, 1, 1});   // Miyato eq. 3: logits (N, 1, 1, 1)

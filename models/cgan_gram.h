@@ -6,9 +6,16 @@
 //
 // The condition. g = [triu(G_1), triu(G_2), ...] (N, gram_dim) from
 // TextureFeatures, G_l = psi_l psi_l^T / (C_l H_l W_l)         (paper: G^phi(x))
-// Each network projects g with its own learned linear map to the condition
-// vector c (N, condition_dim):
-//   c = W g + b                                              "condition" (nn::Linear)
+// Each network maps g to the condition vector c (N, condition_dim) with its
+// own GramProjection:
+//   c = W norm(g) + b                                        "condition.linear" (nn::Linear)
+//   norm(g) = (g - mean_batch(g)) / sqrt(var_batch(g) + eps)  "condition.norm" (BatchNorm2d, no affine)
+// The standardisation of each Gram entry is loom's addition, not the paper's:
+// the entries are small (about mean(psi^2) / C) and differ little from one
+// texture to the next, so a Linear on the raw g barely sees the condition (in
+// the tests, D could hardly tell matched from mismatched pairs). As with any
+// batch norm, training needs batches of 2 or more, and eval mode (sampling)
+// uses the running statistics.
 //
 // Generator G(z, g): (N, nz) or (N, nz, 1, 1) noise and (N, gram_dim) -> (N, nc, S, S)
 //   c = condition(g)
@@ -39,7 +46,8 @@
 //   errG = BCE_logits(D(G(z, g), g), 1) = -mean log sigmoid D(G(z, g), g)   gan_g_loss
 // (compute D(real) and D(fake) in separate statements; see gan_loss.h).
 //
-// Names: G has "condition.weight", "condition.bias", "main.0.weight", ...; D has
+// Names: G has "condition.linear.weight", "condition.linear.bias",
+// "condition.norm.running_mean", ..., "main.0.weight", ...; D has
 // "condition.*", "features.0.weight", "features.3.running_mean", ...,
 // "head.weight", "embed.weight". Convolutions and batch norms get the DCGAN
 // init (nn::dcgan_init_); the Linear layers keep PyTorch's default init.
@@ -50,6 +58,7 @@
 #include "models/dcgan.h"
 #include "nn/conv.h"
 #include "nn/linear.h"
+#include "nn/norm.h"
 
 namespace loom::models {
 
@@ -68,6 +77,18 @@ struct CganGramOptions {
 // The DCGAN options with the same sizes (nz of the noise alone).
 DcganOptions dcgan_options(const CganGramOptions& options);
 
+// g (N, gram_dim) -> c = W norm(g) + b (N, condition_dim).
+class GramProjection : public nn::Module {
+ public:
+  GramProjection(int64_t gram_dim, int64_t condition_dim, double bn_eps, double bn_momentum, Generator& gen);
+  Tensor forward(const Tensor& g) override;
+  std::string type_name() const override { return "GramProjection"; }
+  std::string extra_repr() const override;
+
+  std::shared_ptr<nn::BatchNorm2d> norm;   // over g viewed as (N, gram_dim, 1, 1), affine = false
+  std::shared_ptr<nn::Linear> linear;      // (N, gram_dim) -> (N, condition_dim)
+};
+
 class CganGenerator : public nn::Module {
  public:
   CganGenerator(const CganGramOptions& options, Generator& gen);
@@ -79,7 +100,7 @@ class CganGenerator : public nn::Module {
   std::string extra_repr() const override;
 
   const CganGramOptions options;
-  std::shared_ptr<nn::Linear> condition;  // g -> c: (N, gram_dim) -> (N, condition_dim)
+  std::shared_ptr<GramProjection> condition;  // g -> c: (N, gram_dim) -> (N, condition_dim)
   std::shared_ptr<nn::Sequential> main;   // [z, c] (N, nz + condition_dim, 1, 1) -> image
 };
 
@@ -94,7 +115,7 @@ class CganDiscriminator : public nn::Module {
   std::string extra_repr() const override;
 
   const CganGramOptions options;
-  std::shared_ptr<nn::Linear> condition;  // g -> c
+  std::shared_ptr<GramProjection> condition;  // g -> c
   std::shared_ptr<nn::Sequential> features;  // phi: image -> (N, Cf, 4, 4)
   std::shared_ptr<nn::Conv2d> head;          // psi: (N, Cf, 4, 4) -> (N, 1, 1, 1)
   std::shared_ptr<nn::Linear> embed;         // V: c -> (N, Cf), no bias
