@@ -7,19 +7,27 @@
 //     without torch);
 //   - the DCGAN initialisation statistics (conv N(0, 0.02^2), BN N(1, 0.02^2) / 0);
 //   - the losses against the hand formulas;
+//   - the PyTorch golden DCGAN cases (../shared/golden, op dcgan_iteration)
+//     load strictly into models::dcgan networks built from their metadata,
+//     and reproduce the case's G(z) and errD (the whole iteration, with Adam,
+//     is tests/nn/test_golden_dcgan.cpp, which builds the same networks from
+//     layers);
 //   - tiny overfits on a fixed batch of 8 procedural 32x32 images: D alone
 //     learns to tell them from fixed fakes, and G alone learns to reproduce
 //     them from fixed noise.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <regex>
 #include <sstream>
 
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
 #include "models/dcgan.h"
 #include "nn/nn.h"
+#include "nn/state_dict.h"
 #include "tests/models/gan_test_util.h"
+#include "tests/nn/golden_support.h"
 #include "tests/test_util.h"
 
 using namespace loom;
@@ -150,6 +158,41 @@ TEST(GanLoss, MatchesTheHandFormulas) {
   expect_close(gan_d_loss(logit(d_real), logit(d_fake), DOutput::Logits), {real_term + fake_term}, 1e-12, 1e-12,
                "errD (logits)");
   expect_close(gan_g_loss(logit(d_fake), DOutput::Logits), {g_term}, 1e-12, 1e-12, "errG (logits)");
+}
+
+// The case's initial "G." or "D." tensors (names without ":after"), prefix removed.
+std::map<std::string, Tensor> initial_state(const SafeTensors& data, const std::string& prefix) {
+  std::map<std::string, Tensor> state;
+  for (const auto& [name, t] : nn::select_prefix(data.tensors, prefix))
+    if (name.find(':') == std::string::npos) state[name] = t;
+  return state;
+}
+
+TEST(DcganGolden, GoldenCasesLoadAndReproduceFakeAndErrD) {
+  const auto cases = golden_test::cases_with_op({"dcgan_iteration"});
+  ASSERT_FALSE(cases.empty()) << "no dcgan_iteration case in " << golden_test::golden_dir().string();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    golden_test::Metadata md(c.data.metadata);
+    std::smatch eps;
+    const std::string batchnorm = md.str("batchnorm");
+    ASSERT_TRUE(std::regex_search(batchnorm, eps, std::regex(R"(eps ([^;, ]+))"))) << batchnorm;
+    const DcganOptions o{.nz = md.integer("nz"), .ngf = md.integer("ngf"), .ndf = md.integer("ndf"),
+                         .channels = md.integer("nc"), .image_size = md.integer("image"),
+                         .d_output = DOutput::Probability,
+                         .bn_eps = golden_test::Metadata::parse_real("batchnorm eps", eps[1])};
+    Generator gen(1);  // initial values, replaced by the file's
+    auto G = dcgan_generator(o, gen);
+    auto D = dcgan_discriminator(o, gen);
+    ASSERT_NO_THROW(nn::load_state_dict(*G, initial_state(c.data, "G.")));  // strict: same names and shapes
+    ASSERT_NO_THROW(nn::load_state_dict(*D, initial_state(c.data, "D.")));
+    const Tensor fake = (*G)(c.data.tensors.at("z"));  // train mode, as the case
+    EXPECT_LE(golden_test::relative_error(fake, c.data.tensors.at("fake")), 1e-5);
+    const Tensor d_real = (*D)(c.data.tensors.at("real"));
+    const Tensor d_fake = (*D)(fake.detach());
+    const Tensor errD = gan_d_loss(d_real, d_fake, DOutput::Probability);
+    EXPECT_LE(golden_test::relative_error(errD.reshape({1}), c.data.tensors.at("errD")), 1e-5);
+  }
 }
 
 // The overfit tests: 8 wave images 32x32 RGB, widths 16, Adam (0.5, 0.999).
