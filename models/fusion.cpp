@@ -81,6 +81,37 @@ void FusionGenerator::set_dropout_generator(Generator& gen) {
     if (up->dropout) up->dropout->set_generator(gen);
 }
 
+std::string FusionGenerator::pix2pix_generator_name(const std::string& name) const {
+  // name = ("down" | "up") <level> "." ("conv" | "norm") "." <tensor>
+  const size_t dot1 = name.find('.'), dot2 = dot1 == std::string::npos ? dot1 : name.find('.', dot1 + 1);
+  const bool down = name.rfind("down", 0) == 0, up = name.rfind("up", 0) == 0;
+  LOOM_CHECK((down || up) && dot2 != std::string::npos, "FusionGenerator::pix2pix_generator_name: '", name,
+             "' is not a name of this generator");
+  const std::string level_text = name.substr(down ? 4 : 2, dot1 - (down ? 4 : 2));
+  const std::string layer = name.substr(dot1 + 1, dot2 - dot1 - 1), tensor = name.substr(dot2 + 1);
+  const int64_t D = options.depth;
+  const int64_t level = level_text.empty() || level_text.find_first_not_of("0123456789") != std::string::npos
+                            ? -1
+                            : std::stoll(level_text);
+  LOOM_CHECK(level >= 0 && level < D && (layer == "conv" || layer == "norm"),
+             "FusionGenerator::pix2pix_generator_name: '", name, "' is not a name of this generator");
+  // The block of level i is reached by model.model.1.model.3.model.3...: the
+  // outermost block's submodule sits at index 1, every middle block's at 3.
+  std::string prefix = "model.";
+  for (int64_t i = 0; i < level; ++i) prefix += i == 0 ? "model.1." : "model.3.";
+  prefix += "model.";
+  int64_t index = -1;
+  if (level == 0) {
+    index = layer == "conv" ? (down ? 0 : 3) : -1;  // [downconv, sub, uprelu, upconv, tanh]
+  } else if (level == D - 1) {
+    index = down ? (layer == "conv" ? 1 : -1) : (layer == "conv" ? 3 : 4);  // [lrelu, downconv, relu, upconv, upnorm]
+  } else {
+    index = down ? (layer == "conv" ? 1 : 2) : (layer == "conv" ? 5 : 6);  // [lrelu, downconv, downnorm, sub, relu, upconv, upnorm, (dropout)]
+  }
+  LOOM_CHECK(index >= 0, "FusionGenerator::pix2pix_generator_name: '", name, "' is not a name of this generator");
+  return prefix + std::to_string(index) + "." + tensor;
+}
+
 Tensor FusionGenerator::forward(const Tensor& x) {
   nn::check_input_dims(*this, x, 4, "(N, C, H, W)");
   nn::check_input_size(*this, x, 1, options.in_channels, "channels");

@@ -32,11 +32,18 @@
 //   down<i>.conv.weight/bias, down<i>.norm.{weight,bias,running_mean,...}
 //   up<i>.conv.weight/bias,   up<i>.norm.{...}
 // e.g. "down0.conv.weight" (w, in, 4, 4), "up0.conv.bias" (out_channels).
+// pix2pix_generator_name() translates them to PyTorch's names, so a pix2pix
+// checkpoint's netG loads after renaming (checked against PyTorch in the tests):
+//   level 0 (outermost)  down0.conv -> model.model.0     up0.conv -> model.model.3
+//   level 0 < i < D-1    P = "model." + "model.1." + "model.3." x (i - 1) + "model."
+//                        down<i>.conv -> P 1, down<i>.norm -> P 2, up<i>.conv -> P 5, up<i>.norm -> P 6
+//   level D-1            down.conv -> P 1, up.conv -> P 3, up.norm -> P 4
 //
 // Dropout draws from default_generator() until set_dropout_generator() points
 // it at the trainer's generator (which must outlive the model).
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "models/pix2pix_parts.h"
@@ -89,6 +96,11 @@ class FusionGenerator : public nn::Module {
   void set_dropout_generator(Generator& gen);
   // c_i = width min(2^i, 8): the channels of encoder level i.
   int64_t level_channels(int64_t level) const;
+
+  // PyTorch pix2pix's state-dict name of one of ours (see the top of this
+  // file), e.g. "down2.norm.running_var" -> "model.model.1.model.3.model.2.running_var".
+  // Throws for a name this generator does not have.
+  std::string pix2pix_generator_name(const std::string& name) const;
 
   const Options options;
   std::vector<std::shared_ptr<UnetDown>> downs;  // down0 .. down{D-1}

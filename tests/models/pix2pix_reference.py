@@ -46,6 +46,17 @@ class UnetSkipConnectionBlock(nn.Module):
         return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
 
 
+class Wrapped(nn.Module):
+    """UnetGenerator and NLayerDiscriminator both keep their network as self.model."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)
+
+
 def unet(input_nc, output_nc, num_downs, ngf, kind, use_dropout=True):
     norm = norm_layer(kind)
     block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
@@ -54,7 +65,8 @@ def unet(input_nc, output_nc, num_downs, ngf, kind, use_dropout=True):
     block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
     block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
     block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
-    return UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm=norm)
+    return Wrapped(UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True,
+                                           norm=norm))
 
 
 def n_layer_discriminator(input_nc, ndf, n_layers, kind):
@@ -68,7 +80,7 @@ def n_layer_discriminator(input_nc, ndf, n_layers, kind):
     prev, mult = mult, min(2 ** n_layers, 8)
     seq += [nn.Conv2d(ndf * prev, ndf * mult, 4, 1, 1, bias=use_bias), norm(ndf * mult), nn.LeakyReLU(0.2, True)]
     seq += [nn.Conv2d(ndf * mult, 1, 4, 1, 1)]
-    return nn.Sequential(*seq)
+    return Wrapped(nn.Sequential(*seq))
 
 
 def count(m):

@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,8 @@
 #include "models/gaussian_blur.h"
 #include "models/imperfect_input.h"
 #include "models/patchgan.h"
+#include "tensor/safetensors.h"
+#include "tests/nn/checkpoint_test_util.h"
 #include "tests/test_util.h"
 
 namespace loom::models {
@@ -142,6 +148,90 @@ TEST(FusionGenerator, SkipConnectionsCarryTheInputPastACutBottleneck) {
   for (int64_t c = 0; c < 3; ++c) x2.data<float>()[(c * 256 + row) * 256 + col] += 2.0f;
   const Tensor change = sum(abs(G(x2) - G(x)), {0, 1});  // (256, 256)
   EXPECT_GT(change.at({row, col}), 1e-5) << "the changed pixel does not reach its output location";
+}
+
+TEST(FusionGenerator, Pix2pixNamesFollowTheRecursiveBlocks) {
+  Generator gen(19);
+  FusionGenerator G({.depth = 5, .width = 2}, gen);
+  EXPECT_EQ(G.pix2pix_generator_name("down0.conv.weight"), "model.model.0.weight");
+  EXPECT_EQ(G.pix2pix_generator_name("up0.conv.bias"), "model.model.3.bias");
+  EXPECT_EQ(G.pix2pix_generator_name("down1.conv.weight"), "model.model.1.model.1.weight");
+  EXPECT_EQ(G.pix2pix_generator_name("down2.norm.running_var"), "model.model.1.model.3.model.2.running_var");
+  EXPECT_EQ(G.pix2pix_generator_name("up4.norm.weight"), "model.model.1.model.3.model.3.model.3.model.4.weight");
+  expect_error_containing([&] { G.pix2pix_generator_name("down5.conv.weight"); }, "is not a name");
+  expect_error_containing([&] { G.pix2pix_generator_name("up0.norm.weight"); }, "is not a name");
+}
+
+// ---- PyTorch parity -------------------------------------------------------------------
+
+// loom's G and D are saved under pix2pix's names, PyTorch (tests/models/
+// fusion_torch.py over pix2pix_reference.py) loads them strictly and runs them;
+// the outputs must agree. Skipped when /usr/bin/python3 cannot import torch.
+class FusionTorch : public ::testing::Test {
+ public:
+  int run_python(const std::string& args) {
+    const std::string log_path = dir_.file("python.log");
+    const int status = std::system(("/usr/bin/python3 " + args + " > '" + log_path + "' 2>&1").c_str());
+    std::ifstream f(log_path);
+    log_.assign(std::istreambuf_iterator<char>(f), {});
+    return status;
+  }
+  testing::TempDir dir_;
+  std::string log_;
+};
+
+// Every 1-dim tensor (norm weights and biases, running statistics, conv biases)
+// off its default, so that eval and training modes differ and a misplaced
+// bias shows.
+void randomize_vectors(nn::Module& m, Generator& gen) {
+  NoGradGuard no_grad;
+  for (auto& [name, t] : m.state_dict()) {
+    if (t.dim() != 1) continue;
+    Tensor v = t;
+    if (name.ends_with("weight") || name.ends_with("running_var"))
+      uniform_(v, 0.5, 1.5, gen);
+    else
+      uniform_(v, -0.3, 0.3, gen);
+  }
+}
+
+void check_against_torch(FusionTorch& fixture, int64_t depth, int64_t width, int64_t in, int64_t out, NormKind norm,
+                         int64_t size);
+
+TEST_F(FusionTorch, BatchNormDepth5) { check_against_torch(*this, 5, 3, 4, 2, NormKind::Batch, 32); }
+TEST_F(FusionTorch, InstanceNormDepth6) { check_against_torch(*this, 6, 2, 3, 3, NormKind::Instance, 64); }
+
+void check_against_torch(FusionTorch& fx, int64_t depth, int64_t width, int64_t in, int64_t out, NormKind norm,
+                         int64_t size) {
+  Generator gen(20 + depth);
+  FusionGenerator G({.in_channels = in, .out_channels = out, .depth = depth, .width = width, .norm = norm,
+                     .dropout = false},
+                    gen);
+  PatchDiscriminator D({.in_channels = in + out, .width = width, .norm = norm}, gen);
+  randomize_vectors(G, gen);
+  randomize_vectors(D, gen);
+  std::map<std::string, Tensor> models;
+  for (auto& [name, t] : G.state_dict()) models["G." + G.pix2pix_generator_name(name)] = t;
+  for (auto& [name, t] : D.state_dict()) models["D." + name] = t;
+  const Tensor x = randn({2, in, size, size}, gen), y = randn({2, out, size, size}, gen);
+  save_safetensors(fx.dir_.file("models.safetensors"), models);
+  save_safetensors(fx.dir_.file("io.safetensors"), {{"x", x}, {"y", y}});
+  const std::string script = std::string(LOOM_SOURCE_DIR) + "/tests/models/fusion_torch.py";
+  const std::string args = "'" + script + "' run " + std::to_string(depth) + " " + std::to_string(width) + " " +
+                           std::to_string(in) + " " + std::to_string(out) + " " + norm_name(norm) + " '" +
+                           fx.dir_.file("models.safetensors") + "' '" + fx.dir_.file("io.safetensors") + "' '" +
+                           fx.dir_.file("out.safetensors") + "'";
+  if (fx.run_python(args) != 0 && fx.log_.find("No module named 'torch'") != std::string::npos)
+    GTEST_SKIP() << "/usr/bin/python3 cannot import torch: " << fx.log_;
+  ASSERT_TRUE(std::filesystem::exists(fx.dir_.file("out.safetensors"))) << fx.log_;
+  const auto ref = load_safetensors(fx.dir_.file("out.safetensors")).tensors;
+  NoGradGuard no_grad;
+  G.eval();
+  expect_close(G(x), ref.at("g_eval").to_vector<double>(), 1e-5, 1e-4, "G eval vs PyTorch");
+  G.train();
+  expect_close(G(x), ref.at("g_train").to_vector<double>(), 1e-5, 1e-4, "G train vs PyTorch");
+  D.eval();
+  expect_close(D.judge(x, y), ref.at("d_eval").to_vector<double>(), 1e-5, 1e-4, "D eval vs PyTorch");
 }
 
 // ---- PatchGAN ---------------------------------------------------------------------
