@@ -119,6 +119,8 @@ TEST(CganGram, NamesAndRefusals) {
                                                "head.weight", "embed.weight"}));
   EXPECT_EQ(G.main->modules()[0]->type_name(), "ConvTranspose2d");
   EXPECT_EQ(dynamic_cast<nn::ConvTranspose2d&>(*G.main->modules()[0]).weight.shape(), (Shape{16, 16, 4, 4}));
+  const std::string summary = G.summary({2, 10 + 20});  // packed [z | g]
+  EXPECT_NE(summary.find("GramProjection"), std::string::npos) << summary;
   const Tensor x = Tensor::zeros({2, 3, 32, 32});
   expect_error_containing([&] { D(x); }, "call forward(x, g)");
   expect_error_containing([&] { D.forward(x, Tensor::zeros({2, 19})); }, "must be (N, gram_dim) = [2, 20]");
