@@ -35,31 +35,29 @@ DgtEncoding dgt_encode(const Tensor& normal, const Tensor& mask, const std::vect
     std::vector<double> one_hot(classes, 0.0);
     one_hot[labels[n]] = 1.0;
     const Tensor y = Tensor::from_vector(one_hot, {1, classes, 1, 1}).to(normal.dtype()).to(normal.device());
-    const Tensor m = mask.narrow(0, n, 1).to(normal.dtype());   // (1, 1, H, W)
-    const Tensor fore_hat = y * m;                              // Ê_fore = M ⊗ E_fore  (1, S, H, W)
+    const Tensor m = mask.narrow(0, n, 1).to(normal.dtype());                // (1, 1, H, W)
+    const Tensor fore_hat = y * m;                                           // Ê_fore = M ⊗ E_fore  (1, S, H, W)
     fores.push_back(gaussian_blur(fore_hat, s.sigma_fore) * s.weight_fore);  // Ẽ_fore = w_d (G(k_d) ⊙ Ê_fore)
-    backs.push_back(gaussian_blur(m, s.sigma_back) * s.weight_back);        // Ẽ_back = w_n (G(k_n) ⊙ M)
+    backs.push_back(gaussian_blur(m, s.sigma_back) * s.weight_back);         // Ẽ_back = w_n (G(k_n) ⊙ M)
     enc.smoothing.push_back(s);
   }
-  enc.foreground = cat(fores, 0);                            // (N, S, H, W)
-  enc.background = cat(backs, 0);                            // (N, 1, H, W)
-  enc.foreground_weight = sum(enc.foreground, {1}, true);    // F = sum_s Ẽ_fore  (N, 1, H, W)
+  enc.foreground = cat(fores, 0);                                // (N, S, H, W)
+  enc.background = cat(backs, 0);                                // (N, 1, H, W)
+  enc.foreground_weight = sum(enc.foreground, {1}, true);        // F = sum_s Ẽ_fore  (N, 1, H, W)
   enc.input = cat({enc.foreground, enc.background, normal}, 1);  // X̂ (N, S + 1 + C, H, W)
   return enc;
 }
 
 DgtEncoding dgt_encode_random(const Tensor& normal, const Tensor& mask, const std::vector<int64_t>& labels,
                               const DgtEncodingOptions& opt, Generator& gen) {
-  LOOM_CHECK(opt.sigma_min >= 0.0 && opt.sigma_min <= opt.sigma_max, "dgt_encode_random: need 0 <= sigma_min <= ",
-             "sigma_max, got ", opt.sigma_min, " and ", opt.sigma_max);
+  LOOM_CHECK(opt.sigma_min >= 0.0 && opt.sigma_min <= opt.sigma_max,
+             "dgt_encode_random: need 0 <= sigma_min <= ", "sigma_max, got ", opt.sigma_min, " and ", opt.sigma_max);
   LOOM_CHECK(opt.weight_min >= 0.0 && opt.weight_min <= opt.weight_max && opt.weight_max <= 1.0,
              "dgt_encode_random: need 0 <= weight_min <= weight_max <= 1, got ", opt.weight_min, " and ",
              opt.weight_max);
   LOOM_CHECK(normal.dim() == 4, "dgt_encode_random: normal must be (N, C, H, W), got ", shape_str(normal.shape()));
   const int64_t N = normal.size(0);
-  const auto draw = [&](double lo, double hi) {
-    return uniform({N}, lo, hi, gen, DType::Float64).to_vector<double>();
-  };
+  const auto draw = [&](double lo, double hi) { return uniform({N}, lo, hi, gen, DType::Float64).to_vector<double>(); };
   const std::vector<double> k_d = draw(opt.sigma_min, opt.sigma_max), k_n = draw(opt.sigma_min, opt.sigma_max);
   const std::vector<double> w_d = draw(opt.weight_min, opt.weight_max), w_n = draw(opt.weight_min, opt.weight_max);
   std::vector<DgtSmoothing> smoothing;
@@ -69,8 +67,8 @@ DgtEncoding dgt_encode_random(const Tensor& normal, const Tensor& mask, const st
 
 Tensor dgt_mix_target(const Tensor& defective, const Tensor& normal, const Tensor& foreground_weight,
                       const Tensor& background) {
-  const Tensor& F = foreground_weight;  // (N, 1, H, W)
-  const Tensor& B = background;        // (N, 1, H, W)
+  const Tensor& F = foreground_weight;                                   // (N, 1, H, W)
+  const Tensor& B = background;                                          // (N, 1, H, W)
   return (defective * F + normal * (1.0 - F)) * (1.0 - B) + normal * B;  // (N, C, H, W)
 }
 
@@ -82,8 +80,8 @@ DgtLosses dgt_losses(const Tensor& fake, const Tensor& defective, const Tensor& 
   LOOM_CHECK(F.size(0) == fake.size(0) && F.size(2) == fake.size(2) && F.size(3) == fake.size(3),
              "dgt_losses: the encoding is for ", shape_str(F.shape()), ", the images are ", shape_str(fake.shape()));
   DgtLosses loss;
-  loss.fore = mean(abs(F * (fake - defective)));                // L_fore = |F ⊗ (X - D)|_1
-  loss.back = mean(abs((1.0 - F) * (fake - normal)));           // L_back = |(1 - F) ⊗ (X - N)|_1
+  loss.fore = mean(abs(F * (fake - defective)));                                   // L_fore = |F ⊗ (X - D)|_1
+  loss.back = mean(abs((1.0 - F) * (fake - normal)));                              // L_back = |(1 - F) ⊗ (X - N)|_1
   loss.mix = l1_loss(fake, dgt_mix_target(defective, normal, F, enc.background));  // L_mix = |X - T_mix|_1
   return loss;
 }

@@ -42,7 +42,7 @@
 
 namespace loom::models {
 
-struct DgtSmoothing {  // one sample's draw of the stochastic filter and weights
+struct DgtSmoothing {        // one sample's draw of the stochastic filter and weights
   double sigma_fore = 1.0;   // k_d
   double sigma_back = 1.0;   // k_n
   double weight_fore = 1.0;  // w_d in [0, 1]
@@ -50,16 +50,16 @@ struct DgtSmoothing {  // one sample's draw of the stochastic filter and weights
 };
 
 struct DgtEncodingOptions {
-  int64_t classes = 1;                       // S
-  double sigma_min = 1.0, sigma_max = 3.0;   // k ~ U[sigma_min, sigma_max)
+  int64_t classes = 1;                        // S
+  double sigma_min = 1.0, sigma_max = 3.0;    // k ~ U[sigma_min, sigma_max)
   double weight_min = 0.5, weight_max = 1.0;  // w ~ U[weight_min, weight_max), within [0, 1]
 };
 
 struct DgtEncoding {
-  Tensor input;              // X̂ (N, S + 1 + C, H, W) = cat(Ẽ_fore, Ẽ_back, N_img)
-  Tensor foreground;         // Ẽ_fore (N, S, H, W)
-  Tensor background;         // Ẽ_back (N, 1, H, W)
-  Tensor foreground_weight;  // F = sum_s Ẽ_fore (N, 1, H, W)
+  Tensor input;                         // X̂ (N, S + 1 + C, H, W) = cat(Ẽ_fore, Ẽ_back, N_img)
+  Tensor foreground;                    // Ẽ_fore (N, S, H, W)
+  Tensor background;                    // Ẽ_back (N, 1, H, W)
+  Tensor foreground_weight;             // F = sum_s Ẽ_fore (N, 1, H, W)
   std::vector<DgtSmoothing> smoothing;  // the per-sample draw used
 };
 

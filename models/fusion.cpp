@@ -60,8 +60,8 @@ FusionGenerator::FusionGenerator(const Options& opt, Generator& gen) : options(o
     const int64_t in = i == D - 1 ? level_channels(i) : 2 * level_channels(i);
     const int64_t out = i == 0 ? opt.out_channels : level_channels(i - 1);
     const bool dropout_on = opt.dropout && i >= 4 && i <= D - 2;
-    ups[i] = register_module("up" + std::to_string(i),
-                             std::make_shared<UnetUp>(in, out, i == 0, dropout_on, opt.norm, gen));
+    ups[i] =
+        register_module("up" + std::to_string(i), std::make_shared<UnetUp>(in, out, i == 0, dropout_on, opt.norm, gen));
   }
   pix2pix_init_(*this, gen);
 }
@@ -106,7 +106,8 @@ std::string FusionGenerator::pix2pix_generator_name(const std::string& name) con
   } else if (level == D - 1) {
     index = down ? (layer == "conv" ? 1 : -1) : (layer == "conv" ? 3 : 4);  // [lrelu, downconv, relu, upconv, upnorm]
   } else {
-    index = down ? (layer == "conv" ? 1 : 2) : (layer == "conv" ? 5 : 6);  // [lrelu, downconv, downnorm, sub, relu, upconv, upnorm, (dropout)]
+    index = down ? (layer == "conv" ? 1 : 2)
+                 : (layer == "conv" ? 5 : 6);  // [lrelu, downconv, downnorm, sub, relu, upconv, upnorm, (dropout)]
   }
   LOOM_CHECK(index >= 0, "FusionGenerator::pix2pix_generator_name: '", name, "' is not a name of this generator");
   return prefix + std::to_string(index) + "." + tensor;
@@ -117,14 +118,15 @@ Tensor FusionGenerator::forward(const Tensor& x) {
   nn::check_input_size(*this, x, 1, options.in_channels, "channels");
   const int64_t factor = int64_t{1} << options.depth;
   LOOM_CHECK(x.size(2) % factor == 0 && x.size(3) % factor == 0, nn::repr(*this), ": input height and width must be ",
-             "multiples of 2^depth = ", factor, ", got shape ", shape_str(x.shape()), " (use a smaller depth or resize)");
+             "multiples of 2^depth = ", factor, ", got shape ", shape_str(x.shape()),
+             " (use a smaller depth or resize)");
   const int64_t D = options.depth;
   std::vector<Tensor> skips(D);  // skips[i] = d_i  (N, c_i, H/2^(i+1), W/2^(i+1))
   Tensor h = x;
   for (int64_t i = 0; i < D; ++i) h = skips[i] = (*downs[i])(h);
   Tensor u = (*ups[D - 1])(skips[D - 1]);  // u_{D-1}  (N, c_{D-2}, H/2^(D-1), W/2^(D-1))
   for (int64_t i = D - 2; i >= 0; --i) u = (*ups[i])(cat({skips[i], u}, 1));  // u_i = up_i(cat(d_i, u_{i+1}))
-  return u;  // (N, out_channels, H, W)
+  return u;                                                                   // (N, out_channels, H, W)
 }
 
 }  // namespace loom::models

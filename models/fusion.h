@@ -59,7 +59,7 @@ class UnetDown : public nn::Module {
 
   std::shared_ptr<nn::LeakyReLU> act;  // null on the outermost level
   std::shared_ptr<nn::Conv2d> conv;
-  nn::ModulePtr norm;                  // null on the outermost and innermost levels
+  nn::ModulePtr norm;  // null on the outermost and innermost levels
 };
 
 // One decoder step: ReLU -> ConvT 4/2/1 -> norm | Tanh -> [Dropout 0.5].
@@ -71,9 +71,9 @@ class UnetUp : public nn::Module {
 
   std::shared_ptr<nn::ReLU> act;
   std::shared_ptr<nn::ConvTranspose2d> conv;
-  nn::ModulePtr norm;                     // null on the outermost level
-  std::shared_ptr<nn::Tanh> output_act;   // outermost level only ("out")
-  std::shared_ptr<nn::Dropout> dropout;   // middle levels, when dropout is on
+  nn::ModulePtr norm;                    // null on the outermost level
+  std::shared_ptr<nn::Tanh> output_act;  // outermost level only ("out")
+  std::shared_ptr<nn::Dropout> dropout;  // middle levels, when dropout is on
 };
 
 class FusionGenerator : public nn::Module {
@@ -84,7 +84,7 @@ class FusionGenerator : public nn::Module {
     int64_t depth = 8;         // num_downs >= 2; H and W multiples of 2^depth
     int64_t width = 64;        // ngf
     NormKind norm = NormKind::Batch;
-    bool dropout = true;       // pix2pix trains its U-Net with dropout
+    bool dropout = true;  // pix2pix trains its U-Net with dropout
   };
   // Builds the layers and applies pix2pix_init_ with `gen`.
   explicit FusionGenerator(const Options& options, Generator& gen = default_generator());

@@ -25,9 +25,9 @@ Tensor gaussian_blur(const Tensor& x, double sigma) {
   const int64_t r = static_cast<int64_t>(taps.size() / 2), k = static_cast<int64_t>(taps.size());
   if (r == 0) return x;
   const Tensor g = Tensor::from_vector(taps, {k}).to(x.dtype()).to(x.device());
-  const Tensor along_w = g.reshape({1, 1, 1, k});                         // conv weight (1, 1, 1, 2r+1)
-  const Tensor along_h = g.reshape({1, 1, k, 1});                         // conv weight (1, 1, 2r+1, 1)
-  Tensor planes = x.reshape({N * C, 1, H, W});                            // (N C, 1, H, W)
+  const Tensor along_w = g.reshape({1, 1, 1, k});                           // conv weight (1, 1, 1, 2r+1)
+  const Tensor along_h = g.reshape({1, 1, k, 1});                           // conv weight (1, 1, 2r+1, 1)
+  Tensor planes = x.reshape({N * C, 1, H, W});                              // (N C, 1, H, W)
   planes = conv2d(pad2d(planes, {r, r, 0, 0}, PadMode::Reflect), along_w);  // rows
   planes = conv2d(pad2d(planes, {0, 0, r, r}, PadMode::Reflect), along_h);  // columns
   return planes.reshape({N, C, H, W});

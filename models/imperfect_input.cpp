@@ -11,8 +11,8 @@ namespace {
 void check_window(const PasteWindow& w, int64_t height, int64_t width, size_t index) {
   LOOM_CHECK(w.height > 0 && w.width > 0 && w.top >= 0 && w.left >= 0 && w.top + w.height <= height &&
                  w.left + w.width <= width,
-             "paste_into_window: window ", index, " (top ", w.top, ", left ", w.left, ", height ", w.height,
-             ", width ", w.width, ") is empty or leaves the ", height, "x", width, " image");
+             "paste_into_window: window ", index, " (top ", w.top, ", left ", w.left, ", height ", w.height, ", width ",
+             w.width, ") is empty or leaves the ", height, "x", width, " image");
 }
 
 }  // namespace
@@ -32,9 +32,9 @@ ImperfectPair paste_into_window(const Tensor& background, const Tensor& patch,
     check_window(w, H, W, windows.size() == 1 ? 0 : n);
     const Pad2d place{w.left, W - w.left - w.width, w.top, H - w.top - w.height};  // left, right, top, bottom
     Tensor resized = upsample_bilinear(patch.narrow(0, n, 1), w.height, w.width);  // (1, C, h', w')
-    Tensor pasted = pad2d(resized, place);                                           // (1, C, H, W), 0 outside
+    Tensor pasted = pad2d(resized, place);                                         // (1, C, H, W), 0 outside
     Tensor mask = pad2d(Tensor::ones({1, 1, w.height, w.width}, background.dtype(), background.device()), place);
-    Tensor b = background.narrow(0, n, 1);                                           // (1, C, H, W)
+    Tensor b = background.narrow(0, n, 1);        // (1, C, H, W)
     inputs.push_back(b * (1.0 - mask) + pasted);  // x = b (1 - m) + P m  (P is 0 outside the window)
     masks.push_back(mask);
   }

@@ -37,7 +37,8 @@ ImperfectPair paste_into_window(const Tensor& background, const Tensor& patch, c
 
 // The paper's pair: input = the defective image with its defect window
 // replaced by the patch, target = the defective image itself.
-ImperfectPair make_imperfect_pair(const Tensor& defective, const Tensor& patch, const std::vector<PasteWindow>& windows);
+ImperfectPair make_imperfect_pair(const Tensor& defective, const Tensor& patch,
+                                  const std::vector<PasteWindow>& windows);
 
 // A window with sides uniform in [min_side, max_side] (clipped to the image)
 // and a uniform position inside an (height, width) image.

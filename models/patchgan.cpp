@@ -49,9 +49,9 @@ Tensor PatchDiscriminator::judge(const Tensor& input, const Tensor& output) {
 int64_t PatchDiscriminator::receptive_field() const {
   // Backwards from one logit through each k4 layer of stride s: r <- (r - 1) s + 4.
   int64_t r = 1;
-  r = (r - 1) * 1 + 4;                                                  // the final logit conv
-  r = (r - 1) * 1 + 4;                                                  // the stride-1 conv of level `layers`
-  for (int64_t n = 0; n < options.layers; ++n) r = (r - 1) * 2 + 4;    // the stride-2 convs
+  r = (r - 1) * 1 + 4;                                               // the final logit conv
+  r = (r - 1) * 1 + 4;                                               // the stride-1 conv of level `layers`
+  for (int64_t n = 0; n < options.layers; ++n) r = (r - 1) * 2 + 4;  // the stride-2 convs
   return r;
 }
 

@@ -23,6 +23,7 @@
 #include "models/imperfect_input.h"
 #include "models/patchgan.h"
 #include "tensor/safetensors.h"
+#include "tests/gradcheck.h"
 #include "tests/nn/checkpoint_test_util.h"
 #include "tests/test_util.h"
 
@@ -97,10 +98,13 @@ TEST(FusionGenerator, StateDictNamesAndShapes) {
   EXPECT_EQ(shape_named("up0.conv.bias"), (Shape{2}));
   EXPECT_FALSE(has_name(G, "down0.norm.weight"));  // no norm on the outermost and innermost levels
   EXPECT_FALSE(has_name(G, "down5.norm.weight"));
-  EXPECT_FALSE(has_name(G, "down1.conv.bias"));    // batch norm: no conv bias
+  EXPECT_FALSE(has_name(G, "down1.conv.bias"));  // batch norm: no conv bias
   FusionGenerator I({.depth = 5, .width = 4, .norm = NormKind::Instance}, gen);
-  EXPECT_TRUE(has_name(I, "down1.conv.bias"));     // instance norm: conv bias (pix2pix's use_bias)
+  EXPECT_TRUE(has_name(I, "down1.conv.bias"));  // instance norm: conv bias (pix2pix's use_bias)
   EXPECT_TRUE(has_name(I, "up1.conv.bias"));
+  const std::string table = G.summary({1, 3, 64, 64});  // every block is called through operator()
+  EXPECT_NE(table.find("down5"), std::string::npos) << table;
+  EXPECT_NE(table.find("up0.conv"), std::string::npos) << table;
 }
 
 TEST(FusionGenerator, DropoutSitsInTheMiddleBlocks) {
@@ -204,9 +208,8 @@ TEST_F(FusionTorch, InstanceNormDepth6) { check_against_torch(*this, 6, 2, 3, 3,
 void check_against_torch(FusionTorch& fx, int64_t depth, int64_t width, int64_t in, int64_t out, NormKind norm,
                          int64_t size) {
   Generator gen(20 + depth);
-  FusionGenerator G({.in_channels = in, .out_channels = out, .depth = depth, .width = width, .norm = norm,
-                     .dropout = false},
-                    gen);
+  FusionGenerator G(
+      {.in_channels = in, .out_channels = out, .depth = depth, .width = width, .norm = norm, .dropout = false}, gen);
   PatchDiscriminator D({.in_channels = in + out, .width = width, .norm = norm}, gen);
   randomize_vectors(G, gen);
   randomize_vectors(D, gen);
@@ -380,10 +383,15 @@ TEST(ImperfectInput, PastesTheResizedPatchIntoTheWindow) {
   const ImperfectPair resized =
       paste_into_window(Tensor::zeros({1, 1, 8, 8}), Tensor::full({1, 1, 3, 3}, 0.5), {{1, 2, 4, 5}});
   EXPECT_NEAR(sum(resized.input).item(), 0.5 * 4 * 5, 1e-5);
-  expect_error_containing([&] { paste_into_window(Tensor::zeros({1, 1, 8, 8}), patch, {{0, 0, 2, 2}}); },
-                          "background must be");
   expect_error_containing(
-      [&] { paste_into_window(Tensor::zeros({1, 1, 8, 8}), Tensor::zeros({1, 1, 2, 2}), {{6, 0, 4, 2}}); },
+      [&] {
+        paste_into_window(Tensor::zeros({1, 1, 8, 8}), patch, {{0, 0, 2, 2}});
+      },
+      "background must be");
+  expect_error_containing(
+      [&] {
+        paste_into_window(Tensor::zeros({1, 1, 8, 8}), Tensor::zeros({1, 1, 2, 2}), {{6, 0, 4, 2}});
+      },
       "leaves the 8x8 image");
 }
 
@@ -430,6 +438,12 @@ TEST(GaussianBlur, MatchesAFloat64ReferenceAndKeepsConstants) {
   EXPECT_TRUE(gaussian_blur(x, 0.0).is_same(x));
 }
 
+TEST(GaussianBlur, GradientsFlowThroughIt) {
+  Generator gen(21);
+  const Tensor x = testing::leaf({1, 2, 6, 7}, gen);
+  EXPECT_TRUE(testing::gradcheck([](const std::vector<Tensor>& in) { return gaussian_blur(in[0], 1.2); }, {x}));
+}
+
 TEST(DgtEncoding, ShapesAndValuesAgainstAHandComputation) {
   // N = 2, S = 3 classes, C = 3, 8x8; labels 2 and 0; a rectangular mask per sample.
   Generator gen(15);
@@ -441,8 +455,9 @@ TEST(DgtEncoding, ShapesAndValuesAgainstAHandComputation) {
   for (int64_t r = 4; r < 8; ++r)
     for (int64_t c = 5; c < 8; ++c) mask_values[H * W + r * W + c] = 1.0;  // sample 1 (touches the border)
   const Tensor mask = Tensor::from_vector(mask_values, {2, 1, H, W});
-  const std::vector<DgtSmoothing> smoothing{{.sigma_fore = 1.0, .sigma_back = 0.6, .weight_fore = 0.7, .weight_back = 0.4},
-                                            {.sigma_fore = 2.0, .sigma_back = 0.0, .weight_fore = 1.0, .weight_back = 0.9}};
+  const std::vector<DgtSmoothing> smoothing{
+      {.sigma_fore = 1.0, .sigma_back = 0.6, .weight_fore = 0.7, .weight_back = 0.4},
+      {.sigma_fore = 2.0, .sigma_back = 0.0, .weight_fore = 1.0, .weight_back = 0.9}};
   const std::vector<int64_t> labels{2, 0};
   const DgtEncoding enc = dgt_encode(normal, mask, labels, S, smoothing);
   ASSERT_EQ(shape_of(enc.input), (Shape{2, S + 1 + 3, H, W}));
@@ -462,8 +477,8 @@ TEST(DgtEncoding, ShapesAndValuesAgainstAHandComputation) {
     expect_close(enc.input.select(0, n).select(0, S), back, 1e-12, 1e-10, "X̂ background channel");
     expect_close(enc.foreground_weight.select(0, n).select(0, 0), fore, 1e-12, 1e-10, "F");
     for (int64_t c = 0; c < 3; ++c)
-      expect_close(enc.input.select(0, n).select(0, S + 1 + c), normal.select(0, n).select(0, c).to_vector<double>(),
-                   0, 0, "X̂ normal image");
+      expect_close(enc.input.select(0, n).select(0, S + 1 + c), normal.select(0, n).select(0, c).to_vector<double>(), 0,
+                   0, "X̂ normal image");
   }
   expect_error_containing([&] { dgt_encode(normal, mask, {3, 0}, S, smoothing); }, "label 3 of sample 0");
   expect_error_containing([&] { dgt_encode(normal, mask, labels, S, {{.weight_fore = 1.5}}); }, "weight_fore");
