@@ -270,7 +270,7 @@ TEST(PatchDiscriminator, OneLogitSeesExactlyASeventyPixelWindow) {
   Tensor x = randn({1, 2, size, size}, gen).requires_grad_();
   const Tensor logits = D(x);  // (1, 1, 14, 14)
   ASSERT_EQ(shape_of(logits), (Shape{1, 1, 14, 14}));
-  for (const auto [i, j] : {std::pair<int64_t, int64_t>{7, 7}, {3, 10}}) {
+  for (const auto& [i, j] : {std::pair<int64_t, int64_t>{7, 7}, {3, 10}}) {
     x.set_grad(Tensor());
     Tensor pick = Tensor::zeros(logits.shape());
     pick.data<float>()[i * 14 + j] = 1.0f;
@@ -377,7 +377,9 @@ TEST(ImperfectInput, PastesTheResizedPatchIntoTheWindow) {
           const bool inside = r >= w.top && r < w.top + w.height && q >= w.left && q < w.left + w.width;
           const double want = inside ? patch.at({n, c, r - w.top, q - w.left}) : defective.at({n, c, r, q});
           ASSERT_EQ(pair.input.at({n, c, r, q}), want) << n << " " << c << " " << r << " " << q;
-          if (c == 0) ASSERT_EQ(pair.window.at({n, 0, r, q}), inside ? 1.0 : 0.0);
+          if (c == 0) {
+            ASSERT_EQ(pair.window.at({n, 0, r, q}), inside ? 1.0 : 0.0);
+          }
         }
   // A patch of another size is resized: a constant patch fills the window with its value.
   const ImperfectPair resized =
