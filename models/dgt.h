@@ -1,7 +1,7 @@
 // dgt.h: the input encoding and the reconstruction losses of the DGT
 // (defect generation and transfer) generator of "Open-Set Fabric Defect
 // Detection With Defect Generation and Transfer" (IEEE TIM 2025; equations as
-// summarised in the project notes, shared/seeds/000_*.txt, "DGT module").
+// summarised in the project notes, ../shared/seeds/000_*.txt, "DGT module").
 // The generator itself is the U-Net of fusion.h with in_channels = S + 1 + C
 // (encoder-decoder with skip connections, as the paper describes it).
 //
