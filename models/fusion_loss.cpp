@@ -1,6 +1,7 @@
 // fusion_loss.cpp: pix2pix's GAN + lambda L1 losses (see fusion_loss.h).
 #include "models/fusion_loss.h"
 
+#include "models/gan_loss.h"
 #include "tensor/error.h"
 
 namespace loom::models {
@@ -11,19 +12,14 @@ void check_pair(const Tensor& fake, const Tensor& target, const char* op) {
              shape_str(fake.shape()), " and ", shape_str(target.shape()));
 }
 
-// bce_with_logits against a constant label (1 = real, 0 = fake) of the logits' shape.
-Tensor bce_against(const Tensor& logits, double label) {
-  return bce_with_logits(logits, Tensor::full(logits.shape(), label, logits.dtype(), logits.device()));
-}
-
 }  // namespace
 
 FusionGeneratorLoss fusion_generator_loss(PatchDiscriminator& D, const Tensor& input, const Tensor& fake,
                                           const Tensor& target, double lambda_l1) {
   check_pair(fake, target, "fusion_generator_loss");
   FusionGeneratorLoss loss;
-  loss.gan = bce_against(D.judge(input, fake), 1.0);  // log D(x, G(x)) -> non-saturating
-  loss.l1 = l1_loss(fake, target);                    // |y - G(x)|_1, mean over elements
+  loss.gan = gan_bce(D.judge(input, fake), 1.0, DOutput::Logits);  // log D(x, G(x)) -> non-saturating
+  loss.l1 = l1_loss(fake, target);                                 // |y - G(x)|_1, mean over elements
   loss.total = loss.gan + loss.l1 * lambda_l1;
   return loss;
 }
@@ -32,8 +28,9 @@ FusionDiscriminatorLoss fusion_discriminator_loss(PatchDiscriminator& D, const T
                                                   const Tensor& target) {
   check_pair(fake, target, "fusion_discriminator_loss");
   FusionDiscriminatorLoss loss;
-  loss.fake = bce_against(D.judge(input, fake.detach()), 0.0);  // log(1 - D(x, G(x))), first (pix2pix order)
-  loss.real = bce_against(D.judge(input, target), 1.0);         // log D(x, y)
+  loss.fake =
+      gan_bce(D.judge(input, fake.detach()), 0.0, DOutput::Logits);   // log(1 - D(x, G(x))), first (pix2pix order)
+  loss.real = gan_bce(D.judge(input, target), 1.0, DOutput::Logits);  // log D(x, y)
   loss.total = (loss.real + loss.fake) * 0.5;
   return loss;
 }
