@@ -35,8 +35,14 @@ void check_condition(const nn::Module& m, const Tensor& g, int64_t batch, int64_
 }  // namespace
 
 DcganOptions dcgan_options(const CganGramOptions& o) {
-  return {.nz = o.nz, .ngf = o.ngf, .ndf = o.ndf, .channels = o.channels, .image_size = o.image_size,
-          .d_output = DOutput::Logits, .bn_eps = o.bn_eps, .bn_momentum = o.bn_momentum};
+  return {.nz = o.nz,
+          .ngf = o.ngf,
+          .ndf = o.ndf,
+          .channels = o.channels,
+          .image_size = o.image_size,
+          .d_output = DOutput::Logits,
+          .bn_eps = o.bn_eps,
+          .bn_momentum = o.bn_momentum};
 }
 
 // ---- the condition ----
@@ -52,7 +58,7 @@ Tensor GramProjection::forward(const Tensor& g) {
   LOOM_CHECK(g.dim() == 2, repr(*this), ": g must be (N, gram_dim), got ", shape_str(g.shape()));
   const int64_t n = g.size(0), d = g.size(1);
   const Tensor standardised = (*norm)(g.reshape({n, d, 1, 1})).reshape({n, d});  // norm(g): (N, gram_dim)
-  return (*linear)(standardised);                                                 // c = W norm(g) + b
+  return (*linear)(standardised);                                                // c = W norm(g) + b
 }
 
 std::string GramProjection::extra_repr() const {
@@ -63,8 +69,8 @@ std::string GramProjection::extra_repr() const {
 
 CganGenerator::CganGenerator(const CganGramOptions& o, Generator& gen) : options(o) {
   check_cgan_options(o);
-  condition = register_module(
-      "condition", nn::make<GramProjection>(o.gram_dim, o.condition_dim, o.bn_eps, o.bn_momentum, gen));
+  condition =
+      register_module("condition", nn::make<GramProjection>(o.gram_dim, o.condition_dim, o.bn_eps, o.bn_momentum, gen));
   main = register_module("main", nn::make<nn::Sequential>());
   append_dcgan_generator(*main, o.nz + o.condition_dim, dcgan_options(o), gen);
   nn::dcgan_init_(*main, gen);
@@ -76,9 +82,9 @@ Tensor CganGenerator::forward(const Tensor& z, const Tensor& g) {
              shape_str(z.shape()));
   const int64_t n = z.size(0);
   check_condition(*this, g, n, options.gram_dim);
-  const Tensor c = (*condition)(g);                                                      // c = W norm(g) + b: (N, cond)
+  const Tensor c = (*condition)(g);  // c = W norm(g) + b: (N, cond)
   const Tensor h = cat({z.reshape({n, options.nz, 1, 1}), c.reshape({n, options.condition_dim, 1, 1})}, 1);  // [z, c]
-  return (*main)(h);                                                                      // x' = G(z, G^phi)
+  return (*main)(h);  // x' = G(z, G^phi)
 }
 
 Tensor CganGenerator::forward(const Tensor& packed) {
@@ -94,12 +100,12 @@ std::string CganGenerator::extra_repr() const { return sizes(options, options.ng
 
 CganDiscriminator::CganDiscriminator(const CganGramOptions& o, Generator& gen) : options(o) {
   check_cgan_options(o);
-  condition = register_module(
-      "condition", nn::make<GramProjection>(o.gram_dim, o.condition_dim, o.bn_eps, o.bn_momentum, gen));
+  condition =
+      register_module("condition", nn::make<GramProjection>(o.gram_dim, o.condition_dim, o.bn_eps, o.bn_momentum, gen));
   features = register_module("features", nn::make<nn::Sequential>());
   const int64_t cf = append_dcgan_discriminator_features(*features, dcgan_options(o), gen);  // Cf = ndf 2^(k-1)
-  head = register_module("head", nn::make<nn::Conv2d>(
-                                     {.in = cf, .out = 1, .kernel = 4, .stride = 1, .padding = 0, .bias = false}, gen));
+  head = register_module(
+      "head", nn::make<nn::Conv2d>({.in = cf, .out = 1, .kernel = 4, .stride = 1, .padding = 0, .bias = false}, gen));
   embed = register_module("embed", nn::make<nn::Linear>({.in = o.condition_dim, .out = cf, .bias = false}, gen));
   nn::dcgan_init_(*features, gen);
   nn::dcgan_init_(*head, gen);
@@ -109,16 +115,17 @@ Tensor CganDiscriminator::forward(const Tensor& x, const Tensor& g) {
   nn::check_input_dims(*this, x, 4, "(N, C, H, W)");
   const int64_t n = x.size(0);
   check_condition(*this, g, n, options.gram_dim);
-  const Tensor phi = (*features)(x);                         // phi(x): (N, Cf, 4, 4)
-  const Tensor unconditional = (*head)(phi);                 // psi(phi(x)): (N, 1, 1, 1)
-  const Tensor v = (*embed)((*condition)(g));                // V c, c = W norm(g) + b: (N, Cf)
-  const Tensor pooled = sum(phi, {2, 3});                    // sum_{h,w} phi(x): (N, Cf)
-  const Tensor projection = sum(v * pooled, {1});            // <V c, phi(x)>: (N)
-  return unconditional + projection.reshape({n, 1, 1, 1});   // Miyato eq. 3: logits (N, 1, 1, 1)
+  const Tensor phi = (*features)(x);                        // phi(x): (N, Cf, 4, 4)
+  const Tensor unconditional = (*head)(phi);                // psi(phi(x)): (N, 1, 1, 1)
+  const Tensor v = (*embed)((*condition)(g));               // V c, c = W norm(g) + b: (N, Cf)
+  const Tensor pooled = sum(phi, {2, 3});                   // sum_{h,w} phi(x): (N, Cf)
+  const Tensor projection = sum(v * pooled, {1});           // <V c, phi(x)>: (N)
+  return unconditional + projection.reshape({n, 1, 1, 1});  // Miyato eq. 3: logits (N, 1, 1, 1)
 }
 
 Tensor CganDiscriminator::forward(const Tensor& x) {
-  detail::throw_error(repr(*this), ": the discriminator judges (image, condition) pairs; call forward(x, g) with g (N, ",
+  detail::throw_error(repr(*this),
+                      ": the discriminator judges (image, condition) pairs; call forward(x, g) with g (N, ",
                       options.gram_dim, "), got only an image of shape ", shape_str(x.shape()));
 }
 

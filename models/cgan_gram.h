@@ -66,10 +66,10 @@ struct CganGramOptions {
   int64_t nz = 100;
   int64_t ngf = 64;
   int64_t ndf = 64;
-  int64_t channels = 3;        // nc of the images
-  int64_t image_size = 64;     // 4 * 2^k (32, 64, 128)
-  int64_t gram_dim = 0;        // length of g: TextureFeatures::condition_dim()
-  int64_t condition_dim = 128; // length of c
+  int64_t channels = 3;         // nc of the images
+  int64_t image_size = 64;      // 4 * 2^k (32, 64, 128)
+  int64_t gram_dim = 0;         // length of g: TextureFeatures::condition_dim()
+  int64_t condition_dim = 128;  // length of c
   double bn_eps = 1e-5;
   double bn_momentum = 0.1;
 };
@@ -85,8 +85,8 @@ class GramProjection : public nn::Module {
   std::string type_name() const override { return "GramProjection"; }
   std::string extra_repr() const override;
 
-  std::shared_ptr<nn::BatchNorm2d> norm;   // over g viewed as (N, gram_dim, 1, 1), affine = false
-  std::shared_ptr<nn::Linear> linear;      // (N, gram_dim) -> (N, condition_dim)
+  std::shared_ptr<nn::BatchNorm2d> norm;  // over g viewed as (N, gram_dim, 1, 1), affine = false
+  std::shared_ptr<nn::Linear> linear;     // (N, gram_dim) -> (N, condition_dim)
 };
 
 class CganGenerator : public nn::Module {
@@ -101,7 +101,7 @@ class CganGenerator : public nn::Module {
 
   const CganGramOptions options;
   std::shared_ptr<GramProjection> condition;  // g -> c: (N, gram_dim) -> (N, condition_dim)
-  std::shared_ptr<nn::Sequential> main;   // [z, c] (N, nz + condition_dim, 1, 1) -> image
+  std::shared_ptr<nn::Sequential> main;       // [z, c] (N, nz + condition_dim, 1, 1) -> image
 };
 
 class CganDiscriminator : public nn::Module {
@@ -116,9 +116,9 @@ class CganDiscriminator : public nn::Module {
 
   const CganGramOptions options;
   std::shared_ptr<GramProjection> condition;  // g -> c
-  std::shared_ptr<nn::Sequential> features;  // phi: image -> (N, Cf, 4, 4)
-  std::shared_ptr<nn::Conv2d> head;          // psi: (N, Cf, 4, 4) -> (N, 1, 1, 1)
-  std::shared_ptr<nn::Linear> embed;         // V: c -> (N, Cf), no bias
+  std::shared_ptr<nn::Sequential> features;   // phi: image -> (N, Cf, 4, 4)
+  std::shared_ptr<nn::Conv2d> head;           // psi: (N, Cf, 4, 4) -> (N, 1, 1, 1)
+  std::shared_ptr<nn::Linear> embed;          // V: c -> (N, Cf), no bias
 };
 
 }  // namespace loom::models

@@ -45,7 +45,7 @@ void check_dcgan_options(const DcganOptions& o) {
 void append_dcgan_generator(nn::Sequential& net, int64_t in_channels, const DcganOptions& o, Generator& gen) {
   check_dcgan_options(o);
   const int64_t k = dcgan_stages(o.image_size);
-  int64_t c = o.ngf << (k - 1);  // ngf 2^(k-1) channels at 4x4
+  int64_t c = o.ngf << (k - 1);                         // ngf 2^(k-1) channels at 4x4
   net.add(conv_transpose4(in_channels, c, 1, 0, gen));  // (N, in, 1, 1) -> (N, c, 4, 4)
   net.add(batch_norm(o, c));
   net.add(nn::make<nn::ReLU>());

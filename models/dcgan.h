@@ -42,14 +42,14 @@
 namespace loom::models {
 
 struct DcganOptions {
-  int64_t nz = 100;         // noise channels of G's input (N, nz, 1, 1)
-  int64_t ngf = 64;         // G's width: channels before the last layer
-  int64_t ndf = 64;         // D's width: channels after the first layer
-  int64_t channels = 3;     // nc: image channels, 1 or 3 (any >= 1 works)
-  int64_t image_size = 64;  // S = 4 * 2^k, k >= 1
+  int64_t nz = 100;                         // noise channels of G's input (N, nz, 1, 1)
+  int64_t ngf = 64;                         // G's width: channels before the last layer
+  int64_t ndf = 64;                         // D's width: channels after the first layer
+  int64_t channels = 3;                     // nc: image channels, 1 or 3 (any >= 1 works)
+  int64_t image_size = 64;                  // S = 4 * 2^k, k >= 1
   DOutput d_output = DOutput::Probability;  // D ends in Sigmoid, or returns logits
-  double bn_eps = 1e-5;       // every BatchNorm2d's eps
-  double bn_momentum = 0.1;   // and momentum
+  double bn_eps = 1e-5;                     // every BatchNorm2d's eps
+  double bn_momentum = 0.1;                 // and momentum
 };
 
 // k with image_size = 4 * 2^k, k >= 1; throws naming the size otherwise.

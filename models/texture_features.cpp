@@ -55,7 +55,7 @@ Tensor TextureFeatures::prepare_input(const Tensor& x) const {
   nn::check_input_dims(*this, x, 4, "(N, C, H, W)");
   nn::check_input_size(*this, x, 1, in_channels_, "channels");
   if (!imagenet_input_) return x;
-  Tensor rgb = in_channels_ == 1 ? cat({x, x, x}, 1) : x;                  // (N, 3, H, W)
+  Tensor rgb = in_channels_ == 1 ? cat({x, x, x}, 1) : x;                             // (N, 3, H, W)
   return ((rgb + 1.0) * 0.5 - input_mean_.to(x.dtype())) / input_std_.to(x.dtype());  // [-1,1] -> [0,1] -> ImageNet
 }
 
@@ -100,8 +100,8 @@ std::shared_ptr<TextureFeatures> TextureFeatures::random(const RandomTextureOpti
   int64_t in = o.in_channels;
   for (size_t l = 0; l < o.channels.size(); ++l) {
     const int64_t c = o.channels[l], k = o.kernels[l];
-    LOOM_CHECK(c > 0 && k > 0 && k % 2 == 1, "random texture features: stage ", l, " needs channels > 0 and an odd kernel, got ",
-               c, " channels, kernel ", k);
+    LOOM_CHECK(c > 0 && k > 0 && k % 2 == 1, "random texture features: stage ", l,
+               " needs channels > 0 and an odd kernel, got ", c, " channels, kernel ", k);
     if (l > 0) tf->layers_->add(nn::make<nn::AvgPool2d>({.kernel = 2}));
     // He init: N(0, 2 / fan_in), fan_in = in k k; bias 0.
     Tensor w = randn({c, in, k, k}, gen) * std::sqrt(2.0 / static_cast<double>(in * k * k));  // (c, in, k, k)
@@ -122,8 +122,8 @@ namespace {
 
 // torchvision's VGG19 `features` (configuration "E"): 0 for max-pool, else
 // a 3x3 conv with that many output channels followed by ReLU.
-const std::vector<int64_t> kVgg19 = {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0,
-                                     512, 512, 512, 512, 0, 512, 512, 512, 512, 0};
+const std::vector<int64_t> kVgg19 = {64,  64,  0,   128, 128, 0,   256, 256, 256, 256, 0,
+                                     512, 512, 512, 512, 0,   512, 512, 512, 512, 0};
 
 struct VggLayer {
   std::string name;  // conv1_1, relu1_1, pool1, ...
@@ -181,14 +181,16 @@ std::shared_ptr<TextureFeatures> TextureFeatures::vgg19(const Vgg19TextureOption
     taps.push_back(index);
   }
   for (size_t t = 1; t < taps.size(); ++t)
-    LOOM_CHECK(taps[t] > taps[t - 1], "VGG19 texture features: layers must be given shallow to deep, without repeats; '",
-               o.layers[t], "' comes after '", o.layers[t - 1], "'");
+    LOOM_CHECK(taps[t] > taps[t - 1],
+               "VGG19 texture features: layers must be given shallow to deep, without repeats; '", o.layers[t],
+               "' comes after '", o.layers[t - 1], "'");
 
   const SafeTensors file = load_safetensors(o.path);
   std::shared_ptr<TextureFeatures> tf(new TextureFeatures());
   tf->in_channels_ = o.in_channels;
   tf->imagenet_input_ = true;
-  tf->input_mean_ = tf->register_buffer("input_mean", Tensor::from_vector<float>({0.485f, 0.456f, 0.406f}, {1, 3, 1, 1}));
+  tf->input_mean_ =
+      tf->register_buffer("input_mean", Tensor::from_vector<float>({0.485f, 0.456f, 0.406f}, {1, 3, 1, 1}));
   tf->input_std_ = tf->register_buffer("input_std", Tensor::from_vector<float>({0.229f, 0.224f, 0.225f}, {1, 3, 1, 1}));
   tf->layers_ = tf->register_module("features", nn::make<nn::Sequential>());
   for (size_t i = 0; i <= taps.back(); ++i) {  // torchvision's indices: child i is features.i

@@ -91,7 +91,7 @@ class TextureFeatures : public nn::Module {
 
   int64_t in_channels() const { return in_channels_; }
   const std::vector<int64_t>& feature_channels() const { return tap_channels_; }  // C_l
-  int64_t condition_dim() const;  // sum_l C_l (C_l + 1) / 2
+  int64_t condition_dim() const;                                                  // sum_l C_l (C_l + 1) / 2
   const std::string& description() const { return description_; }
   std::string type_name() const override { return "TextureFeatures"; }
   std::string extra_repr() const override { return description_; }
@@ -104,8 +104,8 @@ class TextureFeatures : public nn::Module {
   std::vector<size_t> taps_;                // indices into layers_ whose outputs are psi_l
   std::vector<int64_t> tap_channels_;       // C_l
   int64_t in_channels_ = 3;
-  bool imagenet_input_ = false;             // VGG: map to [0,1], normalise, grey -> RGB
-  Tensor input_mean_, input_std_;           // (1, 3, 1, 1) buffers (VGG only)
+  bool imagenet_input_ = false;    // VGG: map to [0,1], normalise, grey -> RGB
+  Tensor input_mean_, input_std_;  // (1, 3, 1, 1) buffers (VGG only)
   std::string description_;
 };
 

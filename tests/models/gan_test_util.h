@@ -47,8 +47,8 @@ inline int run_python(const std::string& args, std::string& output) {
 inline bool torch_available(std::string& why) { return run_python("-c 'import torch'", why) == 0; }
 
 struct ElementStats {
-  double mean = 0, std = 0;    // std: population standard deviation
-  double within_one_std = 0;   // fraction of elements with |x - mean| <= std
+  double mean = 0, std = 0;   // std: population standard deviation
+  double within_one_std = 0;  // fraction of elements with |x - mean| <= std
 };
 
 inline ElementStats element_stats(const Tensor& t) {

@@ -84,13 +84,18 @@ TEST(CganGram, OutputShapesForEverySizeAndChannelCount) {
       RandomTextureOptions ro = kSmallRandom;
       ro.in_channels = channels;
       auto tf = TextureFeatures::random(ro);
-      const CganGramOptions o{.nz = 10, .ngf = 4, .ndf = 4, .channels = channels, .image_size = size,
-                              .gram_dim = tf->condition_dim(), .condition_dim = 6};
+      const CganGramOptions o{.nz = 10,
+                              .ngf = 4,
+                              .ndf = 4,
+                              .channels = channels,
+                              .image_size = size,
+                              .gram_dim = tf->condition_dim(),
+                              .condition_dim = 6};
       CganGenerator G(o, gen);
       CganDiscriminator D(o, gen);
       NoGradGuard no_grad;
       const Tensor texture = uniform({2, channels, 24, 24}, -1, 1, gen);  // (2, nc, 24, 24) defect-free patch
-      const Tensor g = (*tf)(texture);                                     // (2, gram_dim)
+      const Tensor g = (*tf)(texture);                                    // (2, gram_dim)
       ASSERT_EQ(g.shape(), (Shape{2, 4 * 5 / 2 + 8 * 9 / 2}));
       const Tensor z = randn({2, 10}, gen);
       const Tensor fake = G.forward(z, g);
@@ -103,20 +108,21 @@ TEST(CganGram, OutputShapesForEverySizeAndChannelCount) {
 
 TEST(CganGram, NamesAndRefusals) {
   Generator gen(2);
-  const CganGramOptions o{.nz = 10, .ngf = 4, .ndf = 4, .channels = 3, .image_size = 32, .gram_dim = 20,
-                          .condition_dim = 6};
+  const CganGramOptions o{
+      .nz = 10, .ngf = 4, .ndf = 4, .channels = 3, .image_size = 32, .gram_dim = 20, .condition_dim = 6};
   CganGenerator G(o, gen);
   CganDiscriminator D(o, gen);
   std::vector<std::string> g_names, d_names;
   for (const auto& [name, t] : G.named_parameters()) g_names.push_back(name);
   for (const auto& [name, t] : D.named_parameters()) d_names.push_back(name);
-  EXPECT_EQ(g_names, (std::vector<std::string>{"condition.linear.weight", "condition.linear.bias", "main.0.weight", "main.1.weight",
-                                               "main.1.bias", "main.3.weight", "main.4.weight", "main.4.bias",
-                                               "main.6.weight", "main.7.weight", "main.7.bias", "main.9.weight"}));
-  EXPECT_EQ(d_names, (std::vector<std::string>{"condition.linear.weight", "condition.linear.bias", "features.0.weight",
-                                               "features.2.weight", "features.3.weight", "features.3.bias",
-                                               "features.5.weight", "features.6.weight", "features.6.bias",
-                                               "head.weight", "embed.weight"}));
+  EXPECT_EQ(g_names,
+            (std::vector<std::string>{"condition.linear.weight", "condition.linear.bias", "main.0.weight",
+                                      "main.1.weight", "main.1.bias", "main.3.weight", "main.4.weight", "main.4.bias",
+                                      "main.6.weight", "main.7.weight", "main.7.bias", "main.9.weight"}));
+  EXPECT_EQ(d_names,
+            (std::vector<std::string>{"condition.linear.weight", "condition.linear.bias", "features.0.weight",
+                                      "features.2.weight", "features.3.weight", "features.3.bias", "features.5.weight",
+                                      "features.6.weight", "features.6.bias", "head.weight", "embed.weight"}));
   EXPECT_EQ(G.main->modules()[0]->type_name(), "ConvTranspose2d");
   EXPECT_EQ(dynamic_cast<nn::ConvTranspose2d&>(*G.main->modules()[0]).weight.shape(), (Shape{16, 16, 4, 4}));
   const std::string summary = G.summary({2, 10 + 20});  // packed [z | g]
@@ -163,7 +169,7 @@ TEST(TextureFeatures, ConditionIsTheGramUpperTrianglesComputedByHand) {
   ASSERT_EQ(psi.size(), 2u);
   ASSERT_EQ(psi[0].shape(), (Shape{2, 4, 12, 12}));
   ASSERT_EQ(psi[1].shape(), (Shape{2, 8, 6, 6}));  // after avg-pool 2
-  const auto buffers = tf->named_buffers();         // features.0.weight, features.0.bias, features.2.weight, ...
+  const auto buffers = tf->named_buffers();        // features.0.weight, features.0.bias, features.2.weight, ...
   expect_close(psi[0], hand_conv_relu(x, buffers[0].second, buffers[1].second, 1), 1e-5, 1e-5, "psi_1");
   // g[s] = [triu(G_1[s]), triu(G_2[s])]
   std::vector<double> expected;
@@ -180,9 +186,12 @@ TEST(TextureFeatures, ConditionIsTheGramUpperTrianglesComputedByHand) {
 // A fake VGG19 file: features.0, .2, .5 (conv1_1, conv1_2, conv2_1) with
 // torchvision's shapes and small random values, plus an unrelated entry.
 std::map<std::string, Tensor> fake_vgg19(Generator& gen) {
-  return {{"features.0.weight", normal({64, 3, 3, 3}, 0, 0.2, gen)},   {"features.0.bias", normal({64}, 0, 0.1, gen)},
-          {"features.2.weight", normal({64, 64, 3, 3}, 0, 0.05, gen)}, {"features.2.bias", normal({64}, 0, 0.1, gen)},
-          {"features.5.weight", normal({128, 64, 3, 3}, 0, 0.05, gen)}, {"features.5.bias", normal({128}, 0, 0.1, gen)},
+  return {{"features.0.weight", normal({64, 3, 3, 3}, 0, 0.2, gen)},
+          {"features.0.bias", normal({64}, 0, 0.1, gen)},
+          {"features.2.weight", normal({64, 64, 3, 3}, 0, 0.05, gen)},
+          {"features.2.bias", normal({64}, 0, 0.1, gen)},
+          {"features.5.weight", normal({128, 64, 3, 3}, 0, 0.05, gen)},
+          {"features.5.bias", normal({128}, 0, 0.1, gen)},
           {"classifier.6.bias", Tensor::zeros({1000})}};
 }
 
@@ -252,8 +261,13 @@ constexpr int64_t kBatch = 8, kSize = 32, kNz = 16;
 struct TinyCgan {
   Generator gen{9};
   std::shared_ptr<TextureFeatures> tf = TextureFeatures::random(kSmallRandom);
-  CganGramOptions o{.nz = kNz, .ngf = 8, .ndf = 8, .channels = 3, .image_size = kSize,
-                    .gram_dim = tf->condition_dim(), .condition_dim = 16};
+  CganGramOptions o{.nz = kNz,
+                    .ngf = 8,
+                    .ndf = 8,
+                    .channels = 3,
+                    .image_size = kSize,
+                    .gram_dim = tf->condition_dim(),
+                    .condition_dim = 16};
   CganGenerator G{o, gen};
   CganDiscriminator D{o, gen};
   Tensor real = wave_images(kBatch, 3, kSize);  // (8, 3, 32, 32)
@@ -265,10 +279,10 @@ struct TinyCgan {
   }
 };
 
-// Trains D alone for `steps` Adam steps (lr, betas (0.5, 0.999)) on errD(real pairs, fake pairs); returns the first and last loss.
+// Trains D alone for `steps` Adam steps (lr, betas (0.5, 0.999)) on errD(real pairs, fake pairs); returns the first and
+// last loss.
 std::pair<double, double> train_discriminator(CganDiscriminator& D, const Tensor& real, const Tensor& g_real,
-                                              const Tensor& fake, const Tensor& g_fake, int steps,
-                                              double lr) {
+                                              const Tensor& fake, const Tensor& g_fake, int steps, double lr) {
   nn::Adam opt(D.named_parameters(), {.lr = lr, .beta1 = 0.5});
   double first = 0, last = 0;
   for (int step = 0; step < steps; ++step) {

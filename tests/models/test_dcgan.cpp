@@ -96,13 +96,18 @@ TEST(Dcgan, StateDictNamesShapesAndDtypesArePyTorchs) {
     args << " " << c.nz << " " << c.ngf << " " << c.ndf << " " << c.nc << " " << c.size << " " << (c.sigmoid ? 1 : 0);
   std::string torch_names;
   if (run_python(args.str(), torch_names) != 0) {
-    if (torch_names.find("No module named 'torch'") != std::string::npos) GTEST_SKIP() << kPython << ": " << torch_names;
+    if (torch_names.find("No module named 'torch'") != std::string::npos)
+      GTEST_SKIP() << kPython << ": " << torch_names;
     FAIL() << kPython << " " << args.str() << " failed: " << torch_names;
   }
   Generator gen(2);
   std::string loom;
   for (const Case& c : cases) {
-    const DcganOptions o{.nz = c.nz, .ngf = c.ngf, .ndf = c.ndf, .channels = c.nc, .image_size = c.size,
+    const DcganOptions o{.nz = c.nz,
+                         .ngf = c.ngf,
+                         .ndf = c.ndf,
+                         .channels = c.nc,
+                         .image_size = c.size,
                          .d_output = c.sigmoid ? DOutput::Probability : DOutput::Logits};
     loom += "case\n" + loom_names(*dcgan_generator(o, gen), *dcgan_discriminator(o, gen));
   }
@@ -177,8 +182,11 @@ TEST(DcganGolden, GoldenCasesLoadAndReproduceFakeAndErrD) {
     std::smatch eps;
     const std::string batchnorm = md.str("batchnorm");
     ASSERT_TRUE(std::regex_search(batchnorm, eps, std::regex(R"(eps ([^;, ]+))"))) << batchnorm;
-    const DcganOptions o{.nz = md.integer("nz"), .ngf = md.integer("ngf"), .ndf = md.integer("ndf"),
-                         .channels = md.integer("nc"), .image_size = md.integer("image"),
+    const DcganOptions o{.nz = md.integer("nz"),
+                         .ngf = md.integer("ngf"),
+                         .ndf = md.integer("ndf"),
+                         .channels = md.integer("nc"),
+                         .image_size = md.integer("image"),
                          .d_output = DOutput::Probability,
                          .bn_eps = golden_test::Metadata::parse_real("batchnorm eps", eps[1])};
     Generator gen(1);  // initial values, replaced by the file's
@@ -230,7 +238,7 @@ TEST(DcganOverfit, GeneratorAloneReproducesTheBatchFromFixedNoise) {
   Generator gen(5);
   auto G = dcgan_generator(kTiny, gen);
   const Tensor target = wave_images(kBatch, 3, kSize);  // (8, 3, 32, 32)
-  const Tensor z = randn({kBatch, kNz, 1, 1}, gen);   // (8, nz, 1, 1), fixed
+  const Tensor z = randn({kBatch, kNz, 1, 1}, gen);     // (8, nz, 1, 1), fixed
   nn::Adam opt(G->named_parameters(), {.lr = 2e-3, .beta1 = 0.5});
   double first = 0, last = 0;
   constexpr int kSteps = 25;
