@@ -40,6 +40,7 @@
 #include "data/grid.h"
 #include "data/image.h"
 #include "data/mvtec.h"
+#include "data/pixel_math.h"
 #include "data/synth/sources.h"
 #include "data/synth/synth.h"
 #include "data/transforms.h"
@@ -112,18 +113,9 @@ Tensor prepare_input(const fs::path& path, const Args& args) {
 
 // For a hard paste: keep only the mask pixels whose 8-bit value changed.
 Tensor exact_8bit_mask(const Tensor& before, const Tensor& after, const Tensor& mask) {
-  const Tensor a = loom::data::to_uint8(before), b = loom::data::to_uint8(after);
-  const int64_t c = a.size(0), plane = a.size(1) * a.size(2);
-  const uint8_t* pa = a.data<uint8_t>();
-  const uint8_t* pb = b.data<uint8_t>();
-  Tensor out = mask.clone();
-  float* m = out.data<float>();
-  for (int64_t k = 0; k < plane; ++k) {
-    bool changed = false;
-    for (int64_t ch = 0; ch < c; ++ch) changed |= pa[ch * plane + k] != pb[ch * plane + k];
-    if (!changed) m[k] = 0.0f;
-  }
-  return out;
+  using namespace loom::data;
+  // changed_pixels is 0/255; / 255 makes it 0/1, and mask * it keeps the changed mask pixels.
+  return mask * to_float01(changed_pixels(to_uint8(before), to_uint8(after)));
 }
 
 // The sample sheet's cells: (image, mask) pairs, the mask shown with the image's channels.
