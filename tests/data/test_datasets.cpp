@@ -186,6 +186,24 @@ TEST(Mvtec, SelectionCounts) {
   EXPECT_EQ(single.get(0).category, "carpet");
 }
 
+// load_mask: a pixel is defective when its gray value is above half (> 127 of
+// 255) in any of the image's masks; RGB masks are taken through their gray.
+TEST(Masks, ThresholdAtHalfAndMergedAcrossFiles) {
+  ScratchDir dir;
+  const std::vector<uint8_t> first = {0, 100, 127, 128, 200, 255}, second = {0, 0, 200, 0, 0, 0};
+  save_png(dir.file("m1.png"), Tensor::from_vector(first, {1, 2, 3}));
+  save_png(dir.file("m2.png"), Tensor::from_vector(second, {1, 2, 3}));
+  EXPECT_EQ(load_mask({dir.file("m1.png")}, "img.png").to_vector<double>(), (std::vector<double>{0, 0, 0, 1, 1, 1}));
+  EXPECT_EQ(load_mask({dir.file("m1.png"), dir.file("m2.png")}, "img.png").to_vector<double>(),
+            (std::vector<double>{0, 0, 1, 1, 1, 1}));
+  // A gray 128 stored as RGB is still above half.
+  save_png(dir.file("rgb.png"), Tensor::full({3, 1, 2}, 128, DType::UInt8));
+  EXPECT_EQ(load_mask({dir.file("rgb.png")}, "img.png").to_vector<double>(), (std::vector<double>{1, 1}));
+  save_png(dir.file("small.png"), Tensor::zeros({1, 1, 3}, DType::UInt8));
+  expect_error_containing([&] { load_mask({dir.file("m1.png"), dir.file("small.png")}, "img.png"); },
+                          "of the same image img.png");
+}
+
 TEST(Mvtec, SamplesPairImagesWithTheirMasks) {
   ScratchDir dir;
   write_mvtec(dir.path());
