@@ -163,23 +163,22 @@ Tensor vgg_tensor(const SafeTensors& file, const std::string& path, const std::s
 
 }  // namespace
 
+size_t vgg19_layer_index(const std::string& name) {
+  const std::vector<VggLayer> table = vgg19_layers();
+  for (size_t i = 0; i < table.size(); ++i)
+    if (table[i].name == name) return i;
+  std::string known;
+  for (const VggLayer& l : table) known += (known.empty() ? "" : ", ") + l.name;
+  detail::throw_error("VGG19 texture features: no layer '", name, "' (layers: ", known, ")");
+}
+
 std::shared_ptr<TextureFeatures> TextureFeatures::vgg19(const Vgg19TextureOptions& o) {
   LOOM_CHECK(o.in_channels == 1 || o.in_channels == 3, "VGG19 texture features: images must have 1 or 3 channels, got ",
              o.in_channels);
   LOOM_CHECK(!o.layers.empty(), "VGG19 texture features: no layers chosen (e.g. relu1_1, relu2_1, relu3_1)");
   const std::vector<VggLayer> table = vgg19_layers();
   std::vector<size_t> taps;
-  for (const std::string& name : o.layers) {
-    size_t index = table.size();
-    for (size_t i = 0; i < table.size(); ++i)
-      if (table[i].name == name) index = i;
-    if (index == table.size()) {
-      std::string known;
-      for (const VggLayer& l : table) known += (known.empty() ? "" : ", ") + l.name;
-      detail::throw_error("VGG19 texture features: no layer '", name, "' (layers: ", known, ")");
-    }
-    taps.push_back(index);
-  }
+  for (const std::string& name : o.layers) taps.push_back(vgg19_layer_index(name));
   for (size_t t = 1; t < taps.size(); ++t)
     LOOM_CHECK(taps[t] > taps[t - 1],
                "VGG19 texture features: layers must be given shallow to deep, without repeats; '", o.layers[t],

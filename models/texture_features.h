@@ -109,6 +109,10 @@ class TextureFeatures : public nn::Module {
   std::string description_;
 };
 
+// torchvision's index in vgg19().features of a layer named "conv3_1",
+// "relu4_1", "pool2", ...; throws listing the names when there is none.
+size_t vgg19_layer_index(const std::string& name);
+
 // The upper triangle (diagonal included) of each (C, C) matrix of `g` (N, C, C),
 // row-major: (N, C (C + 1) / 2).
 Tensor upper_triangle(const Tensor& g);

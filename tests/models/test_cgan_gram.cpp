@@ -183,6 +183,17 @@ TEST(TextureFeatures, ConditionIsTheGramUpperTrianglesComputedByHand) {
   expect_close(g, expected, 1e-7, 1e-5, "g");
 }
 
+TEST(TextureFeatures, Vgg19LayerIndicesAreTorchvisions) {
+  // The indices of vgg19().features that style-transfer code uses (Gatys et
+  // al.'s layers; e.g. PyTorch's neural-style tutorial), written out here.
+  const std::vector<std::pair<std::string, size_t>> known = {
+      {"conv1_1", 0},  {"relu1_1", 1},  {"conv1_2", 2},  {"pool1", 4},    {"relu2_1", 6},
+      {"pool2", 9},    {"relu3_1", 11}, {"relu3_4", 17}, {"pool3", 18},   {"relu4_1", 20},
+      {"relu4_2", 22}, {"pool4", 27},   {"relu5_1", 29}, {"conv5_4", 34}, {"pool5", 36}};
+  for (const auto& [name, index] : known) EXPECT_EQ(vgg19_layer_index(name), index) << name;
+  expect_error_containing([] { vgg19_layer_index("relu6_1"); }, "no layer 'relu6_1'");
+}
+
 // A fake VGG19 file: features.0, .2, .5 (conv1_1, conv1_2, conv2_1) with
 // torchvision's shapes and small random values, plus an unrelated entry.
 std::map<std::string, Tensor> fake_vgg19(Generator& gen) {
@@ -295,6 +306,31 @@ std::pair<double, double> train_discriminator(CganDiscriminator& D, const Tensor
     (step == 0 ? first : last) = errD.item();
   }
   return {first, last};
+}
+
+TEST(CganGram, DiscriminatorIsThePaperProjection) {
+  // In eval mode (batch norms use running statistics, so each sample is on
+  // its own): D(x, g) = sum(head.weight * phi(x)) + <V c, sum_hw phi(x)>, c =
+  // condition(g), computed here from D's parts by loops in double.
+  TinyCgan m;
+  m.D.eval();
+  NoGradGuard no_grad;
+  const Tensor d = m.D.forward(m.real, m.g);                                              // (8, 1, 1, 1)
+  const std::vector<double> phi = (*m.D.features)(m.real).to_vector<double>();            // (8, Cf, 4, 4)
+  const std::vector<double> v = (*m.D.embed)((*m.D.condition)(m.g)).to_vector<double>();  // (8, Cf)
+  const std::vector<double> w = m.D.head->weight.to_vector<double>();                     // (1, Cf, 4, 4)
+  const int64_t cf = m.D.head->weight.size(1);
+  std::vector<double> expected;
+  for (int64_t n = 0; n < kBatch; ++n) {
+    double value = 0;
+    for (int64_t k = 0; k < cf; ++k)
+      for (int64_t p = 0; p < 16; ++p) {
+        const double f = phi[static_cast<size_t>((n * cf + k) * 16 + p)];
+        value += w[static_cast<size_t>(k * 16 + p)] * f + v[static_cast<size_t>(n * cf + k)] * f;
+      }
+    expected.push_back(value);
+  }
+  expect_close(d, expected, 1e-5, 1e-5, "D(x, g)");
 }
 
 TEST(CganGramOverfit, DiscriminatorAloneSeparatesRealFromFixedFakes) {
