@@ -33,10 +33,10 @@ Tensor ssim_map(const Tensor& a, const Tensor& b, double sigma, double data_rang
   NoGradGuard no_grad;
   auto blur = [&](const Tensor& t) { return gaussian_blur(t, sigma); };  // w * t, window radius ceil(3 sigma)
   const double c1 = (0.01 * data_range) * (0.01 * data_range), c2 = (0.03 * data_range) * (0.03 * data_range);
-  Tensor mu_a = blur(a), mu_b = blur(b);                  // (N, C, H, W) local means
-  Tensor var_a = blur(a * a) - mu_a * mu_a;               // w * a^2 - mu_a^2
-  Tensor var_b = blur(b * b) - mu_b * mu_b;               // w * b^2 - mu_b^2
-  Tensor cov = blur(a * b) - mu_a * mu_b;                 // w * (a b) - mu_a mu_b
+  Tensor mu_a = blur(a), mu_b = blur(b);     // (N, C, H, W) local means
+  Tensor var_a = blur(a * a) - mu_a * mu_a;  // w * a^2 - mu_a^2
+  Tensor var_b = blur(b * b) - mu_b * mu_b;  // w * b^2 - mu_b^2
+  Tensor cov = blur(a * b) - mu_a * mu_b;    // w * (a b) - mu_a mu_b
   Tensor numerator = (mu_a * mu_b * 2.0 + c1) * (cov * 2.0 + c2);
   Tensor denominator = (mu_a * mu_a + mu_b * mu_b + c1) * (var_a + var_b + c2);
   return numerator / denominator;
@@ -81,7 +81,8 @@ F1Threshold threshold_best_f1(const Tensor& maps, const Tensor& masks) {
     pixels[i] = {scores[i], labels[i] > 0.5};
     positives += pixels[i].second ? 1 : 0;
   }
-  LOOM_CHECK(positives > 0, "threshold_best_f1: the masks hold no defect pixel (F1 is undefined); use "
+  LOOM_CHECK(positives > 0,
+             "threshold_best_f1: the masks hold no defect pixel (F1 is undefined); use "
              "threshold_mean_k_sigma for defect-free images");
   std::sort(pixels.begin(), pixels.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
 

@@ -33,7 +33,7 @@ struct AnomalyMapOptions {
   double smooth_sigma = 2.0;  // the Gaussian smoothing in pixels; 0 switches it off
   double ssim_weight = 0.0;   // w: 0 = |x - x_hat| only, 1 = 1 - SSIM only
   double ssim_sigma = 1.5;    // the SSIM window: Gaussian, radius ceil(3 sigma)
-  double data_range = 1.0;  // L: 1 for images in [0, 1] (Sigmoid decoders), 2 for [-1, 1] (Tanh)
+  double data_range = 1.0;    // L: 1 for images in [0, 1] (Sigmoid decoders), 2 for [-1, 1] (Tanh)
 };
 
 // a (N, 1, H, W) from x and its reconstruction x_hat (N, C, H, W), no gradients.

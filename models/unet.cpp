@@ -57,8 +57,8 @@ UNet::UNet(const UNetOptions& o, Generator& gen) : options(o) {
   const int64_t w = o.base_width;
   inc = register_module("inc", make_double_conv(o.in_channels, w, gen));
   for (int64_t i = 1; i <= o.depth; ++i) {  // e_i: (N, w 2^i, H / 2^i, W / 2^i)
-    auto down = nn::make<nn::Sequential>(nn::make<nn::MaxPool2d>({.kernel = 2}),
-                                         make_double_conv(w << (i - 1), w << i, gen));
+    auto down =
+        nn::make<nn::Sequential>(nn::make<nn::MaxPool2d>({.kernel = 2}), make_double_conv(w << (i - 1), w << i, gen));
     downs.push_back(register_module("down" + std::to_string(i), down));
   }
   for (int64_t i = 1; i <= o.depth; ++i) {  // w 2^(D-i+1) -> w 2^(D-i)
@@ -67,9 +67,9 @@ UNet::UNet(const UNetOptions& o, Generator& gen) : options(o) {
   }
   outc = register_module("outc", nn::make<nn::Conv2d>({.in = w, .out = o.out_channels, .kernel = 1}, gen));
   if (o.class_head) {
-    classifier = register_module(
-        "classifier", nn::make<nn::Sequential>(nn::make<nn::AdaptiveAvgPool2d>(1), nn::make<nn::Flatten>(),
-                                               nn::make<nn::Linear>({.in = w << o.depth, .out = 1}, gen)));
+    classifier = register_module("classifier",
+                                 nn::make<nn::Sequential>(nn::make<nn::AdaptiveAvgPool2d>(1), nn::make<nn::Flatten>(),
+                                                          nn::make<nn::Linear>({.in = w << o.depth, .out = 1}, gen)));
   }
 }
 
@@ -77,14 +77,15 @@ UNetOutput UNet::run(const Tensor& x) {
   nn::check_input_dims(*this, x, 4, "(N, C, H, W)");
   nn::check_input_size(*this, x, 1, options.in_channels, "channels");
   const int64_t factor = int64_t{1} << options.depth;
-  LOOM_CHECK(x.size(2) % factor == 0 && x.size(3) % factor == 0, "UNet: height and width must be divisible by 2^depth = ",
-             factor, " (depth ", options.depth, "), got shape ", shape_str(x.shape()));
+  LOOM_CHECK(x.size(2) % factor == 0 && x.size(3) % factor == 0,
+             "UNet: height and width must be divisible by 2^depth = ", factor, " (depth ", options.depth,
+             "), got shape ", shape_str(x.shape()));
   std::vector<Tensor> skips{(*inc)(x)};  // e_0 .. e_D
   for (auto& down : downs) skips.push_back((*down)(skips.back()));
   UNetOutput out;
   Tensor h = skips.back();  // the bottleneck e_D (N, w 2^D, H / 2^D, W / 2^D)
   for (size_t i = 0; i < ups.size(); ++i) h = ups[i]->merge(h, skips[skips.size() - 2 - i]);
-  out.mask_logits = (*outc)(h);  // (N, out_channels, H, W)
+  out.mask_logits = (*outc)(h);                                    // (N, out_channels, H, W)
   if (classifier) out.class_logits = (*classifier)(skips.back());  // (N, 1)
   return out;
 }
@@ -92,9 +93,9 @@ UNetOutput UNet::run(const Tensor& x) {
 Tensor UNet::forward(const Tensor& x) { return run(x).mask_logits; }
 
 std::string UNet::extra_repr() const {
-  return "in_channels=" + std::to_string(options.in_channels) + ", out_channels=" +
-         std::to_string(options.out_channels) + ", base_width=" + std::to_string(options.base_width) +
-         ", depth=" + std::to_string(options.depth) +
+  return "in_channels=" + std::to_string(options.in_channels) +
+         ", out_channels=" + std::to_string(options.out_channels) +
+         ", base_width=" + std::to_string(options.base_width) + ", depth=" + std::to_string(options.depth) +
          ", up=" + (options.up_mode == UpMode::TransposedConv ? "transposed_conv" : "bilinear") +
          ", class_head=" + (options.class_head ? "true" : "false");
 }

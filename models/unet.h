@@ -98,10 +98,10 @@ struct SegmentationLossOptions {
 };
 
 struct SegmentationLoss {
-  Tensor total;   // the weighted sum (0-dim)
-  Tensor pixel;   // BCE or focal (0-dim)
-  Tensor dice;    // soft Dice (0-dim)
-  Tensor image;   // image-level BCE (0-dim); undefined without class logits
+  Tensor total;  // the weighted sum (0-dim)
+  Tensor pixel;  // BCE or focal (0-dim)
+  Tensor dice;   // soft Dice (0-dim)
+  Tensor image;  // image-level BCE (0-dim); undefined without class logits
 };
 
 // (N, 1) labels: 1 where the mask (N, 1, H, W) has any pixel > 0.5.

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/functions.h"
+#include "autograd/grad_mode.h"
 
 namespace loom::models {
 
@@ -50,7 +51,7 @@ WaeEncoder::WaeEncoder(const WaeOptions& o, Generator& gen) : options(o) {
     add_stage<nn::Conv2d>(*body, in, stage_channels(o, i), gen);
     in = stage_channels(o, i);
   }
-  body->add(nn::make<nn::Flatten>());                                       // (N, c_L 4 4)
+  body->add(nn::make<nn::Flatten>());                                         // (N, c_L 4 4)
   body->add(nn::make<nn::Linear>({.in = in * 4 * 4, .out = o.latent}, gen));  // (N, d)
 }
 
@@ -86,7 +87,7 @@ Tensor WaeDecoder::forward(const Tensor& z) {
   nn::check_input_size(*this, z, 1, options.latent, "latent features");
   const int64_t deepest = project->options.out / 16;
   Tensor h = (*project)(z).reshape({z.size(0), deepest, 4, 4});  // (N, c_L, 4, 4)
-  return (*body)(h);                                              // (N, C, S, S)
+  return (*body)(h);                                             // (N, C, S, S)
 }
 
 // ---- the auto-encoder ---------------------------------------------------------------
@@ -112,8 +113,9 @@ Tensor sample_wae_prior(int64_t n, int64_t d, double sigma2, Generator& gen, DTy
 }
 
 WaeLoss wae_loss(const Tensor& x, const Tensor& x_hat, const Tensor& z, Generator& gen, const WaeLossOptions& o) {
-  LOOM_CHECK(x.dim() == 4 && x.shape() == x_hat.shape(), "wae_loss: x and x_hat must be (N, C, H, W) of one shape, got ",
-             shape_str(x.shape()), " and ", shape_str(x_hat.shape()));
+  LOOM_CHECK(x.dim() == 4 && x.shape() == x_hat.shape(),
+             "wae_loss: x and x_hat must be (N, C, H, W) of one shape, got ", shape_str(x.shape()), " and ",
+             shape_str(x_hat.shape()));
   LOOM_CHECK(z.dim() == 2 && z.size(0) == x.size(0), "wae_loss: z must be (N, d) with N = ", x.size(0),
              " (the batch of x), got shape ", shape_str(z.shape()));
   // c(x, y) summed over C H W, averaged over the batch: mean_n sum_{c,h,w} c(x_n, y_n)
@@ -122,9 +124,26 @@ WaeLoss wae_loss(const Tensor& x, const Tensor& x_hat, const Tensor& z, Generato
   WaeLoss loss;
   loss.reconstruction = per_pixel * (pixels_per_image * o.reconstruction_weight);
   Tensor prior = sample_wae_prior(z.size(0), z.size(1), o.sigma2, gen, z.dtype(), z.device());  // (N, d)
-  loss.mmd = mmd_imq(z, prior, o.sigma2, o.scales);  // MMD_k(Q_Z, P_Z)
+  loss.mmd = mmd_imq(z, prior, o.sigma2, o.scales);                                             // MMD_k(Q_Z, P_Z)
   loss.total = loss.reconstruction + loss.mmd * o.lambda;
   return loss;
+}
+
+// ---- detection ----------------------------------------------------------------------
+Tensor wae_anomaly_map(Wae& model, const Tensor& x, AnomalyMapOptions options) {
+  const bool was_training = model.is_training();
+  Tensor x_hat;
+  try {
+    NoGradGuard no_grad;
+    model.eval();
+    x_hat = model(x);  // (N, C, S, S)
+  } catch (...) {
+    model.train(was_training);
+    throw;
+  }
+  model.train(was_training);
+  options.data_range = model.options.output == WaeOutput::Sigmoid ? 1.0 : 2.0;  // L of [0, 1] or [-1, 1]
+  return anomaly_map(x, x_hat, options);
 }
 
 }  // namespace loom::models

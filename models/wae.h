@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "models/anomaly.h"
 #include "nn/nn.h"
 
 namespace loom::models {
@@ -95,8 +96,8 @@ struct WaeLossOptions {
   // 0.05 is the factor of the authors' code (wae.py, cost "l2sq"); with it
   // lambda = 100, sigma2 = 2, d = 64 are the paper's CelebA settings.
   double reconstruction_weight = 0.05;
-  double lambda = 10.0;                     // the MMD weight (paper: 10 for MNIST, 100 for CelebA)
-  double sigma2 = 1.0;                      // the prior's variance sigma^2 (paper: 1 MNIST, 2 CelebA)
+  double lambda = 10.0;  // the MMD weight (paper: 10 for MNIST, 100 for CelebA)
+  double sigma2 = 1.0;   // the prior's variance sigma^2 (paper: 1 MNIST, 2 CelebA)
   std::vector<double> scales = {0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0};
 };
 
@@ -114,5 +115,11 @@ Tensor sample_wae_prior(int64_t n, int64_t d, double sigma2, Generator& gen, DTy
 // encoder's codes; the prior sample (N, d) is drawn from gen.
 WaeLoss wae_loss(const Tensor& x, const Tensor& x_hat, const Tensor& z, Generator& gen,
                  const WaeLossOptions& options = {});
+
+// The detection use: x_hat = model(x) in eval mode without gradients (the
+// model's mode is restored afterwards), then anomaly_map(x, x_hat) of
+// models/anomaly.h, with data_range set from the decoder's output (1 for
+// Sigmoid, 2 for Tanh). x (N, C, S, S) -> a (N, 1, S, S).
+Tensor wae_anomaly_map(Wae& model, const Tensor& x, AnomalyMapOptions options = {});
 
 }  // namespace loom::models

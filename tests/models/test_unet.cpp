@@ -50,10 +50,10 @@ TEST(UNet, StateDictNamesAndWidths) {
   Generator gen(3);
   UNet unet({.in_channels = 1, .base_width = 4, .depth = 2, .class_head = true}, gen);
   std::vector<std::pair<std::string, Shape>> expected = {
-      {"inc.0.weight", {4, 1, 3, 3}},        {"down1.1.0.weight", {8, 4, 3, 3}},
-      {"down2.1.3.weight", {16, 16, 3, 3}},  {"up1.up.0.weight", {16, 8, 2, 2}},  // ConvTranspose2d (in, out, 2, 2)
-      {"up1.conv.0.weight", {8, 16, 3, 3}},  {"up2.conv.3.weight", {4, 4, 3, 3}},
-      {"outc.weight", {1, 4, 1, 1}},         {"classifier.2.weight", {1, 16}}};
+      {"inc.0.weight", {4, 1, 3, 3}},       {"down1.1.0.weight", {8, 4, 3, 3}},
+      {"down2.1.3.weight", {16, 16, 3, 3}}, {"up1.up.0.weight", {16, 8, 2, 2}},  // ConvTranspose2d (in, out, 2, 2)
+      {"up1.conv.0.weight", {8, 16, 3, 3}}, {"up2.conv.3.weight", {4, 4, 3, 3}},
+      {"outc.weight", {1, 4, 1, 1}},        {"classifier.2.weight", {1, 16}}};
   auto state = unet.state_dict();
   for (const auto& [name, shape] : expected) {
     bool found = false;
@@ -62,7 +62,8 @@ TEST(UNet, StateDictNamesAndWidths) {
   }
   UNet bilinear({.in_channels = 1, .base_width = 4, .depth = 2, .up_mode = UpMode::Bilinear}, gen);
   bool has_1x1 = false;
-  for (const auto& [n, t] : bilinear.state_dict()) has_1x1 = has_1x1 || (n == "up1.up.1.weight" && t.shape() == Shape{8, 16, 1, 1});
+  for (const auto& [n, t] : bilinear.state_dict())
+    has_1x1 = has_1x1 || (n == "up1.up.1.weight" && t.shape() == Shape{8, 16, 1, 1});
   EXPECT_TRUE(has_1x1);
 }
 
@@ -150,7 +151,7 @@ TEST(SegmentationLoss, IsWeightedBcePlusDicePlusImageBceByHand) {
 TEST(SegmentationLoss, ImageLabelsAndIou) {
   Tensor masks = Tensor::zeros({3, 1, 2, 2});
   masks.slice(0, 1, 2).slice(2, 1, 2).slice(3, 0, 1).fill_(1.0);  // image 1 has one defect pixel
-  masks.slice(0, 2, 3).fill_(0.4);                                  // image 2: below 0.5 everywhere
+  masks.slice(0, 2, 3).fill_(0.4);                                // image 2: below 0.5 everywhere
   EXPECT_EQ(image_labels_from_masks(masks).to_vector<float>(), (std::vector<float>{0, 1, 0}));
 
   // predicted (logit > 0): {1, 1, 0, 0}; target: {1, 0, 1, 0} -> intersection 1, union 3

@@ -101,7 +101,8 @@ TEST(WaeLoss, MatchesAFloat64HandComputation) {
   std::vector<double> x_values = {0.1, 0.9, 0.4, 0.6, 0.0, 1.0, 0.3, 0.7, 0.2, 0.8, 0.5, 0.5};  // (3, 1, 2, 2)
   std::vector<double> y_values = {0.2, 0.7, 0.4, 0.9, 0.1, 1.0, 0.0, 0.7, 0.6, 0.8, 0.5, 0.1};
   Tensor z = Tensor::from_vector<double>(z_values, {n, d});
-  Tensor x = Tensor::from_vector<double>(x_values, {n, 1, 2, 2}), y = Tensor::from_vector<double>(y_values, {n, 1, 2, 2});
+  Tensor x = Tensor::from_vector<double>(x_values, {n, 1, 2, 2}),
+         y = Tensor::from_vector<double>(y_values, {n, 1, 2, 2});
 
   Generator prior_gen(11), loss_gen(11);  // the loss draws the same prior sample as prior_gen
   std::vector<double> prior = sample_wae_prior(n, d, sigma2, prior_gen, DType::Float64).to_vector<double>();
@@ -193,7 +194,8 @@ TEST(AnomalyMap, IsLocalisedWhereTheInputWasAltered) {
     for (int64_t row = 0; row < 32; ++row) {
       for (int64_t col = 0; col < 32; ++col) {
         const bool far = row < 12 - reach || row >= 16 + reach || col < 18 - reach || col >= 22 + reach;
-        if (far) ASSERT_NEAR(a[row * 32 + col], 0.0f, 1e-6f) << row << "," << col << " ssim_weight " << ssim_weight;
+        if (!far) continue;
+        ASSERT_NEAR(a[row * 32 + col], 0.0f, 1e-6f) << row << "," << col << " ssim_weight " << ssim_weight;
       }
     }
   }
@@ -202,7 +204,7 @@ TEST(AnomalyMap, IsLocalisedWhereTheInputWasAltered) {
 TEST(AnomalyMap, SmoothsAOnePixelResidualIntoTheNormalisedGaussian) {
   Tensor x = Tensor::zeros({1, 3, 21, 21}, DType::Float64), x_hat = x.clone();
   x.slice(2, 10, 11).slice(3, 10, 11).fill_(0.6);  // residual 0.6 in every channel at (10, 10)
-  const double sigma = 1.5;                         // radius ceil(4.5) = 5
+  const double sigma = 1.5;                        // radius ceil(4.5) = 5
   Tensor map = anomaly_map(x, x_hat, {.smooth_sigma = sigma});
   double norm = 0;
   for (int64_t i = -5; i <= 5; ++i) norm += std::exp(-i * i / (2 * sigma * sigma));
@@ -220,7 +222,7 @@ TEST(AnomalyMap, SsimMapAveragedOverValidPositionsIsAutogradSsim) {
   Generator gen(10);
   Tensor a = rand({2, 3, 24, 20}, gen, DType::Float64);
   Tensor b = (a * 0.7 + rand({2, 3, 24, 20}, gen, DType::Float64) * 0.3);
-  Tensor map = ssim_map(a, b, 1.5, 1.0);  // (2, 3, 24, 20), 'same' positions, window radius 5
+  Tensor map = ssim_map(a, b, 1.5, 1.0);                       // (2, 3, 24, 20), 'same' positions, window radius 5
   Tensor valid = map.slice(2, 5, 24 - 5).slice(3, 5, 20 - 5);  // positions whose window fits: loom::ssim's
   EXPECT_NEAR(mean(valid).item(), ssim(a, b, 11, 1.5, 1e-4, 9e-4).item(), 1e-12);
 }
@@ -268,8 +270,12 @@ Tensor procedural_patterns() {
   for (int64_t y = 0; y < s; ++y) {
     for (int64_t x = 0; x < s; ++x) {
       const double r2 = (y - 15.5) * (y - 15.5) + (x - 15.5) * (x - 15.5);
-      const float patterns[8] = {float((x / 4) % 2), float((x / 8) % 2), float((y / 4) % 2), float((y / 8) % 2),
-                                 float((x / 4 + y / 4) % 2), float((x / 8 + y / 8) % 2),
+      const float patterns[8] = {float((x / 4) % 2),
+                                 float((x / 8) % 2),
+                                 float((y / 4) % 2),
+                                 float((y / 8) % 2),
+                                 float((x / 4 + y / 4) % 2),
+                                 float((x / 8 + y / 8) % 2),
                                  float(std::abs(x - 15.5) < 8 && std::abs(y - 15.5) < 8),
                                  float(r2 > 36 && r2 < 144)};
       for (int64_t i = 0; i < 8; ++i) v[(i * s + y) * s + x] = 0.1f + 0.8f * patterns[i];
@@ -297,6 +303,24 @@ TEST(WaeOverfit, ReconstructionFallsOnAFixedTinyBatch) {
     ASSERT_TRUE(std::isfinite(loss.total.item())) << "step " << step;
   }
   EXPECT_LT(last, first / 10.0) << "reconstruction " << first << " -> " << last << " in " << steps << " Adam steps";
+
+  // Detection with the trained model: an 8x8 patch of a training image
+  // inverted (rows 4..11, cols 20..27 of image 0) is where the map peaks.
+  Tensor altered = x.slice(0, 0, 1).clone();  // (1, 1, 32, 32)
+  Tensor patch = altered.slice(2, 4, 12).slice(3, 20, 28);
+  patch.copy_(1.0 - patch.clone());
+  ASSERT_TRUE(wae.is_training());
+  Tensor map = wae_anomaly_map(wae, altered, {.smooth_sigma = 1.0});
+  EXPECT_TRUE(wae.is_training());  // the mode is restored
+  ASSERT_EQ(map.shape(), (Shape{1, 1, 32, 32}));
+  double inside = 0, outside = 0;
+  for (int64_t row = 0; row < 32; ++row) {
+    for (int64_t col = 0; col < 32; ++col) {
+      const bool in_patch = row >= 4 && row < 12 && col >= 20 && col < 28;
+      (in_patch ? inside : outside) += map.at({0, 0, row, col}) / (in_patch ? 64.0 : 960.0);
+    }
+  }
+  EXPECT_GT(inside, 3.0 * outside) << "mean anomaly inside the altered patch " << inside << ", outside " << outside;
 }
 
 }  // namespace
