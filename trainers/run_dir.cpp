@@ -129,7 +129,7 @@ RunDir::RunDir(const fs::path& root) : root_(root) {
 fs::path RunDir::sample_path(int64_t step) const { return samples_dir() / step_name(step, ".png"); }
 fs::path RunDir::checkpoint_path(int64_t step) const { return checkpoints_dir() / step_name(step, ".safetensors"); }
 
-void RunDir::write_settings(const nlohmann::json& settings) const {
+void RunDir::write_settings(const nlohmann::ordered_json& settings) const {
   const std::string text = settings.dump(2) + "\n";
   write_file_atomically(settings_path().string(), text.data(), text.size(), "run directory: write settings");
 }

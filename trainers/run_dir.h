@@ -53,7 +53,7 @@ class RunDir {
   fs::path checkpoint_path(int64_t step) const;
 
   // Writes settings.json (pretty-printed, atomically).
-  void write_settings(const nlohmann::json& settings) const;
+  void write_settings(const nlohmann::ordered_json& settings) const;
   // Appends one line to train.log and flushes it.
   void log(const std::string& line);
 

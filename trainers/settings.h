@@ -40,7 +40,9 @@ class SettingsBinder {
     if constexpr (std::is_same_v<T, bool>)
       option = command_->add_flag(flag, variable, help);
     else
-      option = command_->add_option(flag, variable, help)->capture_default_str();
+      option = command_->add_option(flag, variable, help)
+                   ->capture_default_str()
+                   ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later repeat wins
     entries_.push_back({key_of(flag), flag, option, rule, [&variable] { return nlohmann::json(variable); },
                         [&variable](const nlohmann::json& value) { variable = value.get<T>(); }});
     return option;

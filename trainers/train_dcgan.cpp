@@ -1,0 +1,154 @@
+// train_dcgan.cpp: the DCGAN trainer (see train_dcgan.h).
+#include "trainers/train_dcgan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "autograd/functions.h"
+#include "autograd/grad_mode.h"
+#include "data/grid.h"
+#include "data/transforms.h"
+#include "nn/clip.h"
+#include "tensor/error.h"
+
+namespace loom::train {
+namespace {
+
+constexpr uint64_t kNoiseOffset = uint64_t{1} << 62;   // the per-step z stream
+constexpr uint64_t kFixedZOffset = uint64_t{1} << 61;  // fixed_z
+
+Generator stream(uint64_t seed, uint64_t offset) {
+  Generator gen(seed);
+  gen.set_state({seed, offset});
+  return gen;
+}
+
+// D's outputs as probabilities (B) for the statistics.
+std::vector<double> probabilities(const Tensor& d, models::DOutput output) {
+  NoGradGuard no_grad;
+  return (output == models::DOutput::Logits ? sigmoid(d) : d).to_vector<double>();
+}
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+double share(const std::vector<double>& v, bool above_half) {
+  const auto n = std::count_if(v.begin(), v.end(), [&](double p) { return above_half ? p > 0.5 : p < 0.5; });
+  return v.empty() ? 0 : static_cast<double>(n) / static_cast<double>(v.size());
+}
+
+ImageSourceOptions image_source_options(const DcganTrainOptions& o) {
+  return {.data_dir = o.common.data,
+          .image_size = o.image,
+          .channels = o.channels,
+          .batch = o.common.batch,
+          .seed = o.common.seed,
+          .fabric_images = o.fabric_images};
+}
+
+}  // namespace
+
+void add_dcgan_options(SettingsBinder& binder, DcganTrainOptions& o) {
+  add_common_options(binder, o.common, "Adam learning rate of G and D");
+  binder.add("--image", o.image, "image size S (4 * 2^k: 32, 64, 128)");
+  binder.add("--channels", o.channels, "image channels: 1 (gray) or 3 (RGB)")->check(CLI::IsMember({1, 3}));
+  binder.add("--nz", o.nz, "noise channels of G's input");
+  binder.add("--width", o.width, "network width: ngf = ndf");
+  binder.add("--beta1", o.beta1, "Adam beta1");
+  binder.add("--beta2", o.beta2, "Adam beta2");
+  binder.add("--logits", o.logits, "D outputs logits (BCE with logits) instead of Sigmoid probabilities");
+  binder.add("--samples", o.samples, "images on each sample sheet (fixed z)");
+  binder.add("--fabric-images", o.fabric_images, "size of the procedural fabric pool (without --data)");
+}
+
+DcganTrainer::DcganTrainer(const DcganTrainOptions& options)
+    : options_(options),
+      model_{.nz = options.nz,
+             .ngf = options.width,
+             .ndf = options.width,
+             .channels = options.channels,
+             .image_size = options.image,
+             .d_output = options.logits ? models::DOutput::Logits : models::DOutput::Probability},
+      noise_(stream(options.common.seed, kNoiseOffset)),
+      images_(image_source_options(options)) {
+  models::check_dcgan_options(model_);
+  LOOM_CHECK(options.samples >= 1, "--samples must be positive, got ", options.samples);
+  Generator init(options.common.seed);
+  G_ = models::dcgan_generator(model_, init);
+  D_ = models::dcgan_discriminator(model_, init);
+  const nn::AdamOptions adam{.lr = options.common.lr, .beta1 = options.beta1, .beta2 = options.beta2};
+  optG_ = std::make_unique<nn::Adam>(G_->named_parameters(), adam);
+  optD_ = std::make_unique<nn::Adam>(D_->named_parameters(), adam);
+  Generator fixed = stream(options.common.seed, kFixedZOffset);
+  state_.models = {{"G", G_.get()}, {"D", D_.get()}};
+  state_.optimizers = {{"G", optG_.get()}, {"D", optD_.get()}};
+  state_.generators = {{"noise", &noise_}};
+  state_.extra_tensors = {{"fixed_z", randn({options.samples, options.nz, 1, 1}, fixed)}};  // (n, nz, 1, 1)
+}
+
+Metrics DcganTrainer::step(int64_t step) {
+  const int64_t batch = options_.common.batch;
+  const double clip = options_.common.clip;
+  const Tensor real = images_.next_batch();                   // (B, C, S, S) in [-1, 1]
+  const Tensor z = randn({batch, options_.nz, 1, 1}, noise_);  // (B, nz, 1, 1)
+  const Tensor fake = (*G_)(z);                                // (B, C, S, S)
+
+  // D: errD = BCE(D(x), 1) + BCE(D(G(z)), 0); D(x) first (batch-norm statistics).
+  optD_->zero_grad();
+  const Tensor d_real = (*D_)(real);            // (B, 1, 1, 1)
+  const Tensor d_fake = (*D_)(fake.detach());   // (B, 1, 1, 1)
+  const Tensor errD = models::gan_d_loss(d_real, d_fake, model_.d_output);
+  errD.backward();
+  if (clip > 0) nn::clip_grad_norm_(D_->named_parameters(), clip);
+  optD_->step();
+
+  // G: errG = BCE(D(G(z)), 1) through the updated D.
+  optG_->zero_grad();
+  const Tensor errG = models::gan_g_loss((*D_)(fake), model_.d_output);
+  errG.backward();
+  if (clip > 0) nn::clip_grad_norm_(G_->named_parameters(), clip);
+  optG_->step();
+
+  const std::vector<double> p_real = probabilities(d_real, model_.d_output);
+  const std::vector<double> p_fake = probabilities(d_fake, model_.d_output);
+  const double acc_real = share(p_real, true), acc_fake = share(p_fake, false);
+  return {{"lossD", errD.item()},         {"lossG", errG.item()},          {"D_x", mean_of(p_real)},
+          {"D_G_z", mean_of(p_fake)},     {"acc_real", acc_real},          {"acc_fake", acc_fake},
+          {"acc", (acc_real + acc_fake) / 2}, {"lr", optD_->lr()}};
+}
+
+void DcganTrainer::save_samples(const std::filesystem::path& png) {
+  NoGradGuard no_grad;
+  G_->eval();
+  const Tensor images = (*G_)(state_.extra_tensors.at("fixed_z"));  // (n, C, S, S) in [-1, 1]
+  G_->train();
+  const int64_t columns = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(std::sqrt(double(options_.samples)))));
+  data::GridOptions grid;
+  grid.nrow = columns;
+  data::save_grid(png.string(), data::denormalize_from_pm1(images), grid);
+}
+
+LoopHooks DcganTrainer::hooks() {
+  LoopHooks hooks;
+  hooks.step = [this](int64_t step) { return this->step(step); };
+  hooks.save_samples = [this](const std::filesystem::path& png, int64_t) { save_samples(png); };
+  hooks.data_cursor = [this] { return images_.cursor(); };
+  hooks.restore_data_cursor = [this](const std::string& cursor) { images_.restore(cursor); };
+  return hooks;
+}
+
+std::filesystem::path train_dcgan(SettingsBinder& binder, DcganTrainOptions& options) {
+  RunSetup run = start_run("dcgan", binder, options.common);
+  DcganTrainer trainer(options);
+  const std::string data_line = "training images: " + trainer.data_description();
+  run.dir->log(data_line);
+  if (!options.common.quiet) std::printf("%s\n", data_line.c_str());
+  TrainingLoop loop(run, options.common, trainer.state(), trainer.hooks());
+  return loop.run();
+}
+
+}  // namespace loom::train
