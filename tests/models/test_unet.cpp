@@ -12,6 +12,7 @@
 #include "models/gaussian_blur.h"
 #include "models/unet.h"
 #include "nn/nn.h"
+#include "tests/models/wae_unet_torch.h"
 
 namespace loom::models {
 namespace {
@@ -73,6 +74,40 @@ TEST(UNet, RefusesSizesNotDivisibleByTwoToTheDepth) {
   EXPECT_THROW(unet(rand({1, 1, 20, 16}, gen)), Error);  // 20 % 8 != 0
   EXPECT_THROW(unet(rand({1, 3, 16, 16}, gen)), Error);  // channels
   EXPECT_THROW(UNet({.depth = 0}, gen), Error);
+}
+
+// ---- PyTorch parity ---------------------------------------------------------------------
+
+// loom's U-Net and its restatement in torch.nn (tests/models/wae_unet_torch.py)
+// with the same state dict give the same logits in eval and training mode.
+void check_unet_against_torch(const UNetOptions& options, int64_t height, int64_t width) {
+  Generator gen(30 + options.depth);
+  UNet unet(options, gen);
+  testing::perturb_vectors(unet, gen);
+  Tensor x = randn({2, options.in_channels, height, width}, gen);
+  const std::string args = "unet " + std::to_string(options.in_channels) + " " + std::to_string(options.out_channels) +
+                           " " + std::to_string(options.base_width) + " " + std::to_string(options.depth) + " " +
+                           (options.up_mode == UpMode::Bilinear ? "bilinear" : "transposed") + " " +
+                           (options.class_head ? "1" : "0");
+  auto ref = testing::run_torch_restatement(unet, x, args);
+  if (ref.empty()) return;
+  NoGradGuard no_grad;
+  unet.eval();
+  UNetOutput out = unet.run(x);
+  testing::expect_close_to(out.mask_logits, ref.at("eval"), 1e-5, 1e-4, "U-Net logits, eval mode");
+  if (options.class_head) testing::expect_close_to(out.class_logits, ref.at("class_eval"), 1e-5, 1e-4, "class logit");
+  unet.train();
+  testing::expect_close_to(unet(x), ref.at("train"), 1e-5, 1e-4, "U-Net logits, training mode");
+}
+
+TEST(UNetTorch, TransposedConvDepth3WithClassHead) {
+  check_unet_against_torch({.in_channels = 3, .out_channels = 1, .base_width = 3, .depth = 3, .class_head = true}, 16,
+                           24);
+}
+
+TEST(UNetTorch, BilinearDepth2TwoOutputs) {
+  check_unet_against_torch(
+      {.in_channels = 1, .out_channels = 2, .base_width = 4, .depth = 2, .up_mode = UpMode::Bilinear}, 12, 8);
 }
 
 // ---- losses -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include "models/gaussian_blur.h"
 #include "models/wae.h"
 #include "nn/nn.h"
+#include "tests/models/wae_unet_torch.h"
 
 namespace loom::models {
 namespace {
@@ -68,6 +69,32 @@ TEST(Wae, RefusesBadOptionsAndInputs) {
   EXPECT_THROW(wae(rand({1, 1, 64, 64}, gen)), Error);  // wrong size
   EXPECT_THROW(wae(rand({1, 3, 32, 32}, gen)), Error);  // wrong channels
   EXPECT_THROW(wae.decode(rand({1, 5}, gen)), Error);   // wrong latent size
+}
+
+// loom's WAE and its restatement in torch.nn (tests/models/wae_unet_torch.py)
+// with the same state dict give the same code and reconstruction.
+void check_wae_against_torch(const WaeOptions& options) {
+  Generator gen(40 + options.image_size);
+  Wae wae(options, gen);
+  testing::perturb_vectors(wae, gen);
+  Tensor x = rand({3, options.channels, options.image_size, options.image_size}, gen);
+  const std::string args = "wae " + std::to_string(options.image_size) + " " + std::to_string(options.channels) + " " +
+                           std::to_string(options.latent) + " " + std::to_string(options.width) + " " +
+                           (options.output == WaeOutput::Sigmoid ? "sigmoid" : "tanh");
+  auto ref = testing::run_torch_restatement(wae, x, args);
+  if (ref.empty()) return;
+  NoGradGuard no_grad;
+  wae.eval();
+  testing::expect_close_to(wae.encode(x), ref.at("z_eval"), 1e-5, 1e-4, "WAE code, eval mode");
+  testing::expect_close_to(wae(x), ref.at("eval"), 1e-5, 1e-4, "WAE reconstruction, eval mode");
+  wae.train();
+  testing::expect_close_to(wae(x), ref.at("train"), 1e-5, 1e-4, "WAE reconstruction, training mode");
+}
+
+TEST(WaeTorch, Grey32Sigmoid) { check_wae_against_torch({.image_size = 32, .channels = 1, .latent = 5, .width = 3}); }
+
+TEST(WaeTorch, Rgb64Tanh) {
+  check_wae_against_torch({.image_size = 64, .channels = 3, .latent = 7, .width = 2, .output = WaeOutput::Tanh});
 }
 
 // ---- the objective ------------------------------------------------------------------------
