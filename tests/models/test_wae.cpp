@@ -152,6 +152,26 @@ TEST(WaeLoss, MatchesAFloat64HandComputation) {
   EXPECT_NEAR(wae_loss(x, y, z, l1_gen, options).reconstruction.item(), 0.05 * absolute / n, 1e-12);
 }
 
+TEST(WaeLoss, MmdTermTrainsTheEncoderOnly) {
+  // With the reconstruction weight 0 the loss is lambda MMD(z, prior): the
+  // encoder gets gradients, the decoder none (its output is not used).
+  Generator gen(13);
+  Wae wae({.image_size = 32, .channels = 1, .latent = 4, .width = 2}, gen);
+  Tensor x = rand({4, 1, 32, 32}, gen);
+  Tensor z = wae.encode(x);
+  wae_loss(x, wae.decode(z), z, gen, {.reconstruction_weight = 0.0, .lambda = 3.0}).total.backward();
+  for (const auto& [name, p] : wae.encoder->named_parameters()) {
+    ASSERT_TRUE(p.grad().defined()) << name;
+    double norm = 0;
+    for (double g : p.grad().to_vector<double>()) norm += g * g;
+    EXPECT_GT(norm, 0.0) << name;
+  }
+  for (const auto& [name, p] : wae.decoder->named_parameters()) {
+    if (!p.grad().defined()) continue;
+    for (double g : p.grad().to_vector<double>()) ASSERT_EQ(g, 0.0) << name;
+  }
+}
+
 TEST(WaeLoss, PriorSampleHasTheRequestedVariance) {
   Generator gen(5);
   std::vector<double> v = sample_wae_prior(4000, 4, 2.0, gen, DType::Float64).to_vector<double>();
