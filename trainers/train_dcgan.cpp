@@ -41,6 +41,22 @@ double share(const std::vector<double>& v, bool above_half) {
   return v.empty() ? 0 : static_cast<double>(n) / static_cast<double>(v.size());
 }
 
+models::DcganOptions model_options(const DcganTrainOptions& o) {
+  return {.nz = o.nz,
+          .ngf = o.width,
+          .ndf = o.width,
+          .channels = o.channels,
+          .image_size = o.image,
+          .d_output = o.logits ? models::DOutput::Logits : models::DOutput::Probability};
+}
+
+void check_options(const DcganTrainOptions& o) {
+  models::check_dcgan_options(model_options(o));
+  LOOM_CHECK(o.samples >= 1, "--samples must be positive, got ", o.samples);
+  LOOM_CHECK(o.fabric_images >= o.common.batch, "--fabric-images (", o.fabric_images, ") must be at least --batch (",
+             o.common.batch, ")");
+}
+
 ImageSourceOptions image_source_options(const DcganTrainOptions& o) {
   return {.data_dir = o.common.data,
           .image_size = o.image,
@@ -67,16 +83,10 @@ void add_dcgan_options(SettingsBinder& binder, DcganTrainOptions& o) {
 
 DcganTrainer::DcganTrainer(const DcganTrainOptions& options)
     : options_(options),
-      model_{.nz = options.nz,
-             .ngf = options.width,
-             .ndf = options.width,
-             .channels = options.channels,
-             .image_size = options.image,
-             .d_output = options.logits ? models::DOutput::Logits : models::DOutput::Probability},
+      model_(model_options(options)),
       noise_(stream(options.common.seed, kNoiseOffset)),
       images_(image_source_options(options)) {
-  models::check_dcgan_options(model_);
-  LOOM_CHECK(options.samples >= 1, "--samples must be positive, got ", options.samples);
+  check_options(options);
   Generator init(options.common.seed);
   G_ = models::dcgan_generator(model_, init);
   D_ = models::dcgan_discriminator(model_, init);
@@ -142,7 +152,7 @@ LoopHooks DcganTrainer::hooks() {
 }
 
 std::filesystem::path train_dcgan(SettingsBinder& binder, DcganTrainOptions& options) {
-  RunSetup run = start_run("dcgan", binder, options.common);
+  RunSetup run = start_run("dcgan", binder, options.common, [&options] { check_options(options); });
   DcganTrainer trainer(options);
   const std::string data_line = "training images: " + trainer.data_description();
   run.dir->log(data_line);

@@ -84,7 +84,8 @@ std::unique_ptr<nn::LRSchedule> make_schedule(const std::string& name, double ba
   detail::throw_error("--schedule must be constant, step, linear or cosine, got '", name, "'");
 }
 
-RunSetup start_run(const std::string& model, SettingsBinder& binder, CommonOptions& options) {
+RunSetup start_run(const std::string& model, SettingsBinder& binder, CommonOptions& options,
+                   const std::function<void()>& validate) {
   RunSetup run;
   run.model = model;
   fs::path dir = options.run_dir;
@@ -109,6 +110,7 @@ RunSetup start_run(const std::string& model, SettingsBinder& binder, CommonOptio
              "--sample-every, --checkpoint-every and --keep-checkpoints must be >= 0");
   check_device(options.device);
   make_schedule(options.schedule, options.lr, options.steps);  // validates the name
+  if (validate) validate();
   if (dir.empty()) dir = default_run_dir(model);
   run.dir = std::make_unique<RunDir>(dir);
 

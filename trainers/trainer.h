@@ -90,7 +90,10 @@ struct RunSetup {
 // directory (--run-dir; else the resumed run's; else runs/<model>-<time>) and
 // writes settings.json: {"model", every option, "git_commit", "start_time",
 // "resumed_from"}.
-RunSetup start_run(const std::string& model, SettingsBinder& binder, CommonOptions& options);
+// `validate` (optional) checks the trainer's own options once they are final,
+// before anything is written.
+RunSetup start_run(const std::string& model, SettingsBinder& binder, CommonOptions& options,
+                   const std::function<void()>& validate = nullptr);
 
 // Throws unless every floating tensor of the models' state dicts and the
 // optimizers' states is finite, naming the first one that is not.

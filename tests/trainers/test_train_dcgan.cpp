@@ -122,7 +122,15 @@ TEST(TrainDcgan, RunWritesSettingsMetricsSamplesAndCheckpoint) {
   EXPECT_EQ(load_safetensors(last.string()).tensors.at("extra.fixed_z").shape(), (Shape{4, 100, 1, 1}));
 }
 
-TEST(TrainDcgan, RefusesABadImageSizeAndCuda) {
-  EXPECT_THROW(run_dcgan({"--steps", "1", "--image", "48", "--run-dir", fresh_dir("bad").string()}), Error);
-  EXPECT_THROW(run_dcgan({"--steps", "1", "--device", "cuda", "--run-dir", fresh_dir("cuda").string()}), Error);
+TEST(TrainDcgan, RefusesABadImageSizeAndCudaBeforeWritingAnything) {
+  const fs::path bad = fresh_dir("bad"), cuda = fresh_dir("cuda");
+  try {
+    run_dcgan({"--steps", "1", "--batch", "4", "--image", "48", "--run-dir", bad.string()});
+    FAIL() << "image 48 is not 4 * 2^k";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("48"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(run_dcgan({"--steps", "1", "--batch", "4", "--device", "cuda", "--run-dir", cuda.string()}), Error);
+  EXPECT_FALSE(fs::exists(bad));
+  EXPECT_FALSE(fs::exists(cuda));
 }
