@@ -200,12 +200,13 @@ TEST(SegmentationLoss, ImageLabelsAndIou) {
 
 TEST(UNetOverfit, BceDiceFallsAndTheMaskIsLearned) {
   Generator gen(7);
-  // A 32x32 grey texture with a bright disc of radius 5 at (12, 20): the mask is the disc.
-  Tensor image = gaussian_blur(rand({1, 1, 32, 32}, gen), 1.0) * 0.5 + 0.2;  // (1, 1, 32, 32)
-  std::vector<float> mask_values(32 * 32);
-  for (int64_t y = 0; y < 32; ++y)
-    for (int64_t x = 0; x < 32; ++x) mask_values[y * 32 + x] = (y - 12) * (y - 12) + (x - 20) * (x - 20) <= 25;
-  Tensor mask = Tensor::from_vector<float>(mask_values, {1, 1, 32, 32});
+  // A 16x16 grey texture with a bright disc of radius 3 at (6, 10): the mask is the disc.
+  const int64_t s = 16;
+  Tensor image = gaussian_blur(rand({1, 1, s, s}, gen), 1.0) * 0.5 + 0.2;  // (1, 1, 16, 16)
+  std::vector<float> mask_values(s * s);
+  for (int64_t y = 0; y < s; ++y)
+    for (int64_t x = 0; x < s; ++x) mask_values[y * s + x] = (y - 6) * (y - 6) + (x - 10) * (x - 10) <= 9;
+  Tensor mask = Tensor::from_vector<float>(mask_values, {1, 1, s, s});
   image = image + mask * 0.3;
 
   UNet unet({.in_channels = 1, .base_width = 4, .depth = 3}, gen);
