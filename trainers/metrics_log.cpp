@@ -95,7 +95,8 @@ void MetricsLog::write(int64_t step, const Metrics& values) {
   csv_ << step;
   for (const auto& [name, value] : values) {
     csv_ << ',' << shortest_number(value);
-    json += "," + nlohmann::json(name).dump() + ":" + (std::isfinite(value) ? shortest_number(value) : "null");
+    json.append(1, ',').append(nlohmann::json(name).dump()).append(1, ':');
+    json.append(std::isfinite(value) ? shortest_number(value) : "null");
   }
   csv_ << '\n';
   jsonl_ << json << "}\n";

@@ -1,6 +1,7 @@
 // progress.cpp: the progress bar and plain progress lines (see progress.h).
 #include "trainers/progress.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -46,6 +47,13 @@ std::string format_progress_line(int64_t step, int64_t total, const Metrics& val
          values_and_rate(values, steps_per_second, eta_seconds);
 }
 
+// The width of the terminal on `out`, or 120 when it cannot be asked.
+static size_t terminal_columns(FILE* out) {
+  winsize size{};
+  if (ioctl(fileno(out), TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return 120;
+}
+
 Progress::Progress(ProgressOptions options, int64_t start_step)
     : options_(std::move(options)), start_step_(start_step), start_time_(std::chrono::steady_clock::now()) {}
 
@@ -64,9 +72,14 @@ void Progress::update(int64_t step, const Metrics& values) {
     constexpr int kWidth = 20;
     const int64_t total = options_.total_steps > 0 ? options_.total_steps : 1;
     const int filled = static_cast<int>(kWidth * std::min<int64_t>(step, total) / total);
-    const std::string bar = "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]  ";
-    std::fprintf(options_.out, "\r\033[K%s%lld/%lld%s", bar.c_str(), static_cast<long long>(step),
-                 static_cast<long long>(options_.total_steps), values_and_rate(values, rate, eta).c_str());
+    std::string bar(1, '[');
+    bar.append(filled, '#').append(kWidth - filled, '.').append("]  ");
+    bar.append(std::to_string(step)).append(1, '/').append(std::to_string(options_.total_steps));
+    bar.append(values_and_rate(values, rate, eta));
+    // A line wider than the terminal would wrap, and \r would then redraw only its last part.
+    const size_t columns = terminal_columns(options_.out);
+    if (bar.size() >= columns) bar = bar.substr(0, columns - 1);
+    std::fprintf(options_.out, "\r\033[K%s", bar.c_str());
     std::fflush(options_.out);
     bar_drawn_ = true;
   } else if (log_step) {

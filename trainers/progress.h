@@ -1,5 +1,6 @@
 // progress.h: what a training run shows while it runs. On a terminal
-// (isatty(stdout)) one line redrawn in place,
+// (isatty(stdout)) one line redrawn in place after every step, cut to the
+// terminal's width,
 //   [#########.......]  450/1000  lossD 1.2345  lossG 0.8123  3.21 it/s  ETA 2:51
 // and when stdout is not a terminal (a log file, CI) a plain line every
 // `log_every` steps and at the last step:
