@@ -113,6 +113,9 @@ RunSetup start_run(const std::string& model, SettingsBinder& binder, CommonOptio
   if (validate) validate();
   if (dir.empty()) dir = default_run_dir(model);
   run.dir = std::make_unique<RunDir>(dir);
+  LOOM_CHECK(!run.resume_from.empty() || run.dir->checkpoints().empty(), "run directory ", dir.string(),
+             " already holds a run (", run.dir->checkpoints().back().second.filename().string(),
+             "); continue it with --resume ", dir.string(), ", or give another --run-dir");
 
   run.settings = nlohmann::ordered_json::object();
   run.settings["model"] = model;

@@ -87,7 +87,8 @@ struct RunSetup {
 
 // Validates the common options, resolves --resume (the saved settings are
 // restored into the bound options by the binder's rules), picks the run
-// directory (--run-dir; else the resumed run's; else runs/<model>-<time>) and
+// directory (--run-dir; else the resumed run's; else runs/<model>-<time>; a
+// fresh run refuses a folder that already has checkpoints) and
 // writes settings.json: {"model", every option, "git_commit", "start_time",
 // "resumed_from"}.
 // `validate` (optional) checks the trainer's own options once they are final,

@@ -387,6 +387,19 @@ TEST(TrainingLoop, ResumeRefusesToChangeTheModelOrTheSeed) {
   EXPECT_NO_THROW(run_tiny({"--steps", "3", "--resume", dir.string(), "--hidden", "4"}));
 }
 
+TEST(TrainingLoop, AFreshRunRefusesAFolderWithCheckpoints) {
+  const fs::path dir = fresh_dir("occupied");
+  run_tiny({"--steps", "2", "--run-dir", dir.string()});
+  try {
+    run_tiny({"--steps", "2", "--run-dir", dir.string()});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds a run (step_0000002.safetensors); continue it with --resume"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // ---- progress output ----
 
 TEST(Progress, PlainLineFormat) {
