@@ -80,7 +80,6 @@ void run(const Args& args) {
     std::cout << "done: " << written << " images in " << seconds << " s\n";
   }
   if (!args.sheet.empty()) {
-    LOOM_CHECK(args.sheet_size >= 16, "--sheet-size must be at least 16, got ", args.sheet_size);
     loom::data::save_png(args.sheet, fab::fabric_sample_sheet(args.sheet_size, args.seed));
     std::cout << "sample sheet: " << args.sheet << "\n";
   }
@@ -92,10 +91,10 @@ loom::cli::CommandRegistration registration{"fabric", [](CLI::App& app) {
       "fabric", "write a procedural woven-fabric dataset with defects and exact masks in the MVTec AD layout: "
                 "OUT/<category>/{train/good,test/good,test/<defect>,ground_truth/<defect>}");
   cmd->add_option("--out", args->out_dir, "output root (must be empty unless --force)");
-  cmd->add_option("--n", args->n, "train/good images per category")->capture_default_str();
+  cmd->add_option("--n", args->n, "train/good images per category (0 for none)")->capture_default_str();
   cmd->add_option("--n-test", args->n_test, "test/good images, and test images per defect class, per category")
       ->capture_default_str();
-  cmd->add_option("--size", args->size, "image side in pixels")->capture_default_str();
+  cmd->add_option("--size", args->size, "image side in pixels, 16..4096")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Philox seed")->capture_default_str();
   cmd->add_option("--categories", args->categories, "'all' or a comma-separated list of: " + joined(fab::fabric_categories()))
       ->capture_default_str();
@@ -106,7 +105,7 @@ loom::cli::CommandRegistration registration{"fabric", [](CLI::App& app) {
                 "write into a non-empty --out folder (files of the same names are overwritten, others kept)");
   cmd->add_option("--sheet", args->sheet, "also (or only) write a sample sheet PNG: each category with each defect, "
                                           "defects outlined in magenta");
-  cmd->add_option("--sheet-size", args->sheet_size, "image side on the sample sheet")->capture_default_str();
+  cmd->add_option("--sheet-size", args->sheet_size, "image side on the sample sheet, 16..4096")->capture_default_str();
   cmd->add_flag("--list", args->list, "list the categories and defect classes and exit");
   cmd->callback([args] { run(*args); });
 }};

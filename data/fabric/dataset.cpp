@@ -2,6 +2,7 @@
 #include "data/fabric/dataset.h"
 
 #include <algorithm>
+#include <exception>
 #include <filesystem>
 #include <string>
 
@@ -27,6 +28,11 @@ int64_t category_index(const std::string& category) {
     preset_params(category, probe);  // throws, listing the known categories
   }
   return static_cast<int64_t>(it - names.begin());
+}
+
+void check_size(int64_t size, const char* where) {
+  LOOM_CHECK(size >= kMinFabricSize && size <= kMaxFabricSize, where, ": image size must be in ", kMinFabricSize, "..",
+             kMaxFabricSize, " px, got ", size);
 }
 
 int defect_part(DefectKind kind) {
@@ -87,7 +93,7 @@ Generator fabric_sample_generator(uint64_t seed, const std::string& category, in
 
 FabricSample make_fabric_sample(const std::string& category, std::optional<DefectKind> defect, int64_t size,
                                 bool tileable, Generator& gen) {
-  LOOM_CHECK(size >= 16, "fabric sample: size must be at least 16 px, got ", size);
+  check_size(size, "fabric sample");
   FabricParams params = preset_params(category, gen);
   params.tileable = tileable;
   const Fabric fabric(params, size, size, gen);
@@ -99,8 +105,12 @@ FabricSample make_fabric_sample(const std::string& category, std::optional<Defec
 int64_t write_fabric_dataset(const FabricDatasetOptions& options,
                              const std::function<void(const std::string&)>& progress) {
   LOOM_CHECK(!options.out_dir.empty(), "fabric dataset: the output folder is empty");
-  LOOM_CHECK(options.n_train >= 0 && options.n_test >= 0, "fabric dataset: image counts must be >= 0, got n_train ",
-             options.n_train, ", n_test ", options.n_test);
+  LOOM_CHECK(options.n_train >= 0 && options.n_test >= 0 && options.n_train <= kMaxFabricImages &&
+                 options.n_test <= kMaxFabricImages,
+             "fabric dataset: image counts must be in 0..", kMaxFabricImages, ", got n_train ", options.n_train,
+             ", n_test ", options.n_test);
+  LOOM_CHECK(options.n_train + options.n_test > 0, "fabric dataset: n_train and n_test are both 0, nothing to write");
+  check_size(options.size, "fabric dataset");
   const fs::path root(options.out_dir);
   if (fs::exists(root)) {
     LOOM_CHECK(fs::is_directory(root), "fabric dataset: ", root.string(), " exists and is not a folder");
@@ -111,7 +121,6 @@ int64_t write_fabric_dataset(const FabricDatasetOptions& options,
   const std::vector<std::string> categories = options.categories.empty() ? fabric_categories() : options.categories;
   const std::vector<DefectKind> defects = options.defects.empty() ? defect_kinds() : options.defects;
   for (const std::string& c : categories) category_index(c);  // unknown names fail before anything is written
-  LOOM_CHECK(options.size >= 16, "fabric dataset: size must be at least 16 px, got ", options.size);
   if (progress)
     progress(std::to_string(categories.size()) + " categories x (" + std::to_string(options.n_train) + " train + " +
              std::to_string(options.n_test) + " test good + " + std::to_string(defects.size()) + " defects x " +
@@ -122,14 +131,25 @@ int64_t write_fabric_dataset(const FabricDatasetOptions& options,
   int64_t written = 0;
   auto write_part = [&](const std::string& category, int part, std::optional<DefectKind> defect, int64_t count,
                         const fs::path& image_dir, const fs::path& mask_dir) {
+    // The images are independent (one Philox stream each), so they are made
+    // in parallel (the renderer's own row loop then runs on one thread); the
+    // error of the lowest-numbered failing image is the one reported.
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(count));
+#pragma omp parallel for schedule(dynamic, 1)
     for (int64_t k = 0; k < count; ++k) {
-      Generator gen = fabric_sample_generator(options.seed, category, part, k);
-      const FabricSample s = make_fabric_sample(category, defect, options.size, options.tileable, gen);
-      const std::string name = numbered_stem(k, count);
-      save_png((image_dir / (name + ".png")).string(), s.image);
-      if (defect) save_png((mask_dir / (name + "_mask.png")).string(), s.mask);
-      ++written;
+      try {
+        Generator gen = fabric_sample_generator(options.seed, category, part, k);
+        const FabricSample s = make_fabric_sample(category, defect, options.size, options.tileable, gen);
+        const std::string name = numbered_stem(k, count);
+        save_png((image_dir / (name + ".png")).string(), s.image);
+        if (defect) save_png((mask_dir / (name + "_mask.png")).string(), s.mask);
+      } catch (...) {
+        errors[static_cast<size_t>(k)] = std::current_exception();
+      }
     }
+    for (const std::exception_ptr& error : errors)
+      if (error) std::rethrow_exception(error);
+    written += count;
     if (progress && count > 0)
       progress(fs::relative(image_dir, root).string() + ": " + std::to_string(count) + (count == 1 ? " image" : " images"));
   };
@@ -146,7 +166,7 @@ int64_t write_fabric_dataset(const FabricDatasetOptions& options,
 }
 
 Tensor fabric_sample_sheet(int64_t size, uint64_t seed) {
-  LOOM_CHECK(size >= 16, "fabric_sample_sheet: size must be at least 16 px, got ", size);
+  check_size(size, "fabric sample sheet");
   std::vector<Tensor> cells;
   GridOptions grid;
   for (const std::string& category : fabric_categories()) {

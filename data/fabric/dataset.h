@@ -27,13 +27,19 @@
 
 namespace loom::data::fabric {
 
+// Image sides from 16 px (smaller leaves a weave repeat or two) to 4096 px (a
+// (3, 4096, 4096) float image is 192 MiB, and a render holds several).
+inline constexpr int64_t kMinFabricSize = 16, kMaxFabricSize = 4096;
+// Images per folder: at most 2^20, the Philox streams of one part (below).
+inline constexpr int64_t kMaxFabricImages = int64_t{1} << 20;
+
 struct FabricDatasetOptions {
   std::string out_dir;
   std::vector<std::string> categories;  // empty: all of fabric_categories()
   std::vector<DefectKind> defects;      // empty: all of defect_kinds()
-  int64_t n_train = 100;                // train/good images per category
-  int64_t n_test = 20;                  // test/good images, and test images per defect class
-  int64_t size = 256;                   // square image side
+  int64_t n_train = 100;                // train/good images per category (0..kMaxFabricImages)
+  int64_t n_test = 20;                  // test/good images, and test images per defect class (idem)
+  int64_t size = 256;                   // square image side, kMinFabricSize..kMaxFabricSize
   uint64_t seed = 0;
   bool tileable = false;                // render seamlessly tileable fabrics
   // A non-empty out_dir is refused unless force; with force, files of the same

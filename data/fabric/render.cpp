@@ -359,6 +359,12 @@ class SurfaceRenderer {
 };
 
 Tensor Fabric::render_surface(const std::vector<ThreadEdit>& edits) const {
+  if (!edits.empty()) return render_edited(edits);
+  std::call_once(plain_->rendered, [&] { plain_->surface = render_edited({}); });
+  return plain_->surface.clone();
+}
+
+Tensor Fabric::render_edited(const std::vector<ThreadEdit>& edits) const {
   const SurfaceRenderer renderer(*this, edits);
   Tensor out = Tensor::empty({3, height_, width_});  // (3, H, W)
   float* o = out.data<float>();

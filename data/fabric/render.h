@@ -29,6 +29,8 @@
 // the image continues seamlessly across its left/right and top/bottom edges.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "data/fabric/noise.h"
@@ -141,7 +143,8 @@ class Fabric {
   int64_t thread_at(Axis axis, double x, double y) const;
 
   // The woven surface before lighting and noise: float32 (3, H, W), in [0, 1]
-  // up to the specular highlights (photograph() clamps).
+  // up to the specular highlights (photograph() clamps). The surface without
+  // edits is rendered once per fabric (and its copies) and then copied out.
   Tensor render_surface(const std::vector<ThreadEdit>& edits = {}) const;
   // The surface under the illumination gradient plus sensor noise, clamped to
   // [0, 1]: float32 (3, H, W).
@@ -162,6 +165,13 @@ class Fabric {
   PeriodicNoise gap_fuzz_;
   std::vector<float> illumination_;  // (H, W) gain
   Tensor sensor_noise_;              // (3, H, W)
+  // The surface without edits, rendered on first use (thread-safe).
+  struct PlainSurface {
+    std::once_flag rendered;
+    Tensor surface;  // (3, H, W)
+  };
+  std::shared_ptr<PlainSurface> plain_ = std::make_shared<PlainSurface>();
+  Tensor render_edited(const std::vector<ThreadEdit>& edits) const;
 };
 
 }  // namespace loom::data::fabric

@@ -145,6 +145,26 @@ TEST(FabricDataset, RejectsUnknownCategoriesBeforeWriting) {
   EXPECT_FALSE(fs::exists(dir.path / "plain_gray"));
 }
 
+// Sizes outside 16..4096 px (a huge one would exhaust memory before any
+// image is written), counts above 2^20 (the streams of one folder) and a run
+// with nothing to write are refused before anything is written.
+TEST(FabricDataset, RejectsBadSizesAndCountsBeforeWriting) {
+  TempDir dir("bad_sizes");
+  for (int64_t size : {int64_t{8}, int64_t{4097}, int64_t{100000}}) {
+    fab::FabricDatasetOptions options = small_options(dir.path);
+    options.size = size;
+    loom::testing::expect_error_containing([&] { fab::write_fabric_dataset(options); },
+                                           "image size must be in 16..4096 px, got " + std::to_string(size));
+  }
+  fab::FabricDatasetOptions options = small_options(dir.path);
+  options.n_train = (int64_t{1} << 20) + 1;
+  loom::testing::expect_error_containing([&] { fab::write_fabric_dataset(options); }, "image counts must be in 0..");
+  options.n_train = options.n_test = 0;
+  loom::testing::expect_error_containing([&] { fab::write_fabric_dataset(options); }, "nothing to write");
+  EXPECT_TRUE(!fs::exists(dir.path) || fs::is_empty(dir.path));
+  loom::testing::expect_error_containing([] { fab::fabric_sample_sheet(5000, 0); }, "16..4096");
+}
+
 // Rows: categories; columns: good + each defect. Grid geometry (grid.h) with
 // padding 2 and a caption band of 7 + 2 px under each image.
 TEST(FabricDataset, SampleSheetGeometryAndOutlines) {
