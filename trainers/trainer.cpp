@@ -178,8 +178,16 @@ fs::path TrainingLoop::run() {
   for (int64_t step = start_step_; step < options_.steps; ++step) {
     if (schedule_)
       for (auto& [name, optimizer] : state_.optimizers) schedule_->apply(*optimizer, step);
-    const Metrics values = hooks_.step(step);
     const int64_t steps_done = step + 1;
+    const std::string kept = last_checkpoint_.empty() ? "no checkpoint was written before it"
+                                                      : "the last good checkpoint is " + last_checkpoint_.string();
+    Metrics values;
+    try {
+      values = hooks_.step(step);
+    } catch (const Error& e) {  // e.g. clipping a non-finite gradient
+      progress.finish();
+      detail::throw_error("step ", steps_done, ": ", e.what(), "; the run stopped (", kept, ")");
+    }
     std::string bad;
     for (const auto& [name, value] : values)
       if (bad.empty() && !std::isfinite(value)) bad = name + " is " + format_value(value);
@@ -188,9 +196,6 @@ fs::path TrainingLoop::run() {
       progress.update(steps_done, values);
     }
     if (!bad.empty()) {
-      const std::string kept = last_checkpoint_.empty()
-                                   ? "no checkpoint was written before it"
-                                   : "the last good checkpoint is " + last_checkpoint_.string();
       const std::string message = "step " + std::to_string(steps_done) + ": " + bad + "; the run stopped (" + kept + ")";
       progress.message(message);
       detail::throw_error(message);

@@ -13,7 +13,9 @@
 //   schedule: lr = schedule.lr_at(step) on every optimizer in `state`
 //   metrics  = hooks.step(step)                        the trainer's one training step
 //   guard:     a non-finite metric stops the run (loom::Error naming the step, the
-//              metric and the last good checkpoint), after logging the row
+//              metric and the last good checkpoint), after logging the row; a
+//              loom::Error from the step (clipping a non-finite gradient, say)
+//              stops it the same way, naming the step
 //   every log_every steps (and the last): progress line + metrics.csv/jsonl row
 //   every sample_every steps (and the last): hooks.save_samples(samples/step_N.png)
 //   every checkpoint_every steps (and the last): checkpoints/step_N.safetensors with

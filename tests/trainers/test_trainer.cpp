@@ -58,8 +58,8 @@ struct TinyRun {
   std::unique_ptr<nn::Adam> optimizer;
 };
 
-// Runs `loom train tiny <args>` in-process. Step `nan_at` (0-based) poisons the
-// weights and returns a NaN loss; step `crash_at` throws before doing anything
+// Runs `loom train tiny <args>` in-process. Step `nan_at` (0-based) starts by
+// setting every weight to NaN, so its loss and gradients are NaN; step `crash_at` throws before doing anything
 // (a killed process, as far as the files are concerned).
 TinyRun run_tiny(std::vector<std::string> args, int64_t nan_at = -1, int64_t crash_at = -1) {
   CLI::App app;
@@ -96,17 +96,14 @@ TinyRun run_tiny(std::vector<std::string> args, int64_t nan_at = -1, int64_t cra
     data.set_state({options.common.seed, static_cast<uint64_t>(batches_drawn++) << 20});
     const Tensor x = randn({options.common.batch, 3}, data);                                   // (B, 3)
     const Tensor y = matmul(x, coefficients) + randn({options.common.batch, 1}, noise) * 0.01;  // (B, 1)
+    if (step == nan_at)  // diverged: every weight NaN from here on
+      for (auto& [name, p] : result.net->named_parameters()) p.fill_(std::nan(""));
     result.optimizer->zero_grad();
     Tensor loss = mse_loss((*result.net)(x), y);
     loss.backward();
     if (options.common.clip > 0) nn::clip_grad_norm_(result.net->named_parameters(), options.common.clip);
     result.optimizer->step();
-    double value = loss.item();
-    if (step == nan_at) {
-      for (auto& [name, p] : result.net->named_parameters()) p.fill_(std::nan(""));
-      value = std::nan("");
-    }
-    return {{"loss", value}, {"lr", result.optimizer->lr()}};
+    return {{"loss", loss.item()}, {"lr", result.optimizer->lr()}};
   };
   hooks.data_cursor = [&] { return std::to_string(batches_drawn); };
   hooks.restore_data_cursor = [&](const std::string& cursor) { batches_drawn = std::stoll(cursor); };
@@ -317,6 +314,21 @@ TEST(TrainingLoop, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
   nn::load_submodel((dir / "checkpoints/step_0000006.safetensors").string(), "net.", *net);
   for (const auto& [name, p] : net->named_parameters())
     for (float v : p.to_vector<float>()) ASSERT_TRUE(std::isfinite(v)) << name;
+}
+
+TEST(TrainingLoop, AnErrorInsideAStepNamesTheStep) {
+  // With --clip, a NaN gradient makes clip_grad_norm_ throw inside the step.
+  const fs::path dir = fresh_dir("nan_clip");
+  try {
+    run_tiny({"--steps", "10", "--checkpoint-every", "2", "--clip", "1", "--run-dir", dir.string()}, /*nan_at=*/4);
+    FAIL() << "expected the run to stop";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("step 5: clip_grad_norm_"), std::string::npos) << message;
+    EXPECT_NE(message.find("the last good checkpoint is " + (dir / "checkpoints/step_0000004.safetensors").string()),
+              std::string::npos)
+        << message;
+  }
 }
 
 TEST(TrainingLoop, RefusesToCheckpointNonFiniteWeights) {
