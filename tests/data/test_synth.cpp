@@ -30,100 +30,13 @@
 #include "data/synth/synth.h"
 #include "data/synth/warp.h"
 #include "tensor/random.h"
+#include "tests/data/synth_test_util.h"
 #include "tests/test_util.h"
 
 namespace loom::data::synth {
 namespace {
 
 namespace fs = std::filesystem;
-
-// ---- helpers ----------------------------------------------------------------
-
-// A (C, H, W) test image of random values on the 8-bit grid in [lo, hi]
-// (the way images loaded from 8-bit files look).
-Tensor noise_image(int64_t c, int64_t h, int64_t w, uint64_t seed, double lo = 0.15, double hi = 0.85) {
-  Generator gen(seed);
-  std::vector<float> v = uniform({c, h, w}, lo, hi, gen).to_vector<float>();
-  for (float& x : v) x = std::round(x * 255.0f) / 255.0f;
-  return Tensor::from_vector(v, {c, h, w});
-}
-
-// 1 where some channel of `after` differs from `before`.
-std::vector<uint8_t> changed_pixels(const Tensor& before, const Tensor& after) {
-  const int64_t c = before.size(0), plane = before.size(1) * before.size(2);
-  const std::vector<float> a = before.to_vector<float>(), b = after.to_vector<float>();
-  std::vector<uint8_t> changed(static_cast<size_t>(plane), 0);
-  for (int64_t ch = 0; ch < c; ++ch)
-    for (int64_t k = 0; k < plane; ++k)
-      if (a[static_cast<size_t>(ch * plane + k)] != b[static_cast<size_t>(ch * plane + k)])
-        changed[static_cast<size_t>(k)] = 1;
-  return changed;
-}
-
-// The mask as 0/1 bytes, after checking its shape and that it holds only 0 and 1.
-std::vector<uint8_t> mask_bits(const SynthResult& r, const Tensor& image) {
-  EXPECT_EQ(r.mask.shape(), Shape({1, image.size(1), image.size(2)}));
-  EXPECT_EQ(r.mask.dtype(), DType::Float32);
-  std::vector<uint8_t> bits;
-  for (float m : r.mask.to_vector<float>()) {
-    EXPECT_TRUE(m == 0.0f || m == 1.0f) << "mask value " << m;
-    bits.push_back(m == 1.0f ? 1 : 0);
-  }
-  return bits;
-}
-
-int64_t count(const std::vector<uint8_t>& bits) { return std::count(bits.begin(), bits.end(), 1); }
-
-void expect_image_shape_and_range(const SynthResult& r, const Tensor& image) {
-  ASSERT_EQ(r.image.shape(), image.shape());
-  ASSERT_EQ(r.image.dtype(), DType::Float32);
-  for (float v : r.image.to_vector<float>()) ASSERT_TRUE(v >= 0.0f && v <= 1.0f) << "value " << v;
-}
-
-// Hard paste: the mask is exactly the changed set, and not empty.
-void expect_exact_mask(const Tensor& image, const SynthResult& r, const char* what) {
-  expect_image_shape_and_range(r, image);
-  const std::vector<uint8_t> mask = mask_bits(r, image), changed = changed_pixels(image, r.image);
-  EXPECT_GT(count(mask), 0) << what << ": empty mask";
-  EXPECT_EQ(mask, changed) << what << ": mask != changed pixels (" << count(mask) << " vs " << count(changed) << ")";
-}
-
-// Soft blend: changed is a non-empty subset of the mask; outside the mask every
-// value is bit-identical (changed_pixels compares every channel exactly).
-void expect_superset_mask(const Tensor& image, const SynthResult& r, const char* what) {
-  expect_image_shape_and_range(r, image);
-  const std::vector<uint8_t> mask = mask_bits(r, image), changed = changed_pixels(image, r.image);
-  EXPECT_GT(count(changed), 0) << what << ": nothing changed";
-  for (size_t k = 0; k < mask.size(); ++k)
-    if (changed[k] && !mask[k]) {
-      ADD_FAILURE() << what << ": pixel " << k << " changed outside the mask";
-      return;
-    }
-}
-
-bool same_bytes(const Tensor& a, const Tensor& b) { return a.to_vector<float>() == b.to_vector<float>(); }
-
-// Runs `method(image, gen)` for two equal seeds and one different seed.
-template <class Method>
-void expect_seed_determinism(const Tensor& image, Method method, const char* what) {
-  Generator g1(7), g2(7), g3(8);
-  const SynthResult a = method(image, g1), b = method(image, g2), c = method(image, g3);
-  EXPECT_TRUE(same_bytes(a.image, b.image) && same_bytes(a.mask, b.mask)) << what << ": same seed, different bytes";
-  EXPECT_FALSE(same_bytes(a.image, c.image)) << what << ": seeds 7 and 8 gave the same image";
-}
-
-struct Box {
-  int64_t top, left, height, width;
-};
-// Bounding box of the set bits of an (H, W) mask.
-Box bounding_box(const std::vector<uint8_t>& bits, int64_t h, int64_t w) {
-  int64_t i0 = h, i1 = -1, j0 = w, j1 = -1;
-  for (int64_t i = 0; i < h; ++i)
-    for (int64_t j = 0; j < w; ++j)
-      if (bits[static_cast<size_t>(i * w + j)])
-        i0 = std::min(i0, i), i1 = std::max(i1, i), j0 = std::min(j0, j), j1 = std::max(j1, j);
-  return {i0, j0, i1 - i0 + 1, j1 - j0 + 1};
-}
 
 // ---- Perlin noise --------------------------------------------------------------
 
@@ -293,7 +206,7 @@ TEST(CutPaste, MaskIsExactlyTheChangedPixels) {
 TEST(CutPaste, PatchAreaAndAspectStayInRange) {
   const int64_t h = 64, w = 64;
   const Tensor image = noise_image(3, h, w, 2);
-  double smallest = 1, largest = 0;
+  double smallest = 1, largest = 0, narrowest = 10, widest = 0;
   for (uint64_t seed = 0; seed < 300; ++seed) {
     Generator gen(seed);
     const std::vector<uint8_t> mask = mask_bits(cutpaste(image, gen), image);
@@ -307,9 +220,14 @@ TEST(CutPaste, PatchAreaAndAspectStayInRange) {
     const double aspect = static_cast<double>(box.width) / static_cast<double>(box.height);
     EXPECT_GE(aspect, 0.3 * 0.75) << "seed " << seed;
     EXPECT_LE(aspect, 3.3 / 0.75) << "seed " << seed;
+    narrowest = std::min(narrowest, aspect), widest = std::max(widest, aspect);
   }
   EXPECT_LT(smallest, 0.03);  // the whole range is used
   EXPECT_GT(largest, 0.13);
+  // log-uniform in [0.3, 3.3]: P(aspect < 0.4) = ln(4/3) / ln 11 = 12% and
+  // P(aspect > 2.5) = ln(3.3/2.5) / ln 11 = 12% per draw, so 300 draws reach both.
+  EXPECT_LT(narrowest, 0.4);
+  EXPECT_GT(widest, 2.5);
 }
 
 TEST(CutPasteScar, SizeRangesWithoutRotation) {
