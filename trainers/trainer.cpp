@@ -31,6 +31,13 @@ std::string first_non_finite(const std::string& prefix, const nn::NamedTensors& 
   return "";
 }
 
+// "lossD is nan" for the first metric that is not finite, or "".
+std::string first_non_finite_metric(const Metrics& values) {
+  for (const auto& [name, value] : values)
+    if (!std::isfinite(value)) return name + " is " + format_value(value);
+  return "";
+}
+
 }  // namespace
 
 void add_common_options(SettingsBinder& binder, CommonOptions& o, const std::string& lr_help) {
@@ -163,6 +170,15 @@ void TrainingLoop::save_checkpoint(int64_t steps_done) {
   run_.dir->prune_checkpoints(options_.keep_checkpoints);
 }
 
+void TrainingLoop::stop(Progress& progress, int64_t steps_done, const std::string& what) {
+  const std::string kept = last_checkpoint_.empty() ? "no checkpoint was written before it"
+                                                    : "the last good checkpoint is " + last_checkpoint_.string();
+  const std::string message = "step " + std::to_string(steps_done) + ": " + what + "; the run stopped (" + kept + ")";
+  progress.finish();
+  run_.dir->log(message);  // the caller prints it (loom's main: "loom train: <message>")
+  detail::throw_error(message);
+}
+
 fs::path TrainingLoop::run() {
   RunDir& dir = *run_.dir;
   MetricsLog metrics(dir.root(), run_.resume_from.empty() ? -1 : start_step_);
@@ -179,27 +195,18 @@ fs::path TrainingLoop::run() {
     if (schedule_)
       for (auto& [name, optimizer] : state_.optimizers) schedule_->apply(*optimizer, step);
     const int64_t steps_done = step + 1;
-    const std::string kept = last_checkpoint_.empty() ? "no checkpoint was written before it"
-                                                      : "the last good checkpoint is " + last_checkpoint_.string();
     Metrics values;
     try {
       values = hooks_.step(step);
     } catch (const Error& e) {  // e.g. clipping a non-finite gradient
-      progress.finish();
-      detail::throw_error("step ", steps_done, ": ", e.what(), "; the run stopped (", kept, ")");
+      stop(progress, steps_done, e.what());
     }
-    std::string bad;
-    for (const auto& [name, value] : values)
-      if (bad.empty() && !std::isfinite(value)) bad = name + " is " + format_value(value);
+    const std::string bad = first_non_finite_metric(values);
     if (!bad.empty() || is_due(steps_done, options_.log_every, options_.steps)) {
       metrics.write(steps_done, values);
       progress.update(steps_done, values);
     }
-    if (!bad.empty()) {
-      const std::string message = "step " + std::to_string(steps_done) + ": " + bad + "; the run stopped (" + kept + ")";
-      progress.message(message);
-      detail::throw_error(message);
-    }
+    if (!bad.empty()) stop(progress, steps_done, bad);
     if (hooks_.save_samples && is_due(steps_done, options_.sample_every, options_.steps))
       hooks_.save_samples(dir.sample_path(steps_done), steps_done);
     if (is_due(steps_done, options_.checkpoint_every, options_.steps)) save_checkpoint(steps_done);

@@ -121,6 +121,8 @@ class TrainingLoop {
 
  private:
   void save_checkpoint(int64_t steps_done);
+  // Ends the run at `steps_done` because of `what`: logs and throws the message.
+  [[noreturn]] void stop(Progress& progress, int64_t steps_done, const std::string& what);
 
   RunSetup& run_;
   const CommonOptions& options_;

@@ -294,6 +294,7 @@ TEST(TrainingLoop, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
     EXPECT_NE(message.find("step 8: loss is nan; the run stopped"), std::string::npos) << message;
     EXPECT_NE(message.find("step_0000006.safetensors"), std::string::npos) << message;
   }
+  EXPECT_NE(read_text(dir / "train.log").find("step 8: loss is nan; the run stopped"), std::string::npos);
   // Checkpoints at 3 and 6; nothing after the NaN.
   EXPECT_TRUE(fs::exists(dir / "checkpoints/step_0000003.safetensors"));
   EXPECT_TRUE(fs::exists(dir / "checkpoints/step_0000006.safetensors"));
