@@ -14,7 +14,7 @@
 // D's update, PyTorch's D_G_z1), and D's accuracy: acc_real = share of D(x) > 0.5,
 // acc_fake = share of D(G(z)) < 0.5, acc = their mean (0.5 is chance).
 // Sample sheets: G(fixed_z) in eval mode (running statistics, so drawing them
-// changes nothing), an 8-wide grid; fixed_z is drawn once and kept in every
+// changes nothing), ceil(sqrt(n)) images wide; fixed_z is drawn once and kept in every
 // checkpoint (extra tensor "fixed_z").
 //
 // Random streams (Philox): the initialisation Generator(seed); the per-step
