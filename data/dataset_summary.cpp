@@ -155,6 +155,10 @@ std::string format_summary_table(const DatasetSummary& summary) {
   return out.str();
 }
 
+std::string format_summary_json(const DatasetSummary& summary) {
+  return summary_to_json(summary).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 nlohmann::ordered_json summary_to_json(const DatasetSummary& summary) {
   using json = nlohmann::ordered_json;
   json categories = json::array();

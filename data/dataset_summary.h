@@ -46,5 +46,9 @@ std::string format_summary_table(const DatasetSummary& summary);
 //  "warnings": [{"kind", "path", "message"}]}
 // mean_mask_share is null for a defect type with no measured mask.
 nlohmann::ordered_json summary_to_json(const DatasetSummary& summary);
+// summary_to_json as text, indented by 2. File names are bytes, not always
+// UTF-8 (a Latin-1 name from an old archive): bytes that are not valid UTF-8
+// become U+FFFD, so the text is always valid JSON.
+std::string format_summary_json(const DatasetSummary& summary);
 
 }  // namespace loom::data

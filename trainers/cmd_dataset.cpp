@@ -27,7 +27,7 @@ void add_info(CLI::App& dataset) {
   info->callback([args] {
     const loom::data::DatasetSummary summary = loom::data::summarize_dataset(args->dir);
     if (args->json)
-      std::cout << loom::data::summary_to_json(summary).dump(2) << "\n";
+      std::cout << loom::data::format_summary_json(summary) << "\n";
     else
       std::cout << loom::data::format_summary_table(summary);
   });

@@ -577,6 +577,22 @@ TEST(DatasetSummary, WarnsAboutMissingMasksOrphansAndSizeMismatches) {
   EXPECT_TRUE(json["categories"][0]["splits"][1]["defects"][1]["mean_mask_share"].is_null());
 }
 
+// File names are bytes: one that is not UTF-8 (Latin-1 "caf\xe9") still gives
+// valid JSON, the bad byte replaced by U+FFFD.
+TEST(DatasetSummary, JsonTextIsValidForNonUtf8FileNames) {
+  ScratchDir dir;
+  write_mvtec(dir.path());
+  const fs::path odd = dir.path() / "carpet/ground_truth/cut/caf\xe9_mask.png";  // an orphan: a warning
+  write_mask_png(odd, H, W, kCut0);
+  const std::string text = format_summary_json(summarize_dataset(dir.path().string()));
+  nlohmann::json parsed;
+  ASSERT_NO_THROW(parsed = nlohmann::json::parse(text)) << text;
+  bool found = false;
+  for (const auto& warning : parsed["warnings"])
+    found |= warning["path"].get<std::string>().find("caf\xef\xbf\xbd_mask.png") != std::string::npos;
+  EXPECT_TRUE(found) << text;
+}
+
 TEST(DatasetSummary, CorruptMaskIsAWarning) {
   ScratchDir dir;
   write_mvtec(dir.path());
