@@ -54,9 +54,9 @@ namespace synth = loom::data::synth;
 using loom::Generator;
 using loom::Tensor;
 
-// The largest --size: a (3, 4096, 4096) float image is 192 MiB, and the
-// methods hold a few of them.
-constexpr int64_t kMaxSize = 4096;
+// --size from 16 px (the methods' shapes need room) to 4096 px (a (3, 4096,
+// 4096) float image is 192 MiB, and the methods hold a few of them).
+constexpr int64_t kMinSize = 16, kMaxSize = 4096;
 
 struct Args {
   std::string method, in_dir, out_dir, source_dir, category = "synth", sheet;
@@ -87,8 +87,14 @@ std::vector<size_t> parse_methods(const std::string& spec) {
 // Reads the header and checks the structure of every file (data/image_check.h:
 // truncated or corrupt PNG chunks, JPEG segments, BMP pixel data, zero sizes,
 // unconvertible PNGs), so that a bad file stops the run before it writes.
-void check_readable(const std::vector<fs::path>& files) {
-  for (const fs::path& file : files) loom::data::read_image_info(file.string());
+// Images used at their own size (--size 0) must be at least min_side a side.
+void check_readable(const std::vector<fs::path>& files, int64_t min_side = 0) {
+  for (const fs::path& file : files) {
+    const loom::data::ImageInfo info = loom::data::read_image_info(file.string());
+    LOOM_CHECK(std::min(info.width, info.height) >= min_side, "image ", file.string(), " is ", info.width, "x",
+               info.height, "; with --size 0 every input must be at least ", min_side, "x", min_side,
+               " (or give --size)");
+  }
 }
 
 // True when `path` is `folder` or lies below it.
@@ -210,13 +216,13 @@ void write_samples(const Args& args, const std::vector<size_t>& methods, const s
 void run(const Args& args) {
   LOOM_CHECK(args.n >= 1 && args.n <= (int64_t{1} << 20), "--n must be in 1..1048576 (each method has 2^20 ",
              "separate Philox streams, one per sample), got ", args.n);
-  LOOM_CHECK(args.size == 0 || (args.size >= 16 && args.size <= kMaxSize), "--size must be 0 (keep) or in 16..",
-             kMaxSize, ", got ", args.size);
+  LOOM_CHECK(args.size == 0 || (args.size >= kMinSize && args.size <= kMaxSize), "--size must be 0 (keep) or in ",
+             kMinSize, "..", kMaxSize, ", got ", args.size);
   LOOM_CHECK(!args.category.empty() && args.category.find('/') == std::string::npos,
              "--category must be a plain folder name, got '", args.category, "'");
   const std::vector<size_t> methods = parse_methods(args.method);
   const std::vector<fs::path> inputs = loom::data::list_images_required(args.in_dir, "--in");
-  check_readable(inputs);
+  check_readable(inputs, args.size == 0 ? kMinSize : 0);
   synth::SynthSources sources;
   sources.paste = synth::folder_texture_source(args.in_dir);
   if (args.source_dir.empty()) {
