@@ -269,7 +269,7 @@ loom::cli::CommandRegistration registration{"synth", [](CLI::App& app) {
   cmd->add_option("--out", args->out_dir, "output root")->required();
   cmd->add_option("--n", args->n, "defect images per method")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Philox seed")->capture_default_str();
-  cmd->add_option("--size", args->size, "square side after a centre crop, at most 4096 (0: keep the input size)")
+  cmd->add_option("--size", args->size, "square side after a centre crop, 16..4096 (0: keep each input's size, at least 16 px)")
       ->capture_default_str();
   cmd->add_option("--source", args->source_dir,
                   "folder of anomaly-source textures for draem and poisson (default: procedural fabric)");
@@ -278,7 +278,9 @@ loom::cli::CommandRegistration registration{"synth", [](CLI::App& app) {
                 "write only the defects: no copies of the prepared inputs in train/good (written by default, so "
                 "that OUT is a complete MVTec AD dataset)");
   cmd->add_flag("--gray", args->gray, "work in gray (1 channel) instead of RGB");
-  cmd->add_flag("--force", args->force, "replace the output folders of these methods if they hold files");
+  cmd->add_flag("--force", args->force,
+                "empty this run's output folders (test/<method>, ground_truth/<method>, train/good) if they hold "
+                "files; never one that holds --in or --source");
   cmd->add_option("--sheet", args->sheet, "also write a sample sheet PNG: per method, 3 (image, mask) pairs");
   cmd->callback([args] { run(*args); });
 }};
