@@ -107,4 +107,8 @@ void save_grid(const std::string& path, const Tensor& images, const GridOptions&
   save_png(path, make_grid(images, opt));
 }
 
+void save_grid(const std::string& path, const std::vector<Tensor>& images, const GridOptions& opt) {
+  save_png(path, make_grid(images, opt));
+}
+
 }  // namespace loom::data

@@ -48,7 +48,8 @@ struct GridOptions {
 Tensor make_grid(const Tensor& images, const GridOptions& opt = {});
 // images: N tensors of the same (C, H, W) and dtype.
 Tensor make_grid(const std::vector<Tensor>& images, const GridOptions& opt = {});
-// save_png(path, make_grid(images, opt)).
+// save_png(path, make_grid(images, opt)), for either form of the images.
 void save_grid(const std::string& path, const Tensor& images, const GridOptions& opt = {});
+void save_grid(const std::string& path, const std::vector<Tensor>& images, const GridOptions& opt = {});
 
 }  // namespace loom::data

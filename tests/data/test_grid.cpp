@@ -185,6 +185,11 @@ TEST(Grid, SaveGridWritesTheSheet) {
   opt.borders = {std::nullopt, kRed, std::nullopt, kRed};
   save_grid(dir.file("sheet.png"), u, opt);
   expect_bitwise_equal(load_image_u8(dir.file("sheet.png")), make_grid(u, opt), "saved sheet");
+  // The same images as a vector of (C, H, W) tensors give the same sheet.
+  std::vector<Tensor> images;
+  for (int64_t i = 0; i < 4; ++i) images.push_back(u.select(0, i));
+  save_grid(dir.file("sheet_from_vector.png"), images, opt);
+  expect_bitwise_equal(load_image_u8(dir.file("sheet_from_vector.png")), make_grid(u, opt), "saved vector sheet");
 }
 
 TEST(Grid, RefusesBadInput) {
