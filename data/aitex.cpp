@@ -12,8 +12,10 @@ namespace {
 std::string defect_code(const std::string& stem) {
   std::vector<std::string> fields(1);
   for (char c : stem) {
-    if (c == '_') fields.emplace_back();
-    else fields.back() += c;
+    if (c == '_')
+      fields.emplace_back();
+    else
+      fields.back() += c;
   }
   auto numeric = [](const std::string& f) {
     return !f.empty() && std::all_of(f.begin(), f.end(), [](unsigned char c) { return std::isdigit(c); });
@@ -34,7 +36,8 @@ DatasetScan scan_aitex(const std::string& root) {
   DatasetScan scan;
   scan.layout = Layout::Aitex;
   scan.root = root;
-  const std::vector<fs::path> defect_images = images_or_issue(dir / "Defect_images", false, "", "", LabelFilter::Defective, scan.issues);
+  const std::vector<fs::path> defect_images =
+      images_or_issue(dir / "Defect_images", false, "", "", LabelFilter::Defective, scan.issues);
   if (!defect_images.empty() && !fs::is_directory(dir / "Mask_images"))
     scan.issues.push_back({LayoutIssue::Kind::MissingFolder, (dir / "Mask_images").string(),
                            "missing folder " + (dir / "Mask_images").string() + " (masks of the defective images)", "",
@@ -43,10 +46,10 @@ DatasetScan scan_aitex(const std::string& root) {
   for (const fs::path& image : defect_images) {
     std::vector<std::string> mask_paths = masks.take(image);
     if (mask_paths.empty() && fs::is_directory(dir / "Mask_images"))
-      scan.issues.push_back({LayoutIssue::Kind::MissingMask, image.string(),
-                             "defective image " + image.string() + " has no mask (expected " +
-                                 masks.expected_path(image) + ")",
-                             "", "", LabelFilter::Defective});
+      scan.issues.push_back(
+          {LayoutIssue::Kind::MissingMask, image.string(),
+           "defective image " + image.string() + " has no mask (expected " + masks.expected_path(image) + ")", "", "",
+           LabelFilter::Defective});
     scan.files.push_back({image.string(), std::move(mask_paths), 1, "", "", defect_code(image.stem().string())});
   }
   masks.report_unused("", "", scan.issues);

@@ -73,7 +73,9 @@ std::vector<SampleFile> select_files(const DatasetScan& scan, const Selection& s
     }
   }
   const std::string split = split_name(selection.split);
-  auto category_ok = [&](const std::string& c) { return selection.category.empty() || c.empty() || c == selection.category; };
+  auto category_ok = [&](const std::string& c) {
+    return selection.category.empty() || c.empty() || c == selection.category;
+  };
   auto split_ok = [&](const std::string& s) { return split.empty() || s.empty() || s == split; };
   auto labels_ok = [&](LabelFilter concerns) {
     return concerns == LabelFilter::Any || selection.labels == LabelFilter::Any || concerns == selection.labels;
@@ -96,7 +98,8 @@ bool is_image_file(const fs::path& path) {
   const std::string name = path.filename().string();
   if (name.empty() || name[0] == '.') return false;
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
@@ -143,7 +146,8 @@ std::vector<fs::path> list_images_required(const fs::path& dir, const std::strin
   LOOM_CHECK(fs::exists(dir), what, " folder ", dir.string(), " does not exist");
   LOOM_CHECK(fs::is_directory(dir), what, " ", dir.string(), " is not a folder");
   std::vector<fs::path> images = list_images(dir, /*recursive=*/true);
-  LOOM_CHECK(!images.empty(), what, " folder ", dir.string(), " holds no images (.png, .jpg, .jpeg, .bmp) at any depth");
+  LOOM_CHECK(!images.empty(), what, " folder ", dir.string(),
+             " holds no images (.png, .jpg, .jpeg, .bmp) at any depth");
   return images;
 }
 
@@ -181,8 +185,8 @@ std::vector<fs::path> images_or_issue(const fs::path& dir, bool recursive, const
                                       const std::string& split, LabelFilter concerns,
                                       std::vector<LayoutIssue>& issues) {
   if (!fs::is_directory(dir)) {
-    issues.push_back({LayoutIssue::Kind::MissingFolder, dir.string(), "missing folder " + dir.string(), category, split,
-                      concerns});
+    issues.push_back(
+        {LayoutIssue::Kind::MissingFolder, dir.string(), "missing folder " + dir.string(), category, split, concerns});
     return {};
   }
   std::vector<fs::path> images = list_images(dir, recursive);

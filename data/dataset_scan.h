@@ -25,18 +25,18 @@ enum class LabelFilter { Any, Good, Defective };
 
 struct LayoutIssue {
   enum class Kind {
-    MissingFolder,   // a folder the layout needs is absent
-    EmptyFolder,     // a folder that should hold images holds none
-    MissingMask,     // a defective image without its mask file
-    OrphanMask,      // a mask file without its image
-    SizeMismatch,    // a mask whose size differs from its image's
-    Unreadable,      // a file that cannot be decoded (found when reading, not scanning)
-    Unexpected,      // something the layout does not know, ignored
+    MissingFolder,  // a folder the layout needs is absent
+    EmptyFolder,    // a folder that should hold images holds none
+    MissingMask,    // a defective image without its mask file
+    OrphanMask,     // a mask file without its image
+    SizeMismatch,   // a mask whose size differs from its image's
+    Unreadable,     // a file that cannot be decoded (found when reading, not scanning)
+    Unexpected,     // something the layout does not know, ignored
   };
   Kind kind;
-  std::string path;     // the file or folder concerned
-  std::string message;  // says what is wrong, names the path
-  std::string category; // where it was found ("" for the whole dataset)
+  std::string path;      // the file or folder concerned
+  std::string message;   // says what is wrong, names the path
+  std::string category;  // where it was found ("" for the whole dataset)
   std::string split;
   // The images it concerns: a missing good folder does not stop a dataset of
   // the defective images.
@@ -90,8 +90,7 @@ void require_dataset_root(const fs::path& root, const char* reader);
 // A scan issue for a missing folder or an empty one; returns the images
 // otherwise (list_images).
 std::vector<fs::path> images_or_issue(const fs::path& dir, bool recursive, const std::string& category,
-                                      const std::string& split, LabelFilter concerns,
-                                      std::vector<LayoutIssue>& issues);
+                                      const std::string& split, LabelFilter concerns, std::vector<LayoutIssue>& issues);
 
 // The mask files in one folder, for pairing with their images: a mask of the
 // image <stem>.<ext> is named <stem><suffix>.<ext> or <stem><suffix><digits>.<ext>
@@ -111,8 +110,8 @@ class MaskIndex {
   fs::path dir_;
   std::string suffix_;
   std::map<std::string, std::vector<fs::path>> by_image_stem_;  // image stem -> its masks
-  std::vector<fs::path> misnamed_;  // image files here not named as masks
-  std::set<std::string> taken_;  // image stems whose masks were taken
+  std::vector<fs::path> misnamed_;                              // image files here not named as masks
+  std::set<std::string> taken_;                                 // image stems whose masks were taken
 };
 
 }  // namespace loom::data

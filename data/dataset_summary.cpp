@@ -34,10 +34,10 @@ MaskReading read_mask(const SampleFile& file) {
     const Tensor mask = load_mask(file.mask_paths, file.image_path);  // (1, H, W) 0/1
     const int64_t height = mask.size(1), width = mask.size(2);
     if (height != image.height || width != image.width) {
-      reading.issue = LayoutIssue{LayoutIssue::Kind::SizeMismatch, file.mask_paths[0],
-                                  mask_size_mismatch(file.mask_paths[0], width, height, file.image_path, image.width,
-                                                     image.height),
-                                  file.category, file.split};
+      reading.issue =
+          LayoutIssue{LayoutIssue::Kind::SizeMismatch, file.mask_paths[0],
+                      mask_size_mismatch(file.mask_paths[0], width, height, file.image_path, image.width, image.height),
+                      file.category, file.split};
       return reading;
     }
     const float* m = mask.data<float>();
@@ -138,7 +138,8 @@ std::string format_summary_table(const DatasetSummary& summary) {
   std::ostringstream out;
   out << layout_name(summary.layout) << " dataset at " << summary.root << ": " << images << " images, " << defective
       << " defective\n\n";
-  std::vector<std::vector<std::string>> rows = {{"category", "split", "defect type", "images", "masks", "mean mask share"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"category", "split", "defect type", "images", "masks", "mean mask share"}};
   for (const GroupSummary& g : summary.groups) {
     const bool good = g.defect_type == "good";
     rows.push_back({or_dash(g.category), or_dash(g.split), g.defect_type, std::to_string(g.images),
@@ -150,7 +151,8 @@ std::string format_summary_table(const DatasetSummary& summary) {
     out << "\nno warnings\n";
   } else {
     out << "\nwarnings (" << summary.issues.size() << "):\n";
-    for (const LayoutIssue& issue : summary.issues) out << "  " << issue_kind_name(issue.kind) << ": " << issue.message << "\n";
+    for (const LayoutIssue& issue : summary.issues)
+      out << "  " << issue_kind_name(issue.kind) << ": " << issue.message << "\n";
   }
   return out.str();
 }

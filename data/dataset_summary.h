@@ -6,10 +6,9 @@
 // files that cannot be decoded). Nothing here throws for a problem inside the
 // dataset; only a root that is missing or in no known layout is an error.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "data/dataset_scan.h"
 

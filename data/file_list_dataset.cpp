@@ -47,8 +47,8 @@ std::string mask_size_mismatch(const std::string& mask_path, int64_t mask_width,
 FileListDataset::FileListDataset(std::vector<SampleFile> files, DatasetOptions options)
     : files_(std::move(files)), options_(options) {
   LOOM_CHECK((options_.height > 0) == (options_.width > 0) && options_.height >= 0 && options_.width >= 0,
-             "DatasetOptions: resize needs both height and width > 0 (or both 0 to keep sizes), got ",
-             options_.height, "x", options_.width);
+             "DatasetOptions: resize needs both height and width > 0 (or both 0 to keep sizes), got ", options_.height,
+             "x", options_.width);
 }
 
 Sample FileListDataset::get(int64_t index) const {

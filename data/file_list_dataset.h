@@ -18,10 +18,10 @@ struct SampleFile {
   // Empty for good images, and for a defective image whose mask is missing
   // (DatasetScan reports that as an issue).
   std::vector<std::string> mask_paths;
-  int64_t label = 0;         // 0 good, 1 defective
-  std::string category;      // "" where the layout has none
-  std::string split;         // "train", "test", or "" where the layout has none
-  std::string defect_type;   // "good" for good images
+  int64_t label = 0;        // 0 good, 1 defective
+  std::string category;     // "" where the layout has none
+  std::string split;        // "train", "test", or "" where the layout has none
+  std::string defect_type;  // "good" for good images
 };
 
 // Loads a defect mask as float32 (1, H, W): a pixel is 1 when its gray value

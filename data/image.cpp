@@ -14,10 +14,10 @@
 #include <memory>
 #include <type_traits>
 
-#include "tensor/file_io.h"
 #include "data/image_check.h"
 #include "data/pixel_math.h"
 #include "data/png_palette.h"
+#include "tensor/file_io.h"
 
 namespace loom::data {
 

@@ -37,8 +37,8 @@ Batch make_batch(const Dataset& dataset, const std::vector<int64_t>& indices) {
   std::vector<int64_t> labels;
   for (int64_t i = 0; i < n; ++i) {
     const Sample& s = samples[static_cast<size_t>(i)];
-    LOOM_CHECK(s.image.shape() == chw, "make_batch: cannot stack images of different sizes: ", samples[0].path,
-               " is ", shape_str(chw), " (C, H, W) but ", s.path, " is ", shape_str(s.image.shape()),
+    LOOM_CHECK(s.image.shape() == chw, "make_batch: cannot stack images of different sizes: ", samples[0].path, " is ",
+               shape_str(chw), " (C, H, W) but ", s.path, " is ", shape_str(s.image.shape()),
                "; set DatasetOptions height and width to resize them");
     batch.images.select(0, i).copy_(s.image);
     if (s.mask.defined()) {
@@ -67,8 +67,8 @@ LoaderCursor LoaderCursor::parse(const std::string& text) {
   LoaderCursor cursor;
   std::string epoch, position, seed, extra;
   in >> epoch >> position >> seed;
-  const bool ok = epoch.starts_with("epoch=") && position.starts_with("position=") && seed.starts_with("seed=") &&
-                  !(in >> extra);
+  const bool ok =
+      epoch.starts_with("epoch=") && position.starts_with("position=") && seed.starts_with("seed=") && !(in >> extra);
   try {
     LOOM_CHECK(ok, "");
     size_t used = 0;
@@ -166,7 +166,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions opt
   LOOM_CHECK(options_.prefetch >= 1, "DataLoader: prefetch must be >= 1, got ", options_.prefetch);
   const int64_t n = dataset_->size();
   LOOM_CHECK(n < static_cast<int64_t>(kBlocksPerEpoch), "DataLoader: dataset of ", n, " samples is too large");
-  batches_per_epoch_ = options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
+  batches_per_epoch_ =
+      options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
   LOOM_CHECK(batches_per_epoch_ > 0, "DataLoader: a dataset of ", n, " samples gives no batch of ", options_.batch_size,
              options_.drop_last ? " with drop_last" : "");
   cursor_ = {options_.seed, 0, 0};

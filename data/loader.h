@@ -36,10 +36,10 @@
 namespace loom::data {
 
 struct Batch {
-  Tensor images;  // (N, C, H, W) float32 in [0, 1]
-  Tensor masks;   // (N, 1, H, W) float32 0/1; all zero for good images
-  Tensor labels;  // (N) int64, 0 good, 1 defective
-  std::vector<int64_t> indices;  // (N) the dataset index of each row
+  Tensor images;                                             // (N, C, H, W) float32 in [0, 1]
+  Tensor masks;                                              // (N, 1, H, W) float32 0/1; all zero for good images
+  Tensor labels;                                             // (N) int64, 0 good, 1 defective
+  std::vector<int64_t> indices;                              // (N) the dataset index of each row
   std::vector<std::string> paths, defect_types, categories;  // (N) each
 };
 
@@ -102,7 +102,7 @@ class DataLoader {
   LoaderOptions options_;
   int64_t batches_per_epoch_ = 0;
   LoaderCursor cursor_;
-  std::vector<int64_t> order_;  // (n) the current epoch's order
+  std::vector<int64_t> order_;              // (n) the current epoch's order
   std::unique_ptr<Prefetcher> prefetcher_;  // null without workers or until needed
 };
 

@@ -14,8 +14,8 @@ using Kind = LayoutIssue::Kind;
 void scan_train(const fs::path& category_dir, const std::string& category, DatasetScan& scan) {
   const fs::path train = category_dir / "train";
   if (!fs::is_directory(train)) {
-    scan.issues.push_back(
-        {Kind::MissingFolder, train.string(), "missing folder " + train.string(), category, "train", LabelFilter::Good});
+    scan.issues.push_back({Kind::MissingFolder, train.string(), "missing folder " + train.string(), category, "train",
+                           LabelFilter::Good});
     return;
   }
   for (const fs::path& sub : list_subdirs(train))
@@ -23,7 +23,8 @@ void scan_train(const fs::path& category_dir, const std::string& category, Datas
       scan.issues.push_back({Kind::Unexpected, sub.string(),
                              "folder " + sub.string() + " ignored: MVTec AD trains on train/good only", category,
                              "train"});
-  for (const fs::path& image : images_or_issue(train / "good", false, category, "train", LabelFilter::Good, scan.issues))
+  for (const fs::path& image :
+       images_or_issue(train / "good", false, category, "train", LabelFilter::Good, scan.issues))
     scan.files.push_back({image.string(), {}, 0, category, "train", "good"});
 }
 
@@ -50,10 +51,10 @@ void scan_test(const fs::path& category_dir, const std::string& category, Datase
     for (const fs::path& image : images) {
       std::vector<std::string> mask_paths = masks.take(image);
       if (mask_paths.empty())
-        scan.issues.push_back({Kind::MissingMask, image.string(),
-                               "defective image " + image.string() + " has no mask (expected " +
-                                   masks.expected_path(image) + ")",
-                               category, "test", LabelFilter::Defective});
+        scan.issues.push_back(
+            {Kind::MissingMask, image.string(),
+             "defective image " + image.string() + " has no mask (expected " + masks.expected_path(image) + ")",
+             category, "test", LabelFilter::Defective});
       scan.files.push_back({image.string(), std::move(mask_paths), 1, category, "test", defect});
     }
     masks.report_unused(category, "test", scan.issues);

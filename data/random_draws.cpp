@@ -6,11 +6,11 @@
 
 namespace loom::data {
 
-double draw_uniform(Generator& gen, double lo, double hi) {
-  return uniform({1}, lo, hi, gen, DType::Float64).item();
-}
+double draw_uniform(Generator& gen, double lo, double hi) { return uniform({1}, lo, hi, gen, DType::Float64).item(); }
 
-double draw_normal(Generator& gen, double mean, double std) { return normal({1}, mean, std, gen, DType::Float64).item(); }
+double draw_normal(Generator& gen, double mean, double std) {
+  return normal({1}, mean, std, gen, DType::Float64).item();
+}
 
 int64_t draw_int(Generator& gen, int64_t lo, int64_t hi) {
   LOOM_CHECK(lo < hi, "draw_int: empty range [", lo, ", ", hi, ")");

@@ -20,8 +20,9 @@ void add_info(CLI::App& dataset) {
   };
   auto args = std::make_shared<Args>();
   auto* info = dataset.add_subcommand(
-      "info", "count the images of a dataset folder (MVTec AD, DAGM 2007 or AITEX layout) per category, split and "
-              "defect type, measure the mean share of pixels its masks mark, and list layout problems");
+      "info",
+      "count the images of a dataset folder (MVTec AD, DAGM 2007 or AITEX layout) per category, split and "
+      "defect type, measure the mean share of pixels its masks mark, and list layout problems");
   info->add_option("dir", args->dir, "the dataset root")->required();
   info->add_flag("--json", args->json, "print JSON instead of a table");
   info->callback([args] {
@@ -34,9 +35,9 @@ void add_info(CLI::App& dataset) {
 }
 
 loom::cli::CommandRegistration registration{"dataset", [](CLI::App& app) {
-  auto* dataset = app.add_subcommand("dataset", "inspect dataset folders");
-  dataset->require_subcommand(1);
-  add_info(*dataset);
-}};
+                                              auto* dataset = app.add_subcommand("dataset", "inspect dataset folders");
+                                              dataset->require_subcommand(1);
+                                              add_info(*dataset);
+                                            }};
 
 }  // namespace

@@ -74,8 +74,9 @@ void run(const Args& args) {
     options.seed = args.seed;
     options.tileable = args.tileable;
     options.force = args.force;
-    const int64_t written =
-        fab::write_fabric_dataset(options, [](const std::string& line) { std::cout << "loom fabric: " << line << "\n" << std::flush; });
+    const int64_t written = fab::write_fabric_dataset(options, [](const std::string& line) {
+      std::cout << "loom fabric: " << line << "\n" << std::flush;
+    });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << "done: " << written << " images in " << seconds << " s\n";
   }
@@ -85,29 +86,34 @@ void run(const Args& args) {
   }
 }
 
-loom::cli::CommandRegistration registration{"fabric", [](CLI::App& app) {
-  auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "fabric", "write a procedural woven-fabric dataset with defects and exact masks in the MVTec AD layout: "
-                "OUT/<category>/{train/good,test/good,test/<defect>,ground_truth/<defect>}");
-  cmd->add_option("--out", args->out_dir, "output root (must be empty unless --force)");
-  cmd->add_option("--n", args->n, "train/good images per category (0 for none)")->capture_default_str();
-  cmd->add_option("--n-test", args->n_test, "test/good images, and test images per defect class, per category")
-      ->capture_default_str();
-  cmd->add_option("--size", args->size, "image side in pixels, 16..4096")->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Philox seed")->capture_default_str();
-  cmd->add_option("--categories", args->categories, "'all' or a comma-separated list of: " + joined(fab::fabric_categories()))
-      ->capture_default_str();
-  cmd->add_option("--defects", args->defects, "'all' or a comma-separated list of: " + joined(defect_names()))
-      ->capture_default_str();
-  cmd->add_flag("--tileable", args->tileable, "render fabrics that tile seamlessly");
-  cmd->add_flag("--force", args->force,
-                "write into a non-empty --out folder (files of the same names are overwritten, others kept)");
-  cmd->add_option("--sheet", args->sheet, "also (or only) write a sample sheet PNG: each category with each defect, "
-                                          "defects outlined in magenta");
-  cmd->add_option("--sheet-size", args->sheet_size, "image side on the sample sheet, 16..4096")->capture_default_str();
-  cmd->add_flag("--list", args->list, "list the categories and defect classes and exit");
-  cmd->callback([args] { run(*args); });
-}};
+loom::cli::CommandRegistration registration{
+    "fabric", [](CLI::App& app) {
+      auto args = std::make_shared<Args>();
+      auto* cmd = app.add_subcommand(
+          "fabric",
+          "write a procedural woven-fabric dataset with defects and exact masks in the MVTec AD layout: "
+          "OUT/<category>/{train/good,test/good,test/<defect>,ground_truth/<defect>}");
+      cmd->add_option("--out", args->out_dir, "output root (must be empty unless --force)");
+      cmd->add_option("--n", args->n, "train/good images per category (0 for none)")->capture_default_str();
+      cmd->add_option("--n-test", args->n_test, "test/good images, and test images per defect class, per category")
+          ->capture_default_str();
+      cmd->add_option("--size", args->size, "image side in pixels, 16..4096")->capture_default_str();
+      cmd->add_option("--seed", args->seed, "Philox seed")->capture_default_str();
+      cmd->add_option("--categories", args->categories,
+                      "'all' or a comma-separated list of: " + joined(fab::fabric_categories()))
+          ->capture_default_str();
+      cmd->add_option("--defects", args->defects, "'all' or a comma-separated list of: " + joined(defect_names()))
+          ->capture_default_str();
+      cmd->add_flag("--tileable", args->tileable, "render fabrics that tile seamlessly");
+      cmd->add_flag("--force", args->force,
+                    "write into a non-empty --out folder (files of the same names are overwritten, others kept)");
+      cmd->add_option("--sheet", args->sheet,
+                      "also (or only) write a sample sheet PNG: each category with each defect, "
+                      "defects outlined in magenta");
+      cmd->add_option("--sheet-size", args->sheet_size, "image side on the sample sheet, 16..4096")
+          ->capture_default_str();
+      cmd->add_flag("--list", args->list, "list the categories and defect classes and exit");
+      cmd->callback([args] { run(*args); });
+    }};
 
 }  // namespace

@@ -234,8 +234,8 @@ void run(const Args& args) {
   const fs::path root = fs::path(args.out_dir) / args.category;
   const std::vector<fs::path> written = prepare_output_folders(root, methods, args);
   std::cout << "loom synth: " << inputs.size() << " good images from " << args.in_dir << ", anomaly textures from "
-            << (args.source_dir.empty() ? "the procedural fabric" : args.source_dir) << ", writing to "
-            << root.string() << "\n";
+            << (args.source_dir.empty() ? "the procedural fabric" : args.source_dir) << ", writing to " << root.string()
+            << "\n";
   try {
     write_samples(args, methods, inputs, sources, root);
   } catch (...) {
@@ -259,30 +259,33 @@ std::string method_help() {
   return s;
 }
 
-loom::cli::CommandRegistration registration{"synth", [](CLI::App& app) {
-  auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "synth", "write synthesized defects with their masks in the MVTec AD layout: "
-               "OUT/<category>/test/<method>/NNN.png and OUT/<category>/ground_truth/<method>/NNN_mask.png");
-  cmd->add_option("--method", args->method, method_help())->required();
-  cmd->add_option("--in", args->in_dir, "folder of good images (searched recursively)")->required();
-  cmd->add_option("--out", args->out_dir, "output root")->required();
-  cmd->add_option("--n", args->n, "defect images per method")->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Philox seed")->capture_default_str();
-  cmd->add_option("--size", args->size, "square side after a centre crop, 16..4096 (0: keep each input's size, at least 16 px)")
-      ->capture_default_str();
-  cmd->add_option("--source", args->source_dir,
-                  "folder of anomaly-source textures for draem and poisson (default: procedural fabric)");
-  cmd->add_option("--category", args->category, "the category folder under OUT")->capture_default_str();
-  cmd->add_flag("--no-train-good", args->no_train_good,
-                "write only the defects: no copies of the prepared inputs in train/good (written by default, so "
-                "that OUT is a complete MVTec AD dataset)");
-  cmd->add_flag("--gray", args->gray, "work in gray (1 channel) instead of RGB");
-  cmd->add_flag("--force", args->force,
-                "empty this run's output folders (test/<method>, ground_truth/<method>, train/good) if they hold "
-                "files; never one that holds --in or --source");
-  cmd->add_option("--sheet", args->sheet, "also write a sample sheet PNG: per method, 3 (image, mask) pairs");
-  cmd->callback([args] { run(*args); });
-}};
+loom::cli::CommandRegistration registration{
+    "synth", [](CLI::App& app) {
+      auto args = std::make_shared<Args>();
+      auto* cmd = app.add_subcommand(
+          "synth",
+          "write synthesized defects with their masks in the MVTec AD layout: "
+          "OUT/<category>/test/<method>/NNN.png and OUT/<category>/ground_truth/<method>/NNN_mask.png");
+      cmd->add_option("--method", args->method, method_help())->required();
+      cmd->add_option("--in", args->in_dir, "folder of good images (searched recursively)")->required();
+      cmd->add_option("--out", args->out_dir, "output root")->required();
+      cmd->add_option("--n", args->n, "defect images per method")->capture_default_str();
+      cmd->add_option("--seed", args->seed, "Philox seed")->capture_default_str();
+      cmd->add_option("--size", args->size,
+                      "square side after a centre crop, 16..4096 (0: keep each input's size, at least 16 px)")
+          ->capture_default_str();
+      cmd->add_option("--source", args->source_dir,
+                      "folder of anomaly-source textures for draem and poisson (default: procedural fabric)");
+      cmd->add_option("--category", args->category, "the category folder under OUT")->capture_default_str();
+      cmd->add_flag("--no-train-good", args->no_train_good,
+                    "write only the defects: no copies of the prepared inputs in train/good (written by default, so "
+                    "that OUT is a complete MVTec AD dataset)");
+      cmd->add_flag("--gray", args->gray, "work in gray (1 channel) instead of RGB");
+      cmd->add_flag("--force", args->force,
+                    "empty this run's output folders (test/<method>, ground_truth/<method>, train/good) if they hold "
+                    "files; never one that holds --in or --source");
+      cmd->add_option("--sheet", args->sheet, "also write a sample sheet PNG: per method, 3 (image, mask) pairs");
+      cmd->callback([args] { run(*args); });
+    }};
 
 }  // namespace

@@ -82,8 +82,7 @@ Tensor outline_mask(const Tensor& image, const Tensor& mask) {
 
 Generator fabric_sample_generator(uint64_t seed, const std::string& category, int part, int64_t k) {
   LOOM_CHECK(part >= 0 && part < 16, "fabric_sample_generator: part ", part, " is outside [0, 16)");
-  LOOM_CHECK(k >= 0 && k < (int64_t{1} << 20), "fabric_sample_generator: image number ", k,
-             " is outside [0, 2^20)");
+  LOOM_CHECK(k >= 0 && k < (int64_t{1} << 20), "fabric_sample_generator: image number ", k, " is outside [0, 2^20)");
   const uint64_t stream = ((static_cast<uint64_t>(category_index(category)) * 16 + static_cast<uint64_t>(part)) << 20) +
                           static_cast<uint64_t>(k);
   Generator gen(seed);
@@ -151,7 +150,8 @@ int64_t write_fabric_dataset(const FabricDatasetOptions& options,
       if (error) std::rethrow_exception(error);
     written += count;
     if (progress && count > 0)
-      progress(fs::relative(image_dir, root).string() + ": " + std::to_string(count) + (count == 1 ? " image" : " images"));
+      progress(fs::relative(image_dir, root).string() + ": " + std::to_string(count) +
+               (count == 1 ? " image" : " images"));
   };
   for (const std::string& category : categories) {
     const fs::path dir = root / category;

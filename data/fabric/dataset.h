@@ -41,7 +41,7 @@ struct FabricDatasetOptions {
   int64_t n_test = 20;                  // test/good images, and test images per defect class (idem)
   int64_t size = 256;                   // square image side, kMinFabricSize..kMaxFabricSize
   uint64_t seed = 0;
-  bool tileable = false;                // render seamlessly tileable fabrics
+  bool tileable = false;  // render seamlessly tileable fabrics
   // A non-empty out_dir is refused unless force; with force, files of the same
   // names are overwritten and any other files are left in place.
   bool force = false;

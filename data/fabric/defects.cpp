@@ -28,8 +28,10 @@ struct Surface {
   int64_t height, width;
 
   explicit Surface(const Tensor& src)
-      : tensor(src.to(DType::Float32).contiguous().clone()), data(tensor.data<float>()),
-        height(src.size(1)), width(src.size(2)) {}
+      : tensor(src.to(DType::Float32).contiguous().clone()),
+        data(tensor.data<float>()),
+        height(src.size(1)),
+        width(src.size(2)) {}
   float& at(int64_t c, int64_t y, int64_t x) { return data[(c * height + y) * width + x]; }
   // Blends `target` into pixel (y, x) with weight alpha in [0, 1]: c += alpha (target_c - c).
   void blend(int64_t y, int64_t x, double alpha, const std::array<double, 3>& target) {
@@ -94,11 +96,11 @@ double min_side(const Fabric& f) { return static_cast<double>(std::min(f.height(
 
 // ---- colour spot -----------------------------------------------------------
 
-const std::array<std::array<double, 3>, 6> kDyes{{{0.75, 0.33, 0.15},   // rust
-                                                  {0.22, 0.32, 0.80},   // blue ink
-                                                  {0.30, 0.62, 0.30},   // green
-                                                  {0.90, 0.72, 0.18},   // yellow
-                                                  {0.55, 0.28, 0.60},   // purple
+const std::array<std::array<double, 3>, 6> kDyes{{{0.75, 0.33, 0.15},    // rust
+                                                  {0.22, 0.32, 0.80},    // blue ink
+                                                  {0.30, 0.62, 0.30},    // green
+                                                  {0.90, 0.72, 0.18},    // yellow
+                                                  {0.55, 0.28, 0.60},    // purple
                                                   {0.35, 0.24, 0.18}}};  // brown
 
 // Hard-edged blob; inside, the surface is multiplied by the dye tint
@@ -420,9 +422,9 @@ Tensor hole(const Fabric& fabric, const Tensor& surface, Generator& gen) {
 }  // namespace
 
 const std::vector<DefectKind>& defect_kinds() {
-  static const std::vector<DefectKind> kinds{DefectKind::ColorSpot,  DefectKind::OilStain,    DefectKind::Knot,
-                                             DefectKind::BrokenEnd,  DefectKind::BrokenYarn,  DefectKind::WhiteStripe,
-                                             DefectKind::Hole,       DefectKind::Scratch};
+  static const std::vector<DefectKind> kinds{DefectKind::ColorSpot, DefectKind::OilStain,   DefectKind::Knot,
+                                             DefectKind::BrokenEnd, DefectKind::BrokenYarn, DefectKind::WhiteStripe,
+                                             DefectKind::Hole,      DefectKind::Scratch};
   return kinds;
 }
 

@@ -133,8 +133,8 @@ struct Preset {
 
 const std::vector<Preset>& presets() {
   static const std::vector<Preset> table = {
-      {"plain_gray", plain_gray},       {"twill_denim", twill_denim},     {"twill_khaki", twill_khaki},
-      {"satin_silk", satin_silk},       {"gingham_check", gingham_check}, {"canvas_burlap", canvas_burlap},
+      {"plain_gray", plain_gray},   {"twill_denim", twill_denim},     {"twill_khaki", twill_khaki},
+      {"satin_silk", satin_silk},   {"gingham_check", gingham_check}, {"canvas_burlap", canvas_burlap},
       {"basket_navy", basket_navy},
   };
   return table;

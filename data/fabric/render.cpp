@@ -142,8 +142,7 @@ Fabric::Fabric(const FabricParams& params, int64_t height, int64_t width, Genera
     : params_(params), height_(height), width_(width) {
   LOOM_CHECK(height >= 1 && width >= 1, "Fabric: image size must be positive, got ", height, "x", width);
   const Weave& weave = params.weave;
-  LOOM_CHECK(weave.rows >= 1 && weave.cols >= 1 &&
-                 weave.warp_up.size() == static_cast<size_t>(weave.rows * weave.cols),
+  LOOM_CHECK(weave.rows >= 1 && weave.cols >= 1 && weave.warp_up.size() == static_cast<size_t>(weave.rows * weave.cols),
              "Fabric: weave '", weave.name, "' has an inconsistent interlacing matrix");
   const bool tile = params.tileable;
   const int64_t warp_unit = std::lcm(weave.cols, params.warp.stripe * static_cast<int64_t>(params.warp.colors.size()));
@@ -202,7 +201,10 @@ int64_t Fabric::thread_at(Axis axis, double x, double y) const {
 class SurfaceRenderer {
  public:
   SurfaceRenderer(const Fabric& fabric, const std::vector<ThreadEdit>& edits)
-      : f_(fabric), p_(fabric.params_), warp_edits_(fabric.warp_.count), weft_edits_(fabric.weft_.count),
+      : f_(fabric),
+        p_(fabric.params_),
+        warp_edits_(fabric.warp_.count),
+        weft_edits_(fabric.weft_.count),
         light_(make_light()) {
     for (const ThreadEdit& e : edits) {
       const ThreadAxis& axis = fabric.threads(e.axis);
@@ -290,7 +292,8 @@ class SurfaceRenderer {
     if (hi < 0) return false;
     const double span = other.spacing + other.offset[hi] - other.offset[lo];
     const double f = std::clamp(from_lo / span, 0.0, 1.0);
-    const double z_lo = crossing_height(is_warp, thread, lo, across), z_hi = crossing_height(is_warp, thread, hi, across);
+    const double z_lo = crossing_height(is_warp, thread, lo, across),
+                 z_hi = crossing_height(is_warp, thread, hi, across);
     out->z = z_lo + (z_hi - z_lo) * static_cast<float>(smoothstep01(f));
     out->dz = (z_hi - z_lo) * 6.0 * f * (1.0 - f) / span;
     return true;
@@ -340,7 +343,8 @@ class SurfaceRenderer {
     const double depth = 1.0 - p_.relief * 0.45 * (1.0 - line.z) * 0.5;
     // Twist: fibre stripes slanted across the yarn (opposite slants for warp and weft).
     const double slant = is_warp ? 1.2 : -1.2;
-    const double twist = 1.0 + yarn.twist * up * std::sin(2.0 * kPi * (along + slant * radius * t) / yarn.twist_period_px);
+    const double twist =
+        1.0 + yarn.twist * up * std::sin(2.0 * kPi * (along + slant * radius * t) / yarn.twist_period_px);
     const PeriodicNoise& fibres = is_warp ? f_.warp_fibres_ : f_.weft_fibres_;
     const double cell_y = double(f_.height_) / fibres.rows(), cell_x = double(f_.width_) / fibres.cols();
     const double y = is_warp ? along : across, x = is_warp ? across : along;
@@ -391,7 +395,8 @@ Tensor Fabric::photograph(const Tensor& surface) const {
   const int64_t plane = height_ * width_;
   for (int64_t c = 0; c < 3; ++c)
     for (int64_t i = 0; i < plane; ++i)
-      o[c * plane + i] = std::clamp(s[c * plane + i] * illumination_[static_cast<size_t>(i)] + n[c * plane + i], 0.0f, 1.0f);
+      o[c * plane + i] =
+          std::clamp(s[c * plane + i] * illumination_[static_cast<size_t>(i)] + n[c * plane + i], 0.0f, 1.0f);
   return out;
 }
 

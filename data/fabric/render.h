@@ -46,32 +46,32 @@ struct Rgb {
 
 // One thread system: the warp (vertical threads) or the weft (horizontal ones).
 struct YarnParams {
-  double spacing_px = 6.0;          // centre-to-centre distance of neighbouring threads
-  double width = 0.85;              // yarn diameter as a fraction of the spacing
-  double thickness_jitter = 0.06;   // std of a thread's relative diameter change
-  double tension_jitter = 0.05;     // std of a thread's sideways offset, fraction of the spacing
-  double slub = 0.10;               // relative diameter change along a thread
-  double slub_length_px = 24.0;     // length of those changes
+  double spacing_px = 6.0;         // centre-to-centre distance of neighbouring threads
+  double width = 0.85;             // yarn diameter as a fraction of the spacing
+  double thickness_jitter = 0.06;  // std of a thread's relative diameter change
+  double tension_jitter = 0.05;    // std of a thread's sideways offset, fraction of the spacing
+  double slub = 0.10;              // relative diameter change along a thread
+  double slub_length_px = 24.0;    // length of those changes
   std::vector<Rgb> colors = std::vector<Rgb>(1, Rgb{0.6f, 0.6f, 0.6f});  // cycled, `stripe` threads per colour
   int64_t stripe = 1;
-  double color_jitter = 0.03;       // std of a thread's relative brightness
-  double twist = 0.12;              // contrast of the slanted fibre stripes
-  double twist_period_px = 3.0;     // distance along the yarn between stripes
+  double color_jitter = 0.03;    // std of a thread's relative brightness
+  double twist = 0.12;           // contrast of the slanted fibre stripes
+  double twist_period_px = 3.0;  // distance along the yarn between stripes
 };
 
 struct FabricParams {
   Weave weave = plain_weave();
   YarnParams warp, weft;
   Rgb gap_color{0.08f, 0.08f, 0.08f};  // what shows through between threads
-  double hairiness = 0.2;         // contrast of fibre noise, and fuzz over the gaps
-  double fibre_length_px = 4.0;   // length of fibre-noise features along a yarn
-  double meander_px = 0.6;        // amplitude of the slow sideways wander of threads
+  double hairiness = 0.2;              // contrast of fibre noise, and fuzz over the gaps
+  double fibre_length_px = 4.0;        // length of fibre-noise features along a yarn
+  double meander_px = 0.6;             // amplitude of the slow sideways wander of threads
   double meander_length_px = 64.0;
-  double relief = 1.0;            // darkening of threads where they dive under (0..1)
-  double gloss = 0.05;            // specular highlight strength
-  double shininess = 12.0;        // specular exponent
-  double illumination = 0.10;     // relative amplitude of the brightness gradient
-  double sensor_noise = 0.01;     // std of the additive Gaussian noise
+  double relief = 1.0;         // darkening of threads where they dive under (0..1)
+  double gloss = 0.05;         // specular highlight strength
+  double shininess = 12.0;     // specular exponent
+  double illumination = 0.10;  // relative amplitude of the brightness gradient
+  double sensor_noise = 0.01;  // std of the additive Gaussian noise
   bool tileable = false;
 };
 
@@ -112,11 +112,11 @@ struct ThreadEdit {
 struct ThreadAxis {
   int64_t count = 0;
   double spacing = 0, phase = 0;
-  double period = 0;              // image extent when tileable (coordinates wrap), else 0
-  int64_t pattern_shift = 0;      // thread i uses weave column/row i + pattern_shift
-  std::vector<double> offset;     // sideways offset of each thread, px
-  std::vector<double> radius;     // half diameter of each thread, px
-  std::vector<Rgb> color;         // each thread's colour
+  double period = 0;           // image extent when tileable (coordinates wrap), else 0
+  int64_t pattern_shift = 0;   // thread i uses weave column/row i + pattern_shift
+  std::vector<double> offset;  // sideways offset of each thread, px
+  std::vector<double> radius;  // half diameter of each thread, px
+  std::vector<Rgb> color;      // each thread's colour
 
   double center(int64_t i) const { return phase + (static_cast<double>(i) + 0.5) * spacing + offset[i]; }
   // The thread whose centre is nearest to u and the signed distance u - centre
@@ -158,8 +158,8 @@ class Fabric {
   FabricParams params_;
   int64_t height_, width_;
   ThreadAxis warp_, weft_;
-  std::vector<double> warp_meander_;  // (H,)
-  std::vector<double> weft_meander_;  // (W,)
+  std::vector<double> warp_meander_;         // (H,)
+  std::vector<double> weft_meander_;         // (W,)
   PeriodicNoise warp_slub_, weft_slub_;      // (threads, cells along)
   PeriodicNoise warp_fibres_, weft_fibres_;  // (cells along, cells across) over the image
   PeriodicNoise gap_fuzz_;

@@ -41,8 +41,8 @@ Weave twill_weave(int64_t over, int64_t under) {
 
 Weave satin_weave(int64_t n, int64_t step) {
   LOOM_CHECK(n >= 5, "satin_weave: a satin needs at least 5 threads per repeat, got ", n);
-  LOOM_CHECK(step > 1 && step < n - 1 && std::gcd(n, step) == 1, "satin_weave: step ", step,
-             " must be coprime to ", n, " and in [2, ", n - 2, "]");
+  LOOM_CHECK(step > 1 && step < n - 1 && std::gcd(n, step) == 1, "satin_weave: step ", step, " must be coprime to ", n,
+             " and in [2, ", n - 2, "]");
   Weave w = make_weave("satin" + std::to_string(n), n, n);
   // Warp-faced: every warp is over every weft except at one crossing per row,
   // at column (r * step) mod n.

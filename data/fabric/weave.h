@@ -21,8 +21,8 @@ namespace loom::data::fabric {
 
 struct Weave {
   std::string name;
-  int64_t rows = 0, cols = 0;      // repeat size in weft and warp threads
-  std::vector<uint8_t> warp_up;    // (rows, cols), 1 = warp over weft
+  int64_t rows = 0, cols = 0;    // repeat size in weft and warp threads
+  std::vector<uint8_t> warp_up;  // (rows, cols), 1 = warp over weft
 
   // Warp thread i over weft thread j? Any integers (negative too) wrap.
   bool warp_over(int64_t weft_j, int64_t warp_i) const {

@@ -15,7 +15,6 @@
 
 namespace loom::data::synth {
 
-
 namespace {
 
 // B(t) = (1-t)^3 P0 + 3 (1-t)^2 t P1 + 3 (1-t) t^2 P2 + t^3 P3

@@ -12,7 +12,6 @@
 
 namespace loom::data::synth {
 
-
 namespace {
 
 // A jittered copy of the h x w crop of `image` at a random position.

@@ -14,7 +14,6 @@
 
 namespace loom::data::synth {
 
-
 Region draem_mask(int64_t height, int64_t width, Generator& gen, const DraemParams& params) {
   LOOM_CHECK(params.min_scale_log2 >= 0 && params.min_scale_log2 < params.max_scale_log2,
              "draem: scale exponents must satisfy 0 <= min < max, got [", params.min_scale_log2, ", ",

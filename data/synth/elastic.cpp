@@ -13,7 +13,6 @@
 
 namespace loom::data::synth {
 
-
 Tensor elastic_displacement(int64_t height, int64_t width, double alpha, double sigma, Generator& gen) {
   LOOM_CHECK(height >= 1 && width >= 1, "elastic_displacement: size ", height, "x", width, " is empty");
   LOOM_CHECK(sigma >= 0, "elastic_displacement: sigma must be non-negative, got ", sigma);

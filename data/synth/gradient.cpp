@@ -13,7 +13,6 @@
 
 namespace loom::data::synth {
 
-
 namespace {
 
 // Mean luma of the image inside the region.

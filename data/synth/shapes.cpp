@@ -11,7 +11,6 @@
 
 namespace loom::data::synth {
 
-
 Ellipse random_ellipse(int64_t height, int64_t width, Generator& gen, double min_frac, double max_frac) {
   LOOM_CHECK(min_frac > 0 && min_frac <= max_frac && max_frac <= 0.5, "random_ellipse: axis fractions must satisfy ",
              "0 < min <= max <= 0.5, got [", min_frac, ", ", max_frac, ")");

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "data/dataset_scan.h"
-#include "data/random_draws.h"
 #include "data/fabric/presets.h"
 #include "data/image.h"
+#include "data/random_draws.h"
 #include "tensor/error.h"
 
 namespace loom::data::synth {

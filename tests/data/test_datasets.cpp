@@ -115,8 +115,7 @@ TEST(ImageFolder, UnreadableFolderNamesThePath) {
   write_flat_png(locked / "a.png", H, W, 1);
   fs::permissions(locked, fs::perms::none);
   const bool readable = static_cast<bool>(std::ifstream(locked / "a.png"));  // true for root
-  if (!readable)
-    expect_error_containing([&] { ImageFolder folder(dir.path().string()); }, "cannot list folder ");
+  if (!readable) expect_error_containing([&] { ImageFolder folder(dir.path().string()); }, "cannot list folder ");
   fs::permissions(locked, fs::perms::owner_all);
   if (readable) GTEST_SKIP() << "running with permission to read any folder";
 }
@@ -156,18 +155,18 @@ TEST(Mvtec, DiscoversCategoriesDefectTypesInSortedOrder) {
   EXPECT_EQ(detect_layout(dir.path().string()), Layout::MvtecAD);
   const DatasetScan scan = scan_mvtec(dir.path().string());
   EXPECT_TRUE(scan.issues.empty()) << scan.issues.front().message;
-  EXPECT_EQ(relative_paths(scan.files, dir.path()),
-            (std::vector<std::string>{"carpet/train/good/000.png", "carpet/train/good/001.png",
-                                      "carpet/train/good/002.png", "carpet/test/cut/000.png", "carpet/test/cut/001.png",
-                                      "carpet/test/good/000.png", "carpet/test/good/001.png", "carpet/test/hole/000.png",
-                                      "grid/train/good/000.png", "grid/train/good/001.png",
-                                      "grid/test/broken/000.png", "grid/test/good/000.png"}));
+  EXPECT_EQ(
+      relative_paths(scan.files, dir.path()),
+      (std::vector<std::string>{"carpet/train/good/000.png", "carpet/train/good/001.png", "carpet/train/good/002.png",
+                                "carpet/test/cut/000.png", "carpet/test/cut/001.png", "carpet/test/good/000.png",
+                                "carpet/test/good/001.png", "carpet/test/hole/000.png", "grid/train/good/000.png",
+                                "grid/train/good/001.png", "grid/test/broken/000.png", "grid/test/good/000.png"}));
   std::vector<std::string> types;
   for (const SampleFile& f : scan.files) types.push_back(f.category + "/" + f.split + "/" + f.defect_type);
-  EXPECT_EQ(types, (std::vector<std::string>{"carpet/train/good", "carpet/train/good", "carpet/train/good",
-                                             "carpet/test/cut", "carpet/test/cut", "carpet/test/good",
-                                             "carpet/test/good", "carpet/test/hole", "grid/train/good",
-                                             "grid/train/good", "grid/test/broken", "grid/test/good"}));
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"carpet/train/good", "carpet/train/good", "carpet/train/good", "carpet/test/cut",
+                                      "carpet/test/cut", "carpet/test/good", "carpet/test/good", "carpet/test/hole",
+                                      "grid/train/good", "grid/train/good", "grid/test/broken", "grid/test/good"}));
 }
 
 TEST(Mvtec, SelectionCounts) {
@@ -178,7 +177,8 @@ TEST(Mvtec, SelectionCounts) {
   EXPECT_EQ(MvtecDataset(root, {.category = "carpet", .split = Split::Test}).size(), 5);
   EXPECT_EQ(MvtecDataset(root, {.category = "", .split = Split::Train}).size(), 5);
   EXPECT_EQ(MvtecDataset(root, {}).size(), 12);
-  EXPECT_EQ(MvtecDataset(root, {.category = "carpet", .split = Split::Test, .labels = LabelFilter::Defective}).size(), 3);
+  EXPECT_EQ(MvtecDataset(root, {.category = "carpet", .split = Split::Test, .labels = LabelFilter::Defective}).size(),
+            3);
   EXPECT_EQ(MvtecDataset(root, {.category = "grid", .split = Split::Test, .labels = LabelFilter::Good}).size(), 1);
   // A category folder as the root: one category named after the folder.
   const MvtecDataset single((dir.path() / "carpet/").string(), {.split = Split::Train});
@@ -200,8 +200,11 @@ TEST(Masks, ThresholdAtHalfAndMergedAcrossFiles) {
   save_png(dir.file("rgb.png"), Tensor::full({3, 1, 2}, 128, DType::UInt8));
   EXPECT_EQ(load_mask({dir.file("rgb.png")}, "img.png").to_vector<double>(), (std::vector<double>{1, 1}));
   save_png(dir.file("small.png"), Tensor::zeros({1, 1, 3}, DType::UInt8));
-  expect_error_containing([&] { load_mask({dir.file("m1.png"), dir.file("small.png")}, "img.png"); },
-                          "of the same image img.png");
+  expect_error_containing(
+      [&] {
+        load_mask({dir.file("m1.png"), dir.file("small.png")}, "img.png");
+      },
+      "of the same image img.png");
 }
 
 TEST(Mvtec, SamplesPairImagesWithTheirMasks) {
@@ -287,7 +290,8 @@ TEST(Mvtec, MissingOrEmptyFoldersNameThePath) {
   expect_error_containing([&] { MvtecDataset(root, {.split = Split::Test}); }, (cat / "test/scratch").string());
   // The empty defect folder does not concern the good test images, nor the empty train/good the defective ones.
   EXPECT_EQ(MvtecDataset(root, {.split = Split::Test, .labels = LabelFilter::Good}).size(), 1);
-  expect_error_containing([&] { MvtecDataset(root, {.labels = LabelFilter::Defective}); }, (cat / "test/scratch").string());
+  expect_error_containing([&] { MvtecDataset(root, {.labels = LabelFilter::Defective}); },
+                          (cat / "test/scratch").string());
 
   fs::remove_all(cat / "train");
   expect_error_containing([&] { MvtecDataset(root, {.split = Split::Train}); },
@@ -328,7 +332,8 @@ TEST(Mvtec, MasksWithoutImagesAreWarningsNotErrors) {
 TEST(Mvtec, BatchesCarryTheMasks) {
   ScratchDir dir;
   write_mvtec(dir.path());
-  auto test = std::make_shared<MvtecDataset>(dir.path().string(), Selection{.category = "carpet", .split = Split::Test});
+  auto test =
+      std::make_shared<MvtecDataset>(dir.path().string(), Selection{.category = "carpet", .split = Split::Test});
   DataLoader loader(test, {.batch_size = 5});
   const std::optional<Batch> batch = loader.next();
   ASSERT_TRUE(batch.has_value());
@@ -440,9 +445,10 @@ TEST(Aitex, DefectCodesMergedMasksAndGoodRolls) {
   const std::string root = dir.path().string();
   EXPECT_EQ(detect_layout(root), Layout::Aitex);
   const AitexDataset all(root, {}, {.color = ColorMode::Gray});
-  EXPECT_EQ(relative_paths(all.files(), dir.path()),
-            (std::vector<std::string>{"Defect_images/0001_002_00.png", "Defect_images/0002_019_01.png",
-                                      "NODefect_images/rollA/0001_000_02.png", "NODefect_images/rollB/0001_000_05.png"}));
+  EXPECT_EQ(
+      relative_paths(all.files(), dir.path()),
+      (std::vector<std::string>{"Defect_images/0001_002_00.png", "Defect_images/0002_019_01.png",
+                                "NODefect_images/rollA/0001_000_02.png", "NODefect_images/rollB/0001_000_05.png"}));
   const Sample first = all.get(0), second = all.get(1), good = all.get(2);
   EXPECT_EQ(first.defect_type, "002");
   EXPECT_EQ(second.defect_type, "019");

@@ -272,10 +272,14 @@ double seam_ratio(const Tensor& image, int64_t rx, int64_t ry) {
       for (int64_t x = 0; x < im.w; ++x) {
         const double d = std::abs(im.at(ch, y, (x + rx) % im.w) - im.at(ch, y, x));
         const double e = std::abs(im.at(ch, (y + ry) % im.h, x) - im.at(ch, y, x));
-        if (x + rx < im.w) inside += d, ++n_inside;
-        else seam += d, ++n_seam;
-        if (y + ry < im.h) inside += e, ++n_inside;
-        else seam += e, ++n_seam;
+        if (x + rx < im.w)
+          inside += d, ++n_inside;
+        else
+          seam += d, ++n_seam;
+        if (y + ry < im.h)
+          inside += e, ++n_inside;
+        else
+          seam += e, ++n_seam;
       }
   return (seam / static_cast<double>(n_seam)) / (inside / static_cast<double>(n_inside));
 }
@@ -363,7 +367,7 @@ TEST(FabricDefects, NamesRoundTrip) {
 TEST(FabricDefects, ChangedPixelsMarksAnyChannel) {
   Tensor a = Tensor::zeros({3, 2, 3});
   Tensor b = a.clone();
-  b.data<float>()[1 * 6 + 4] = 0.5f;  // channel 1, pixel (1, 1)
+  b.data<float>()[1 * 6 + 4] = 0.5f;   // channel 1, pixel (1, 1)
   b.data<float>()[2 * 6 + 0] = 1e-7f;  // channel 2, pixel (0, 0)
   const std::vector<double> m = loom::data::changed_pixels(a, b).to_vector<double>();
   EXPECT_EQ(m, (std::vector<double>{255, 0, 0, 0, 255, 0}));
@@ -414,8 +418,8 @@ TEST(FabricDefects, MaskIsWhereTheImageChanged) {
       ASSERT_GT(in, 0) << what;
       EXPECT_LT(in, size * size / 4) << what << ": mask covers too much";
       EXPECT_GT(diff_in / static_cast<double>(in), 0.04) << what << ": defect not visible";
-      const bool hard = kind == fab::DefectKind::ColorSpot || kind == fab::DefectKind::Knot ||
-                        kind == fab::DefectKind::Scratch;
+      const bool hard =
+          kind == fab::DefectKind::ColorSpot || kind == fab::DefectKind::Knot || kind == fab::DefectKind::Scratch;
       EXPECT_GT(static_cast<double>(changed_in) / static_cast<double>(in), hard ? 0.9 : 0.6) << what;
       const bool local = kind == fab::DefectKind::ColorSpot || kind == fab::DefectKind::OilStain ||
                          kind == fab::DefectKind::Knot || kind == fab::DefectKind::Hole;

@@ -102,9 +102,11 @@ TEST(FabricDataset, ImagesFollowTheDocumentedStreams) {
   };
   {
     Generator gen = stream("gingham_check", 0, 1);
-    const Tensor expected = loom::data::to_uint8(fab::make_fabric_sample("gingham_check", std::nullopt, 32, false, gen).image);
+    const Tensor expected =
+        loom::data::to_uint8(fab::make_fabric_sample("gingham_check", std::nullopt, 32, false, gen).image);
     loom::testing::expect_bitwise_equal(
-        loom::data::load_image_u8((dir.path / "gingham_check/train/good/001.png").string()), expected, "train/good/001");
+        loom::data::load_image_u8((dir.path / "gingham_check/train/good/001.png").string()), expected,
+        "train/good/001");
   }
   {
     const uint64_t hole_part = 2 + 6;  // hole is defect 6 of defect_kinds()
@@ -123,9 +125,7 @@ TEST(FabricDataset, ImagesFollowTheDocumentedStreams) {
 TEST(FabricDataset, RefusesANonEmptyFolderUnlessForced) {
   TempDir dir("force");
   fs::create_directories(dir.path);
-  {
-    std::ofstream(dir.path / "notes.txt") << "keep me";
-  }
+  { std::ofstream(dir.path / "notes.txt") << "keep me"; }
   fab::FabricDatasetOptions options = small_options(dir.path);
   options.categories = {"plain_gray"};
   options.n_train = 1;

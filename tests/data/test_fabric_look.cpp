@@ -168,13 +168,13 @@ TEST(FabricLook, IlluminationIsAPlaneWithVignetteOrAWholeCosine) {
     for (int64_t y = 0; y < h; ++y)
       for (int64_t x = 0; x < w; ++x) {
         const size_t k = static_cast<size_t>(y * w + x);  // channel 0
-        if (s[k] < 0.05 || ph[k] >= 1.0) continue;     // no division by ~0, no clamped pixel
+        if (s[k] < 0.05 || ph[k] >= 1.0) continue;        // no division by ~0, no clamped pixel
         gain.push_back(ph[k] / s[k]);
         const double px = (x + 0.5) / w, py = (y + 0.5) / h;
         if (tileable) {
           const double two_pi = 2.0 * std::numbers::pi;
-          basis.push_back({1.0, std::cos(two_pi * px), std::sin(two_pi * px), std::cos(two_pi * py),
-                           std::sin(two_pi * py)});
+          basis.push_back(
+              {1.0, std::cos(two_pi * px), std::sin(two_pi * px), std::cos(two_pi * py), std::sin(two_pi * py)});
         } else {
           const double cx = 2 * px - 1, cy = 2 * py - 1;
           basis.push_back({1.0, cx, cy, cx * cx + cy * cy});

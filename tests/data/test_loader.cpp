@@ -167,8 +167,8 @@ TEST(DataLoader, ShuffleIsRandpermOfTheEpochsPhiloxStream) {
 TEST(DataLoader, WorkerThreadsDoNotChangeTheBatches) {
   auto run = [](int workers, int prefetch) {
     auto uneven = std::make_shared<CountingDataset>(37, -1, -1, /*uneven=*/true);
-    DataLoader loader(uneven, {.batch_size = 5, .shuffle = true, .seed = 3, .num_workers = workers,
-                               .prefetch = prefetch});
+    DataLoader loader(uneven,
+                      {.batch_size = 5, .shuffle = true, .seed = 3, .num_workers = workers, .prefetch = prefetch});
     return take_cycling(loader, 20);  // 2.5 epochs of 8 batches
   };
   const auto serial = run(0, 1);

@@ -46,7 +46,7 @@ TEST(DraemDraws, MaskIsTheDrawnPerlinFieldAboveHalf) {
     anisotropic += res_y != res_x;
   }
   EXPECT_GT(compared, 30);
-  EXPECT_GT(anisotropic, compared / 2);                 // the two axes are drawn separately
+  EXPECT_GT(anisotropic, compared / 2);                  // the two axes are drawn separately
   EXPECT_GE(res_y_seen.size() + res_x_seen.size(), 9u);  // most of the 6 scales on each axis
 }
 

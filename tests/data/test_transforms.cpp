@@ -284,7 +284,7 @@ TEST(Transforms, GeometricDecisionsUseTheirOwnDraws) {
     Generator gen(seed), replay(seed);
     const GeometricTransform t = sample_geometric(12, 10, opt, gen);
     const std::vector<double> u = uniform({5}, 0.0, 1.0, replay, DType::Float64).to_vector<double>();
-    EXPECT_EQ(t.crop.top, static_cast<int64_t>(std::floor(u[0] * 8)));  // 12 - 5 + 1 positions
+    EXPECT_EQ(t.crop.top, static_cast<int64_t>(std::floor(u[0] * 8)));   // 12 - 5 + 1 positions
     EXPECT_EQ(t.crop.left, static_cast<int64_t>(std::floor(u[1] * 7)));  // 10 - 4 + 1 positions
     EXPECT_EQ(t.hflip, u[2] < 0.3);
     EXPECT_EQ(t.vflip, u[3] < 0.6);
