@@ -15,7 +15,8 @@
 // ground_truth/<M>, train/good) already hold files is refused before it writes
 // anything, unless --force, which empties those folders first (so older
 // samples never mix with new ones); --force never empties a folder that holds
-// --in or --source. A run that fails part way removes the folders it wrote.
+// --in or --source, and no output folder may lie inside --in (whose images are
+// all taken as good). A run that fails part way removes the folders it wrote.
 // Sample k of method M uses input image k mod (number of inputs) (sorted by
 // path) and the Philox stream (seed, offset (index of M in the registry * 2^20
 // + k) * 2^32), so a sample does not depend on --n or on the other methods.
@@ -162,6 +163,9 @@ std::vector<fs::path> prepare_output_folders(const fs::path& root, const std::ve
     for (const std::string& input : {args.in_dir, args.source_dir})
       LOOM_CHECK(input.empty() || !is_inside(input, dir), "output folder ", dir.string(), " holds the input folder ",
                  input, "; choose another --out or --category");
+    // --in is read recursively: defects written below it would be read as good images next time.
+    LOOM_CHECK(!is_inside(dir, args.in_dir), "output folder ", dir.string(), " lies inside the --in folder ",
+               args.in_dir, ", whose images are all taken as good; choose another --out");
   }
   for (const fs::path& dir : dirs) fs::remove_all(dir);
   return dirs;
