@@ -160,6 +160,7 @@ TrainingLoop::TrainingLoop(RunSetup& run, const CommonOptions& options, nn::Trai
 }
 
 void TrainingLoop::save_checkpoint(int64_t steps_done) {
+  if (hooks_.before_checkpoint) hooks_.before_checkpoint(steps_done);
   check_finite_state(state_);
   state_.step = steps_done;
   state_.data_cursor = hooks_.data_cursor ? hooks_.data_cursor() : "";

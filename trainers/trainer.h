@@ -18,7 +18,8 @@
 //              stops it the same way, naming the step
 //   every log_every steps (and the last): progress line + metrics.csv/jsonl row
 //   every sample_every steps (and the last): hooks.save_samples(samples/step_N.png)
-//   every checkpoint_every steps (and the last): checkpoints/step_N.safetensors with
+//   every checkpoint_every steps (and the last): hooks.before_checkpoint(N), then
+//              checkpoints/step_N.safetensors with
 //              the models, optimizers, generators, extra tensors, step, data
 //              cursor and settings; refused if any weight or optimizer moment is
 //              not finite; older ones beyond --keep-checkpoints are deleted
@@ -107,6 +108,9 @@ struct LoopHooks {
   std::function<void(const std::filesystem::path& png, int64_t steps_done)> save_samples;  // optional
   std::function<std::string()> data_cursor;                                          // optional
   std::function<void(const std::string& cursor)> restore_data_cursor;                // optional
+  // optional: called just before each checkpoint is written (after that step's
+  // samples), e.g. to put a threshold chosen on validation images into state.metadata
+  std::function<void(int64_t steps_done)> before_checkpoint;
 };
 
 class TrainingLoop {
