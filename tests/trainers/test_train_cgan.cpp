@@ -1,0 +1,165 @@
+// test_train_cgan.cpp: the stage-1 trainer (trainers/train_cgan.h) at tiny
+// sizes (image 32, width 8): the training crops hold their defect and the
+// condition patches are defect-free, D learns to tell real defect crops from
+// G's within 30 steps, resume is bit-exact, and a run writes what it should.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "data/image.h"
+#include "data/transforms.h"
+#include "tensor/safetensors.h"
+#include "trainers/defect_scenes.h"
+#include "trainers/train_cgan.h"
+
+using namespace loom;
+using namespace loom::train;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("loom_test_train_cgan_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  return dir;
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// `loom train cgan --image 32 --width 8 --fabric-images 16 --quiet <args>`, in-process.
+fs::path run_cgan(const std::vector<std::string>& args) {
+  CLI::App app;
+  CganTrainOptions options;
+  SettingsBinder binder(&app);
+  add_cgan_options(binder, options);
+  std::vector<std::string> all = {"--image", "32", "--width", "8", "--fabric-images", "16", "--quiet",
+                                  "--log-every", "1", "--sample-rows", "2", "--sample-columns", "3"};
+  all.insert(all.end(), args.begin(), args.end());
+  app.parse(std::vector<std::string>(all.rbegin(), all.rend()));
+  return train_cgan(binder, options);
+}
+
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (double v : t.contiguous().to_vector<double>()) m = std::max(m, std::abs(v));
+  return m;
+}
+
+}  // namespace
+
+// Sample i of the pool against the scene it comes from (rendered again here):
+// x is the S x S window of the defective image centred on the mask's bounding
+// box and holds defect pixels; c is an S x S window of the clean image (no
+// defect pixel can be in it), found by searching every position.
+TEST(TrainCgan, PoolCropsHoldTheDefectAndConditionsAreClean) {
+  const int64_t S = 16;
+  CganDefectPool pool(3, S, 7);
+  for (int64_t i = 0; i < 3; ++i) {
+    const DefectScene scene = render_defect_scene(2 * S, 7, i);
+    const data::Sample sample = pool.get(i);
+    ASSERT_EQ(sample.image.shape(), (Shape{6, S, S}));
+    const models::PasteWindow w = centred_window(mask_bounding_box(scene.mask), S, 2 * S, 2 * S);
+    const data::CropBox box{w.top, w.left, S, S};
+    EXPECT_EQ(max_abs(sample.image.narrow(0, 0, 3) - data::crop(scene.defective, box)), 0.0) << i;
+    EXPECT_GT(max_abs(data::crop(scene.mask, box)), 0.5) << "the crop misses the defect, sample " << i;
+    const Tensor c = sample.image.narrow(0, 3, 3);
+    bool found = false;
+    for (int64_t top = 0; top <= S && !found; ++top)
+      for (int64_t left = 0; left <= S && !found; ++left)
+        found = max_abs(c - data::crop(scene.clean, {top, left, S, S})) == 0.0;
+    EXPECT_TRUE(found) << "condition " << i << " is no window of the clean image";
+  }
+}
+
+// D's accuracy (share of D(x, g) > 0.5 and of D(G(z, g), g) < 0.5, averaged)
+// starts near chance (0.5) and must move away from it: over steps 21-30
+// (10 steps x 16 decisions) the mean must reach 0.62, 3 standard deviations
+// above a D at chance (sd sqrt(0.25 / 160) = 0.04).
+TEST(TrainCgan, DiscriminatorAccuracyMovesAwayFromChance) {
+  CganTrainOptions options;
+  options.image = 32;
+  options.width = 8;
+  options.common.batch = 8;
+  options.fabric_images = 32;
+  CganTrainer trainer(options);
+  double late_accuracy = 0, late_margin = 0;
+  for (int64_t step = 0; step < 30; ++step) {
+    const Metrics m = trainer.step(step);
+    std::map<std::string, double> v(m.begin(), m.end());
+    for (const char* key : {"lossD", "lossG", "D_x", "D_G_z", "acc_real", "acc_fake", "acc", "lr"})
+      ASSERT_TRUE(v.count(key) && std::isfinite(v[key])) << key << " at step " << step;
+    if (step >= 20) {
+      late_accuracy += v["acc"] / 10;
+      late_margin += (v["D_x"] - v["D_G_z"]) / 10;
+    }
+  }
+  std::printf("late accuracy %.3f, late margin %.3f\n", late_accuracy, late_margin);
+  EXPECT_GE(late_accuracy, 0.62);
+  EXPECT_GT(late_margin, 0.0);  // real crops score higher than generated ones
+}
+
+TEST(TrainCgan, ResumeIsBitExact) {
+  const fs::path whole = fresh_dir("whole"), split = fresh_dir("split");
+  const fs::path a = run_cgan({"--steps", "4", "--batch", "4", "--sample-every", "2", "--run-dir", whole.string()});
+  run_cgan({"--steps", "2", "--batch", "4", "--sample-every", "2", "--run-dir", split.string()});
+  const fs::path b = run_cgan({"--steps", "4", "--resume", split.string()});
+  const SafeTensors fa = load_safetensors(a.string()), fb = load_safetensors(b.string());
+  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
+  int compared = 0;
+  for (const auto& [name, ta] : fa.tensors) {
+    ASSERT_TRUE(fb.tensors.count(name)) << name;
+    const Tensor& tb = fb.tensors.at(name);
+    ASSERT_EQ(ta.shape(), tb.shape()) << name;
+    ASSERT_EQ(ta.dtype(), tb.dtype()) << name;
+    EXPECT_EQ(0, std::memcmp(ta.raw_data(), tb.raw_data(), static_cast<size_t>(ta.numel()) * dtype_size(ta.dtype())))
+        << name << " differs";
+    ++compared;
+  }
+  // Both conditions' projections and batch norms, D's embedding, both Adams, the sheet's inputs.
+  for (const char* name : {"G.condition.norm.running_mean", "D.embed.weight", "optim.G.condition.linear.weight.exp_avg",
+                           "extra.fixed_z", "extra.sample_conditions"})
+    EXPECT_TRUE(fa.tensors.count(name)) << name;
+  EXPECT_GT(compared, 40);
+  for (const char* key : {"step", "data_cursor", "rng.noise.seed", "rng.noise.offset"})
+    EXPECT_EQ(fa.metadata.at(key), fb.metadata.at(key)) << key;
+  EXPECT_EQ(read_bytes(whole / "metrics.csv"), read_bytes(split / "metrics.csv"));
+  EXPECT_EQ(read_bytes(whole / "samples/step_0000004.png"), read_bytes(split / "samples/step_0000004.png"));
+}
+
+TEST(TrainCgan, RunWritesSettingsMetricsAndSheet) {
+  const fs::path dir = fresh_dir("run");
+  const fs::path last = run_cgan({"--steps", "2", "--batch", "4", "--seed", "3", "--run-dir", dir.string()});
+  EXPECT_EQ(last, dir / "checkpoints/step_0000002.safetensors");
+  const auto settings = nlohmann::json::parse(read_bytes(dir / "settings.json"));
+  EXPECT_EQ(settings["model"], "cgan");
+  EXPECT_EQ(settings["seed"].get<uint64_t>(), 3u);
+  EXPECT_EQ(settings["vgg19"], "");
+  EXPECT_NE(settings["extractor"].get<std::string>().find("random"), std::string::npos) << settings["extractor"];
+  EXPECT_NE(read_bytes(dir / "train.log").find("texture extractor: random"), std::string::npos);
+  std::ifstream csv(dir / "metrics.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "step,lossD,lossG,D_x,D_G_z,acc_real,acc_fake,acc,lr");
+  // 2 rows of (condition + 3 generated) 32x32 cells, 2-pixel padding: 2 + 4 (34) = 138 by 2 + 2 (34) = 70.
+  const data::ImageInfo info = data::read_image_info((dir / "samples/step_0000002.png").string());
+  EXPECT_EQ(info.width, 138);
+  EXPECT_EQ(info.height, 70);
+}
+
+TEST(TrainCgan, RefusesABatchOfOneAndAMissingVggFileBeforeWritingAnything) {
+  const fs::path one = fresh_dir("one"), vgg = fresh_dir("vgg");
+  EXPECT_THROW(run_cgan({"--steps", "1", "--batch", "1", "--run-dir", one.string()}), Error);
+  EXPECT_FALSE(fs::exists(one));
+  EXPECT_THROW(run_cgan({"--steps", "1", "--batch", "2", "--vgg19", "/nonexistent/vgg19.safetensors", "--run-dir",
+                         vgg.string()}),
+               Error);
+}
