@@ -127,8 +127,8 @@ UnetTrainer::UnetTrainer(const UnetTrainOptions& options)
   std::vector<Tensor> images, masks;
   for (int64_t j = 0; j < options.samples; ++j) {
     Generator gen = philox_stream(options.common.seed, kSheetOffset + (static_cast<uint64_t>(j) << 32));
-    const MaskedImage good = fabric_masked_image(categories[static_cast<size_t>(j) % categories.size()],
-                                                 std::nullopt, options.image, options.channels, gen);
+    const MaskedImage good = fabric_masked_image(categories[static_cast<size_t>(j) % categories.size()], std::nullopt,
+                                                 options.image, options.channels, gen);
     const MaskedImage s = add_defect(good.image, gen);
     images.push_back(s.image);
     masks.push_back(s.mask);

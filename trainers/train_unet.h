@@ -51,13 +51,13 @@ struct UnetTrainOptions {
     c.lr = 1e-3;
     return c;
   }();
-  int64_t image = 64;      // S, divisible by 2^depth
-  int64_t channels = 3;    // 1 or 3
-  int64_t width = 64;      // base width w
-  int64_t depth = 4;       // max-pool downs
-  bool bilinear = false;   // up by bilinear x2 + 1x1 conv instead of ConvTranspose 2x2
-  bool class_head = false; // the image-level defect logit
-  bool focal = false;      // focal loss instead of BCE
+  int64_t image = 64;       // S, divisible by 2^depth
+  int64_t channels = 3;     // 1 or 3
+  int64_t width = 64;       // base width w
+  int64_t depth = 4;        // max-pool downs
+  bool bilinear = false;    // up by bilinear x2 + 1x1 conv instead of ConvTranspose 2x2
+  bool class_head = false;  // the image-level defect logit
+  bool focal = false;       // focal loss instead of BCE
   double focal_alpha = 0.25, focal_gamma = 2.0;
   double bce_weight = 1.0, dice_weight = 1.0, class_weight = 1.0;
   double beta1 = 0.9, beta2 = 0.999;

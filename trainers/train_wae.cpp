@@ -17,13 +17,16 @@
 namespace loom::train {
 namespace {
 
-constexpr uint64_t kPriorOffset = uint64_t{1} << 62;     // the per-step prior sample
-constexpr uint64_t kValGoodOffset = uint64_t{1} << 60;   // good validation image j: + j 2^32
-constexpr uint64_t kValDefectOffset = uint64_t{1} << 59; // defective validation image j: + j 2^32
-constexpr int64_t kSheetGood = 4;                        // good images on a sample sheet
+constexpr uint64_t kPriorOffset = uint64_t{1} << 62;      // the per-step prior sample
+constexpr uint64_t kValGoodOffset = uint64_t{1} << 60;    // good validation image j: + j 2^32
+constexpr uint64_t kValDefectOffset = uint64_t{1} << 59;  // defective validation image j: + j 2^32
+constexpr int64_t kSheetGood = 4;                         // good images on a sample sheet
 
 models::WaeOptions model_options(const WaeTrainOptions& o) {
-  return {.image_size = o.image, .channels = o.channels, .latent = o.latent, .width = o.width,
+  return {.image_size = o.image,
+          .channels = o.channels,
+          .latent = o.latent,
+          .width = o.width,
           .output = models::WaeOutput::Sigmoid};
 }
 
@@ -63,8 +66,8 @@ std::pair<Tensor, Tensor> validation_set(const WaeTrainOptions& o, int64_t n, bo
     Generator gen = philox_stream(o.common.seed, base + (static_cast<uint64_t>(j) << 32));
     std::optional<data::fabric::DefectKind> kind;
     if (defective) kind = kinds[static_cast<size_t>(j) % kinds.size()];
-    MaskedImage m = fabric_masked_image(categories[static_cast<size_t>(j) % categories.size()], kind, o.image,
-                                        o.channels, gen);
+    MaskedImage m =
+        fabric_masked_image(categories[static_cast<size_t>(j) % categories.size()], kind, o.image, o.channels, gen);
     images.push_back(m.image);
     masks.push_back(m.mask);
   }
@@ -76,8 +79,8 @@ std::string format(double v) { return shortest_number(v); }
 }  // namespace
 
 models::F1Threshold pixel_f1_at(const Tensor& maps, const Tensor& masks, double threshold) {
-  LOOM_CHECK(maps.shape() == masks.shape(), "pixel F1: maps ", shape_str(maps.shape()), " and masks ", shape_str(masks.shape()),
-             " differ in shape");
+  LOOM_CHECK(maps.shape() == masks.shape(), "pixel F1: maps ", shape_str(maps.shape()), " and masks ",
+             shape_str(masks.shape()), " differ in shape");
   const std::vector<double> a = maps.to_vector<double>(), t = masks.to_vector<double>();
   double tp = 0, fp = 0, fn = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -149,7 +152,9 @@ Metrics WaeTrainer::step(int64_t) {
   loss.total.backward();
   if (options_.common.clip > 0) nn::clip_grad_norm_(model_->named_parameters(), options_.common.clip);
   optimizer_->step();
-  return {{"loss", loss.total.item()}, {"recon", loss.reconstruction.item()}, {"mmd", loss.mmd.item()},
+  return {{"loss", loss.total.item()},
+          {"recon", loss.reconstruction.item()},
+          {"mmd", loss.mmd.item()},
           {"lr", optimizer_->lr()}};
 }
 
@@ -192,7 +197,7 @@ void WaeTrainer::save_samples(const std::filesystem::path& png) {
   const Tensor recon = (*model_)(inputs);  // (n, C, S, S)
   if (was_training) model_->train();
   const double threshold = validate().threshold;
-  const Tensor maps = models::anomaly_map(inputs, recon, map_options());  // (n, 1, S, S)
+  const Tensor maps = models::anomaly_map(inputs, recon, map_options());            // (n, 1, S, S)
   const Tensor shown = clamp(maps * (0.5 / std::max(threshold, 1e-12)), 0.0, 1.0);  // threshold = mid gray
   const int64_t n = inputs.size(0), c = options_.channels, s = options_.image;
   std::vector<Tensor> cells;

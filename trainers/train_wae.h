@@ -53,14 +53,14 @@ struct WaeTrainOptions {
     c.lr = 1e-3;
     return c;
   }();
-  int64_t image = 64;     // S: a power of two, 16 .. 512
-  int64_t channels = 3;   // 1 or 3
-  int64_t latent = 64;    // d
-  int64_t width = 64;     // channels of the first encoder stage
-  double lambda = 10.0;   // MMD weight
-  double sigma2 = 1.0;    // prior variance
+  int64_t image = 64;    // S: a power of two, 16 .. 512
+  int64_t channels = 3;  // 1 or 3
+  int64_t latent = 64;   // d
+  int64_t width = 64;    // channels of the first encoder stage
+  double lambda = 10.0;  // MMD weight
+  double sigma2 = 1.0;   // prior variance
   double recon_weight = 0.05;
-  bool l1 = false;        // reconstruction cost ||x - x_hat||_1 instead of ||.||^2
+  bool l1 = false;  // reconstruction cost ||x - x_hat||_1 instead of ||.||^2
   double beta1 = 0.5, beta2 = 0.999;
   double threshold_k = 3.0;   // threshold = mean + k sigma of the good validation maps
   double smooth_sigma = 2.0;  // Gaussian smoothing of the anomaly map (px)
@@ -100,9 +100,9 @@ class WaeTrainer {
 
   models::Wae& model() { return *model_; }
   models::AnomalyMapOptions map_options() const;
-  const Tensor& validation_good() const { return val_good_; }        // (Ng, C, S, S) in [0, 1]
-  const Tensor& validation_defective() const { return val_bad_; }    // (Nd, C, S, S)
-  const Tensor& validation_masks() const { return val_masks_; }      // (Nd, 1, S, S) 0/1
+  const Tensor& validation_good() const { return val_good_; }      // (Ng, C, S, S) in [0, 1]
+  const Tensor& validation_defective() const { return val_bad_; }  // (Nd, C, S, S)
+  const Tensor& validation_masks() const { return val_masks_; }    // (Nd, 1, S, S) 0/1
 
  private:
   WaeTrainOptions options_;

@@ -19,8 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kTiny = {"--image", "32", "--width", "4", "--depth", "2", "--batch", "4",
-                                        "--fabric-images", "8", "--samples", "3", "--quiet", "--log-every", "1"};
+const std::vector<std::string> kTiny = {
+    "--image",         "32", "--width",   "4", "--depth", "2",           "--batch", "4",
+    "--fabric-images", "8",  "--samples", "3", "--quiet", "--log-every", "1"};
 
 fs::path fresh_dir(const std::string& name) { return loom::train::test::fresh_dir("loom_test_train_unet", name); }
 
