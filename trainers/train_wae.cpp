@@ -9,6 +9,7 @@
 #include "autograd/grad_mode.h"
 #include "data/fabric/presets.h"
 #include "data/grid.h"
+#include "data/layout.h"
 #include "nn/clip.h"
 #include "tensor/error.h"
 #include "trainers/fabric_samples.h"
@@ -74,6 +75,48 @@ std::pair<Tensor, Tensor> validation_set(const WaeTrainOptions& o, int64_t n, bo
   return {stack(images, 0), stack(masks, 0)};
 }
 
+// With --data in a layout that has a test split (MVTec AD, DAGM): up to n good
+// and up to n_defects defective test images (with their masks), evenly spaced
+// through the split's file order. False (and nothing set) otherwise, or when
+// the split lacks good or masked defective images.
+bool dataset_validation(const WaeTrainOptions& o, Tensor& good, Tensor& bad, Tensor& masks, std::string& description) {
+  if (o.common.data.empty()) return false;
+  std::string layout;
+  try {
+    layout = data::layout_name(data::detect_layout(o.common.data));
+  } catch (const Error&) {
+    return false;  // a plain folder of images: no test split
+  }
+  if (layout != "MVTec AD" && layout != "DAGM 2007") return false;
+  const data::DatasetOptions read{
+      .color = o.channels == 1 ? data::ColorMode::Gray : data::ColorMode::RGB, .height = o.image, .width = o.image};
+  auto pick = [&](data::LabelFilter labels, int64_t n, bool need_mask) {
+    std::vector<data::Sample> picked;
+    std::shared_ptr<data::Dataset> set;
+    try {
+      set = data::open_dataset(o.common.data, {.split = data::Split::Test, .labels = labels}, read);
+    } catch (const Error&) {
+      return picked;  // no such images
+    }
+    const int64_t count = std::min(n, set->size());
+    for (int64_t k = 0; k < count; ++k) {
+      data::Sample s = set->get(k * set->size() / count);
+      if (!need_mask || s.mask.defined()) picked.push_back(std::move(s));
+    }
+    return picked;
+  };
+  const std::vector<data::Sample> g = pick(data::LabelFilter::Good, o.val_good, false);
+  const std::vector<data::Sample> b = pick(data::LabelFilter::Defective, o.val_defects, true);
+  if (g.size() < 2 || b.empty()) return false;
+  std::vector<Tensor> gi, bi, bm;
+  for (const auto& s : g) gi.push_back(s.image);
+  for (const auto& s : b) bi.push_back(s.image), bm.push_back(s.mask);
+  good = stack(gi, 0), bad = stack(bi, 0), masks = stack(bm, 0);
+  description = std::to_string(g.size()) + " good and " + std::to_string(b.size()) + " defective test images of " +
+                layout + " at " + o.common.data;
+  return true;
+}
+
 std::string format(double v) { return shortest_number(v); }
 
 }  // namespace
@@ -132,8 +175,12 @@ WaeTrainer::WaeTrainer(const WaeTrainOptions& options)
   optimizer_ = std::make_unique<nn::Adam>(
       model_->named_parameters(),
       nn::AdamOptions{.lr = options.common.lr, .beta1 = options.beta1, .beta2 = options.beta2});
-  std::tie(val_good_, std::ignore) = validation_set(options, options.val_good, false, kValGoodOffset);
-  std::tie(val_bad_, val_masks_) = validation_set(options, options.val_defects, true, kValDefectOffset);
+  if (!dataset_validation(options, val_good_, val_bad_, val_masks_, val_description_)) {
+    std::tie(val_good_, std::ignore) = validation_set(options, options.val_good, false, kValGoodOffset);
+    std::tie(val_bad_, val_masks_) = validation_set(options, options.val_defects, true, kValDefectOffset);
+    val_description_ = std::to_string(options.val_good) + " good and " + std::to_string(options.val_defects) +
+                       " defective procedural fabric images";
+  }
   state_.models = {{"wae", model_.get()}};
   state_.optimizers = {{"wae", optimizer_.get()}};
   state_.generators = {{"prior", &prior_}};
@@ -182,15 +229,15 @@ std::string WaeTrainer::store_threshold() {
                      {"val_best_threshold", format(v.best.threshold)}};
   std::ostringstream line;
   line << "validation: threshold " << v.threshold << " (mean + " << options_.threshold_k << " sigma of "
-       << options_.val_good << " good maps); pixel F1 " << v.at_threshold.f1 << " (precision "
-       << v.at_threshold.precision << ", recall " << v.at_threshold.recall << ") on " << options_.val_defects
+       << val_good_.size(0) << " good maps); pixel F1 " << v.at_threshold.f1 << " (precision "
+       << v.at_threshold.precision << ", recall " << v.at_threshold.recall << ") on " << val_bad_.size(0)
        << " defective images; best F1 " << v.best.f1 << " at " << v.best.threshold;
   return line.str();
 }
 
 void WaeTrainer::save_samples(const std::filesystem::path& png) {
   NoGradGuard no_grad;
-  const int64_t n_good = std::min<int64_t>(kSheetGood, options_.val_good);
+  const int64_t n_good = std::min<int64_t>(kSheetGood, val_good_.size(0));
   const Tensor inputs = cat({val_good_.narrow(0, 0, n_good), val_bad_}, 0);  // (n, C, S, S)
   const bool was_training = model_->is_training();
   model_->eval();
@@ -235,6 +282,7 @@ std::filesystem::path train_wae(SettingsBinder& binder, WaeTrainOptions& options
     if (!quiet) std::printf("%s\n", line.c_str());
   };
   say("training images: " + trainer.data_description());
+  say("validation images: " + trainer.validation_description());
   TrainingLoop loop(run, options.common, trainer.state(), trainer.hooks(say));
   return loop.run();
 }

@@ -9,10 +9,12 @@
 // Adam lr 1e-3, betas (0.5, 0.999): the WAE paper's setting (Tolstikhin et al.
 // 2018, appendix: Adam with alpha = 1e-3, beta1 = 0.5 for MNIST and CelebA).
 //
-// Validation (fixed at construction): `val_good` defect-free and `val_defects`
-// defective procedural fabric images (trainers/fabric_samples.h; categories
-// and defect kinds in turn), from their own Philox streams, never in the
-// training pool. Before every checkpoint the anomaly maps a = wae_anomaly_map
+// Validation (fixed at construction): with --data in a layout that has a test
+// split (MVTec AD, DAGM), up to `val_good` good and `val_defects` defective
+// (masked) test images, evenly spaced through the split; otherwise `val_good`
+// defect-free and `val_defects` defective procedural fabric images
+// (trainers/fabric_samples.h; categories and defect kinds in turn), from their
+// own Philox streams, never in the training pool. Before every checkpoint the anomaly maps a = wae_anomaly_map
 // of both sets are computed (eval mode, no gradients: nothing changes), and
 //   threshold = mean(a_good) + k std(a_good)    (models::threshold_mean_k_sigma, k = --threshold-k)
 // goes into the checkpoint metadata ("user.threshold", with the map settings:
@@ -103,6 +105,7 @@ class WaeTrainer {
   const Tensor& validation_good() const { return val_good_; }      // (Ng, C, S, S) in [0, 1]
   const Tensor& validation_defective() const { return val_bad_; }  // (Nd, C, S, S)
   const Tensor& validation_masks() const { return val_masks_; }    // (Nd, 1, S, S) 0/1
+  const std::string& validation_description() const { return val_description_; }
 
  private:
   WaeTrainOptions options_;
@@ -111,6 +114,7 @@ class WaeTrainer {
   Generator prior_;
   ImageSource images_;
   Tensor val_good_, val_bad_, val_masks_;
+  std::string val_description_;
   nn::TrainingCheckpoint state_;
 };
 

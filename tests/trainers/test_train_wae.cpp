@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 
+#include "data/fabric/dataset.h"
 #include "data/image.h"
 #include "nn/checkpoint.h"
 #include "tests/trainers/train_test_util.h"
@@ -150,6 +151,39 @@ TEST(TrainWae, RunWritesSettingsFiniteMetricsAndTheSheet) {
   const data::ImageInfo info = data::read_image_info((dir / "samples/step_0000002.png").string());
   EXPECT_EQ(info.width, 104);
   EXPECT_EQ(info.height, 206);
+}
+
+// With --data in the MVTec AD layout the validation images are the test split's:
+// a dataset of 6 train/good, 2 test/good and 2 test images per defect class
+// (hole, knot) gives 2 good validation images and 3 defective ones (evenly
+// spaced through the 4), each equal to its file read back, with its mask.
+TEST(TrainWae, ValidationUsesTheTestSplitOfAnMvtecDataset) {
+  const fs::path data = fresh_dir("mvtec");
+  data::fabric::FabricDatasetOptions d;
+  d.out_dir = data.string();
+  d.categories = {"plain_gray"};
+  d.defects = {data::fabric::DefectKind::Hole, data::fabric::DefectKind::Knot};
+  d.n_train = 6;
+  d.n_test = 2;
+  d.size = 32;
+  data::fabric::write_fabric_dataset(d);
+  WaeTrainOptions o = tiny_options();
+  o.common.data = data.string();
+  o.val_good = 4;
+  o.val_defects = 3;
+  WaeTrainer trainer(o);
+  ASSERT_EQ(trainer.validation_good().shape(), (Shape{2, 3, 32, 32}));
+  ASSERT_EQ(trainer.validation_defective().shape(), (Shape{3, 3, 32, 32}));
+  ASSERT_EQ(trainer.validation_masks().shape(), (Shape{3, 1, 32, 32}));
+  // Defective picks k * 4 / 3 for k = 0, 1, 2: files 0, 1, 2 of hole/000, hole/001, knot/000, knot/001.
+  const std::vector<float> expected =
+      data::load_image((data / "plain_gray/test/hole/001.png").string()).to_vector<float>();
+  EXPECT_EQ(trainer.validation_defective().select(0, 1).contiguous().to_vector<float>(), expected);
+  const std::vector<double> m = trainer.validation_masks().to_vector<double>();
+  double defect = 0;
+  for (double v : m) defect += v;
+  EXPECT_GT(defect, 0);
+  EXPECT_NE(trainer.validation_description().find("MVTec AD"), std::string::npos) << trainer.validation_description();
 }
 
 TEST(TrainWae, RefusesBadOptionsBeforeWritingAnything) {
