@@ -22,7 +22,9 @@
 #include "trainers/inference.h"
 #include "trainers/predict.h"
 #include "trainers/sample.h"
+#include "trainers/train_cgan.h"
 #include "trainers/train_dcgan.h"
+#include "trainers/train_fusion.h"
 #include "trainers/train_unet.h"
 #include "trainers/train_wae.h"
 
@@ -32,16 +34,16 @@ namespace {
 
 constexpr const char* kMarker = ".loom-demo";  // marks a folder the demo wrote
 // The folders and files the demo writes into DIR (replaced on a rerun).
-const std::vector<std::string> kDemoEntries = {"data", "validation", "dcgan", "wae", "unet", "predict", "sheets",
-                                               "report.md"};
+const std::vector<std::string> kDemoEntries = {"data", "validation", "dcgan",   "wae",    "unet",
+                                               "cgan", "fusion",     "predict", "sheets", "report.md"};
 
 // The sizes and step counts of one demo run.
 struct DemoPlan {
   std::string category = "twill_denim";
   int64_t size = 64;  // the dataset's images
   int64_t n_train = 96, n_test = 3, n_validation = 8;
-  std::vector<std::string> dcgan, wae, unet;  // each trainer's own options
-  int64_t dcgan_steps = 0, wae_steps = 0, unet_steps = 0;
+  std::vector<std::string> dcgan, wae, unet, cgan, fusion;  // each trainer's own options
+  int64_t dcgan_steps = 0, wae_steps = 0, unet_steps = 0, cgan_steps = 0, fusion_steps = 0;
   int64_t sample_n = 64;
   int64_t detection_rows = 8;  // defective test images on the detection sheet
 };
@@ -58,23 +60,32 @@ DemoPlan make_plan(const DemoOptions& o) {
     plan.n_train = 8;
     plan.n_test = 1;
     plan.n_validation = 2;
-    plan.dcgan_steps = plan.wae_steps = plan.unet_steps = 2;
-    plan.dcgan = {"--image", "16", "--width", "4", "--nz", "8", "--batch", "4", "--samples", "4", "--fabric-images", "8"};
-    plan.wae = {"--image", "16", "--width", "4", "--latent", "4", "--batch", "2", "--val-good", "2", "--val-defects",
-                "1", "--fabric-images", "8"};
-    plan.unet = {"--image", "16", "--width", "2", "--depth", "2", "--batch", "2", "--samples", "2",
-                 "--fabric-images", "8", "--fabric-defects"};
+    plan.dcgan_steps = plan.wae_steps = plan.unet_steps = plan.cgan_steps = plan.fusion_steps = 2;
+    plan.cgan = {"--image", "16", "--width",         "2", "--nz",          "4", "--condition-dim",  "4",
+                 "--batch", "2",  "--fabric-images", "4", "--sample-rows", "2", "--sample-columns", "2"};
+    plan.fusion = {"--image", "16", "--width",         "2", "--d-layers", "1",
+                   "--batch", "2",  "--fabric-images", "4", "--samples",  "2"};
+    plan.dcgan = {"--image",   "16", "--width",         "4", "--nz", "8", "--batch", "4",
+                  "--samples", "4",  "--fabric-images", "8"};
+    plan.wae = {"--image",    "16", "--width",       "4", "--latent",        "4", "--batch", "2",
+                "--val-good", "2",  "--val-defects", "1", "--fabric-images", "8"};
+    plan.unet = {"--image",   "16", "--width",         "2", "--depth",         "2", "--batch", "2",
+                 "--samples", "2",  "--fabric-images", "8", "--fabric-defects"};
     plan.sample_n = 4;
     plan.detection_rows = 2;
   } else {
     plan.dcgan_steps = scaled(600, o.minutes);
     plan.wae_steps = scaled(400, o.minutes);
     plan.unet_steps = scaled(300, o.minutes);
+    plan.cgan_steps = scaled(500, o.minutes);
+    plan.fusion_steps = scaled(150, o.minutes);
+    plan.cgan = {"--image",         "32",  "--width",       "16", "--batch",          "16",
+                 "--fabric-images", "256", "--sample-rows", "6",  "--sample-columns", "7"};
+    plan.fusion = {"--image", "32", "--width", "16", "--batch", "8", "--fabric-images", "256", "--samples", "6"};
     plan.dcgan = {"--image", "32", "--width", "16", "--batch", "32", "--samples", "64"};
-    plan.wae = {"--image", "64", "--width", "16", "--latent", "32", "--batch", "16", "--val-good", "8",
-                "--val-defects", "4"};
-    plan.unet = {"--image", "64", "--width", "8", "--depth", "3", "--batch", "8", "--samples", "6",
-                 "--fabric-defects"};
+    plan.wae = {"--image", "64", "--width",    "16", "--latent",      "32",
+                "--batch", "16", "--val-good", "8",  "--val-defects", "4"};
+    plan.unet = {"--image", "64", "--width", "8", "--depth", "3", "--batch", "8", "--samples", "6", "--fabric-defects"};
   }
   return plan;
 }
@@ -172,16 +183,22 @@ class Stages {
   std::chrono::steady_clock::time_point start_;
 };
 
-// The common options of a demo training run.
+// The common options of a demo training run (`data` empty: the trainer's procedural pool).
 std::vector<std::string> common_args(const DemoOptions& o, const fs::path& run, const fs::path& data, int64_t steps) {
   const int64_t log_every = std::max<int64_t>(1, steps / 5);
-  std::vector<std::string> args = {"--steps",          std::to_string(steps),
-                                   "--seed",           std::to_string(o.seed),
-                                   "--data",           data.string(),
-                                   "--run-dir",        run.string(),
-                                   "--log-every",      std::to_string(log_every),
-                                   "--sample-every",   "0",
-                                   "--checkpoint-every", "0"};
+  std::vector<std::string> args = {"--steps",
+                                   std::to_string(steps),
+                                   "--seed",
+                                   std::to_string(o.seed),
+                                   "--run-dir",
+                                   run.string(),
+                                   "--log-every",
+                                   std::to_string(log_every),
+                                   "--sample-every",
+                                   "0",
+                                   "--checkpoint-every",
+                                   "0"};
+  if (!data.empty()) args.insert(args.end(), {"--data", data.string()});
   if (o.quiet) args.push_back("--quiet");
   return args;
 }
@@ -217,9 +234,14 @@ PixelCounts score_masks(const PredictResult& result, const std::map<std::string,
   return counts;
 }
 
-std::string format_scores(const PixelCounts& counts, const std::string& how) {
-  char buffer[200];
-  std::snprintf(buffer, sizeof buffer, "pixel IoU %.3f, F1 %.3f (%s)", counts.iou(), counts.f1(), how.c_str());
+DemoDetection detection(const std::string& model, const PixelCounts& counts, const std::string& rule) {
+  return {.model = model, .mask_rule = rule, .iou = counts.iou(), .f1 = counts.f1()};
+}
+
+std::string format_scores(const DemoDetection& d) {
+  char buffer[240];
+  std::snprintf(buffer, sizeof buffer, "%s pixel IoU %.3f, F1 %.3f (mask: %s)", d.model.c_str(), d.iou, d.f1,
+                d.mask_rule.c_str());
   return buffer;
 }
 
@@ -234,10 +256,11 @@ void save_detection_sheet(const fs::path& png, const PredictResult& wae, const P
   for (size_t i = 0; i < wae.images.size() && shown < rows; ++i) {
     const PredictedImage& a = wae.images[i];
     if (a.name.rfind("good_", 0) == 0) continue;
-    const Tensor& mask = truth.at(a.name);           // (1, S, S) 0/1
+    const Tensor& mask = truth.at(a.name);  // (1, S, S) 0/1
     const int64_t size = a.map.size(1);
-    const Tensor image = data::resize_bilinear(data::load_image(a.path, data::ColorMode::RGB), size, size);  // (3, S, S)
-    std::vector<float> map = a.map.to_vector<float>();  // a / m in [0, 1]
+    const Tensor image =
+        data::resize_bilinear(data::load_image(a.path, data::ColorMode::RGB), size, size);  // (3, S, S)
+    std::vector<float> map = a.map.to_vector<float>();                                      // a / m in [0, 1]
     for (float& v : map) v = static_cast<float>(v / wae.map_scale);
     cells.push_back(image);
     cells.push_back(as_rgb(mask));
@@ -261,8 +284,9 @@ DemoResult run_demo(const DemoOptions& options) {
   const DemoPlan plan = make_plan(options);
   const fs::path dir(options.out);
   prepare_folder(dir);
-  Stages stages(options, 5);  // data, dcgan, wae, unet, predict
+  Stages stages(options, 7);  // data, dcgan, wae, unet, cgan, fusion, predict
   const fs::path data_root = dir / "data", category_dir = data_root / plan.category;
+  std::vector<DemoDetection> detections;
 
   // 1. the dataset, and defect-free validation images of the same fabric from another seed
   {
@@ -286,10 +310,9 @@ DemoResult run_demo(const DemoOptions& options) {
                     std::to_string(plan.n_train) + " --n-test " + std::to_string(plan.n_test) + " --size " +
                     std::to_string(plan.size) + " --seed " + std::to_string(options.seed);
     stage.summary += ": " + std::to_string(written) + " images (" + std::to_string(plan.n_train) +
-                     " train/good; test: " + std::to_string(plan.n_test) + " good and " +
-                     std::to_string(plan.n_test) + " per defect kind, with masks), and " +
-                     std::to_string(plan.n_validation) + " defect-free validation images (seed " +
-                     std::to_string(options.seed + 1) + ")";
+                     " train/good; test: " + std::to_string(plan.n_test) + " good and " + std::to_string(plan.n_test) +
+                     " per defect kind, with masks), and " + std::to_string(plan.n_validation) +
+                     " defect-free validation images (seed " + std::to_string(options.seed + 1) + ")";
     stages.end();
   }
 
@@ -324,8 +347,9 @@ DemoResult run_demo(const DemoOptions& options) {
 
   // 4. U-Net
   {
-    DemoStage& stage = stages.begin("unet", "U-Net on the train/good images given synthesized defects (data/synth "
-                                            "methods and rendered fabric defects of random categories)");
+    DemoStage& stage = stages.begin("unet",
+                                    "U-Net on the train/good images given synthesized defects (data/synth "
+                                    "methods and rendered fabric defects of random categories)");
     const fs::path run = dir / "unet";
     const std::vector<std::string> args = concat(plan.unet, common_args(options, run, category_dir, plan.unet_steps));
     stage.command = "loom train unet " + joined(args);
@@ -336,48 +360,79 @@ DemoResult run_demo(const DemoOptions& options) {
     stages.end();
   }
 
-  // 5. `loom predict` on the test split, scored against the masks
+  // 5. the multistage GAN's two stages, tiny, on their own procedural defect scenes
+  {
+    DemoStage& stage = stages.begin("cgan",
+                                    "stage 1: Gram-conditioned defect crops (procedural defect scenes of "
+                                    "every category, random texture extractor)");
+    const fs::path run = dir / "cgan";
+    const std::vector<std::string> args = concat(plan.cgan, common_args(options, run, {}, plan.cgan_steps));
+    stage.command = "loom train cgan " + joined(args);
+    run_trainer(add_cgan_options, train_cgan, args);
+    stage.steps = plan.cgan_steps;
+    stage.final_metrics = final_metrics(run);
+    stage.sheets.push_back(keep_sheet(dir, run, "cgan_train"));
+    stages.end();
+  }
+  {
+    DemoStage& stage = stages.begin("fusion",
+                                    "stage 2: pix2pix fusing a pasted defect into its fabric (procedural "
+                                    "defect scenes)");
+    const fs::path run = dir / "fusion";
+    const std::vector<std::string> args = concat(plan.fusion, common_args(options, run, {}, plan.fusion_steps));
+    stage.command = "loom train fusion " + joined(args);
+    run_trainer(add_fusion_options, train_fusion, args);
+    stage.steps = plan.fusion_steps;
+    stage.final_metrics = final_metrics(run);
+    stage.sheets.push_back(keep_sheet(dir, run, "fusion_train"));
+    stages.end();
+  }
+
+  // 6. `loom predict` on the test split, scored against the masks
   {
     DemoStage& stage = stages.begin("predict", "the detectors on the test split, scored against the masks");
     const TrainedRun wae_run = open_trained_run(dir / "wae");
     const std::unique_ptr<PixelScorer> wae = inference_of("wae").scorer(wae_run);
     const std::map<std::string, Tensor> truth = test_masks(data_root, plan.category, wae->image_size());
-    const PredictResult validation = predict_folder(
-        *wae, {.in_dir = (dir / "validation" / plan.category / "test" / "good").string(),
-               .out_dir = (dir / "predict" / "wae_validation").string()});
+    const PredictResult validation =
+        predict_folder(*wae, {.in_dir = (dir / "validation" / plan.category / "test" / "good").string(),
+                              .out_dir = (dir / "predict" / "wae_validation").string()});
     std::vector<Tensor> maps;
     for (const PredictedImage& image : validation.images) maps.push_back(image.map);
     const double threshold = models::threshold_mean_k_sigma(stack(maps, 0), 3.0);
-    const PredictResult wae_test = predict_folder(
-        *wae, {.in_dir = (category_dir / "test").string(),
-               .out_dir = (dir / "predict" / "wae").string(),
-               .threshold = threshold});
-    char how[160];
-    std::snprintf(how, sizeof how, "mask: map >= %.4g = mean + 3 sd of the validation maps", threshold);
-    stage.scores = "wae " + format_scores(score_masks(wae_test, truth, threshold, false), how);
+    const PredictResult wae_test = predict_folder(*wae, {.in_dir = (category_dir / "test").string(),
+                                                         .out_dir = (dir / "predict" / "wae").string(),
+                                                         .threshold = threshold});
+    char rule[160];
+    std::snprintf(rule, sizeof rule, "a >= %.4g, mean + 3 sd of its maps on the validation images", threshold);
+    detections.push_back(detection("wae", score_masks(wae_test, truth, threshold, false), rule));
     const std::unique_ptr<PixelScorer> unet = inference_of("unet").scorer(open_trained_run(dir / "unet"));
     const PredictResult unet_test = predict_folder(
         *unet, {.in_dir = (category_dir / "test").string(), .out_dir = (dir / "predict" / "unet").string()});
     const std::map<std::string, Tensor> unet_truth = test_masks(data_root, plan.category, unet->image_size());
-    stage.scores += "; unet " + format_scores(score_masks(unet_test, unet_truth, 0.5, true), "mask: p > 0.5");
+    detections.push_back(detection("unet", score_masks(unet_test, unet_truth, 0.5, true), "p > 0.5"));
+    for (const DemoDetection& d : detections) stage.scores += (stage.scores.empty() ? "" : "; ") + format_scores(d);
     stage.command = "loom predict " + (dir / "unet").string() + " --in " + (category_dir / "test").string() +
                     " --out " + (dir / "predict" / "unet").string() + "   (and the same for wae)";
     const fs::path sheet = fs::path("sheets") / "detection.png";
     save_detection_sheet(dir / sheet, wae_test, unet_test, truth, plan.detection_rows);
     stage.sheets.push_back(sheet);
-    stage.summary += ": maps, masks and scores.csv in predict/wae/ and predict/unet/; the sheet shows defective "
-                     "test images: image | ground truth | WAE map | WAE mask | U-Net mask";
+    stage.summary +=
+        ": maps, masks and scores.csv in predict/wae/ and predict/unet/; the sheet shows defective "
+        "test images: image | ground truth | WAE map | WAE mask | U-Net mask";
     stages.end();
   }
 
-  // 5. the report
+  // 7. the report
   DemoResult result;
   result.stages = stages.all();
+  result.detections = detections;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.report = dir / "report.md";
   write_demo_report(result.report, options, result);
   stages.say("report: " + result.report.string() + " (" + std::to_string(std::lround(result.seconds)) +
-             " s in all); sheets in " + (dir / "sheets").string() + ", runs in " + dir.string() + "/{dcgan,wae,unet}");
+             " s in all); sheets in " + (dir / "sheets").string() + ", runs in " + dir.string() +
+             "/{dcgan,wae,unet,cgan,fusion}");
   return result;
 }
 

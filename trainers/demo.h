@@ -4,9 +4,11 @@
 //                (data/fabric/dataset.h): one category, 64 x 64, train/good,
 //                test/good and test/<defect> with masks, and a few defect-free
 //                validation images of the same fabric from another seed
-//   2. training  small versions of the models on it, each by its own trainer
-//                in this process (exactly what `loom train <model> ...` runs;
-//                the report gives each command line)
+//   2. training  small versions of the models, each by its own trainer in
+//                this process (exactly what `loom train <model> ...` runs; the
+//                report gives each command line): dcgan, wae and unet on the
+//                dataset's train/good images (unet given synthesized defects),
+//                cgan and fusion (tiny) on their own procedural defect scenes
 //   3. sheets    each model's sample sheet; `loom sample` on the DCGAN run
 //   4. predict   `loom predict` with the detectors on the test split, and a
 //                pixel-level IoU and F1 of their masks against the ground truth
@@ -39,20 +41,28 @@ struct DemoOptions {
 
 // One stage of the demo, as the report shows it.
 struct DemoStage {
-  std::string name;                          // "data", "dcgan", ...
-  std::string summary;                       // what it did, one line
-  std::string command;                       // the equivalent loom command line
-  int64_t steps = 0;                         // training steps (0: not a training stage)
-  double seconds = 0;                        // wall time
-  std::string final_metrics;                 // the last metrics row, "lossD 1.23, lossG 0.81, ..."
-  std::vector<std::filesystem::path> sheets; // images it wrote (relative to the demo folder)
-  std::string scores;                        // detection: "pixel IoU 0.41, F1 0.58 (threshold ...)"
+  std::string name;                           // "data", "dcgan", ...
+  std::string summary;                        // what it did, one line
+  std::string command;                        // the equivalent loom command line
+  int64_t steps = 0;                          // training steps (0: not a training stage)
+  double seconds = 0;                         // wall time
+  std::string final_metrics;                  // the last metrics row, "lossD 1.23, lossG 0.81, ..."
+  std::vector<std::filesystem::path> sheets;  // images it wrote (relative to the demo folder)
+  std::string scores;                         // detection: "pixel IoU 0.41, F1 0.58 (threshold ...)"
+};
+
+// A detector's pixel-level scores on the test split (every test image).
+struct DemoDetection {
+  std::string model;      // "wae", "unet"
+  std::string mask_rule;  // how its mask was made: "p > 0.5", "a >= 0.19 (mean + 3 sd ...)"
+  double iou = 0, f1 = 0;
 };
 
 struct DemoResult {
   std::filesystem::path report;  // DIR/report.md
   std::vector<DemoStage> stages;
-  double seconds = 0;            // all stages
+  std::vector<DemoDetection> detections;
+  double seconds = 0;  // all stages
 };
 
 DemoResult run_demo(const DemoOptions& options);

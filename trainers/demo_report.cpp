@@ -23,13 +23,24 @@ void write_demo_report(const std::filesystem::path& path, const DemoOptions& opt
   LOOM_CHECK(md.good(), "loom demo: cannot write ", path.string());
   md << "# loom demo\n\n"
      << "Small versions of loom's models trained on the CPU on procedural fabric"
-     << (options.tiny ? " (--tiny: a few steps only, a test of the pipeline, not of the models)" : "")
-     << ", written " << utc_timestamp_iso() << " at commit `" << git_commit() << "`, seed " << options.seed
-     << ", in " << seconds_text(result.seconds) << " wall time.\n\n"
+     << (options.tiny ? " (--tiny: a few steps only, a test of the pipeline, not of the models)" : "") << ", written "
+     << utc_timestamp_iso() << " at commit `" << git_commit() << "`, seed " << options.seed << ", in "
+     << seconds_text(result.seconds) << " wall time. These are minutes-long runs of small models: the "
+     << "sheets show what a few hundred steps learn, not what the models can do (`loom train <model>` with more "
+     << "steps and wider networks trains them properly).\n\n"
      << "| stage | steps | time | final metrics |\n|---|---:|---:|---|\n";
   for (const DemoStage& stage : result.stages)
     md << "| " << stage.name << " | " << (stage.steps > 0 ? std::to_string(stage.steps) : "") << " | "
        << seconds_text(stage.seconds) << " | " << stage.final_metrics << " |\n";
+  if (!result.detections.empty()) {
+    md << "\nDetection on the procedural test split (every test image, good ones included; pixel level against "
+          "the ground-truth masks):\n\n| detector | mask | pixel IoU | pixel F1 |\n|---|---|---:|---:|\n";
+    for (const DemoDetection& d : result.detections) {
+      char scores[64];
+      std::snprintf(scores, sizeof scores, "%.3f | %.3f", d.iou, d.f1);
+      md << "| " << d.model << " | " << d.mask_rule << " | " << scores << " |\n";
+    }
+  }
   md << "\n";
   for (const DemoStage& stage : result.stages) {
     md << "## " << stage.name << "\n\n" << stage.summary << ".\n\n";

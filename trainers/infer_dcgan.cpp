@@ -25,7 +25,7 @@ class DcganSampler : public ImageSampler {
     nn::Sequential& G = trainer_->generator();
     G.eval();
     const Tensor z = randn({n, options_.nz, 1, 1}, gen);  // (n, nz, 1, 1)
-    return data::denormalize_from_pm1(G(z));             // (n, C, S, S) in [0, 1]
+    return data::denormalize_from_pm1(G(z));              // (n, C, S, S) in [0, 1]
   }
 
  private:

@@ -39,9 +39,9 @@ class UnetScorer : public PixelScorer {
 }  // namespace
 
 ModelInference unet_inference() {
-  return {.model = "unet",
-          .sampler = nullptr,
-          .scorer = [](const TrainedRun& run) { return std::make_unique<UnetScorer>(run); }};
+  return {.model = "unet", .sampler = nullptr, .scorer = [](const TrainedRun& run) {
+            return std::make_unique<UnetScorer>(run);
+          }};
 }
 
 }  // namespace loom::train

@@ -44,9 +44,9 @@ class WaeScorer : public PixelScorer {
 }  // namespace
 
 ModelInference wae_inference() {
-  return {.model = "wae",
-          .sampler = nullptr,
-          .scorer = [](const TrainedRun& run) { return std::make_unique<WaeScorer>(run); }};
+  return {.model = "wae", .sampler = nullptr, .scorer = [](const TrainedRun& run) {
+            return std::make_unique<WaeScorer>(run);
+          }};
 }
 
 }  // namespace loom::train

@@ -47,8 +47,7 @@ TrainedRun open_trained_run(const std::filesystem::path& run_or_checkpoint);
 // Rebuilds a trainer's options from saved settings: binds them with `add`
 // (the trainer's add_<model>_options) and restores every saved value.
 template <class Options>
-void restore_trainer_options(const nlohmann::json& settings, Options& options,
-                             void (*add)(SettingsBinder&, Options&)) {
+void restore_trainer_options(const nlohmann::json& settings, Options& options, void (*add)(SettingsBinder&, Options&)) {
   CLI::App app;
   SettingsBinder binder(&app);
   add(binder, options);
@@ -65,7 +64,7 @@ class ImageSampler {
 
 // What a detector's output means.
 enum class PixelOutput {
-  AnomalyMap,      // larger = more anomalous, unbounded (WAE: smoothed |x - x_hat|)
+  AnomalyMap,        // larger = more anomalous, unbounded (WAE: smoothed |x - x_hat|)
   DefectProbability  // in [0, 1], a defect where > 0.5 (U-Net: sigmoid of the mask logits)
 };
 

@@ -39,10 +39,9 @@ PredictResult predict_folder(PixelScorer& scorer, const PredictOptions& options)
   LOOM_CHECK(!options.in_dir.empty() && !options.out_dir.empty(), "loom predict needs --in DIR and --out DIR");
   LOOM_CHECK(options.batch >= 1, "--batch must be positive, got ", options.batch);
   const int64_t size = scorer.image_size();
-  const data::ImageFolder folder(options.in_dir, {.color = scorer.channels() == 1 ? data::ColorMode::Gray
-                                                                                  : data::ColorMode::RGB,
-                                                   .height = size,
-                                                   .width = size});
+  const data::ImageFolder folder(
+      options.in_dir,
+      {.color = scorer.channels() == 1 ? data::ColorMode::Gray : data::ColorMode::RGB, .height = size, .width = size});
   PredictResult result;
   result.output = scorer.output();
   for (int64_t first = 0; first < folder.size(); first += options.batch) {
@@ -154,10 +153,14 @@ PixelCounts count_pixels(const Tensor& predicted, const Tensor& target) {
   PixelCounts counts;
   for (size_t i = 0; i < p.size(); ++i) {
     const bool positive = p[i] > 0.5f, defect = t[i] > 0.5f;
-    if (positive && defect) ++counts.true_positive;
-    else if (positive) ++counts.false_positive;
-    else if (defect) ++counts.false_negative;
-    else ++counts.true_negative;
+    if (positive && defect)
+      ++counts.true_positive;
+    else if (positive)
+      ++counts.false_positive;
+    else if (defect)
+      ++counts.false_negative;
+    else
+      ++counts.true_negative;
   }
   return counts;
 }

@@ -29,10 +29,10 @@
 namespace loom::train {
 
 struct PredictOptions {
-  std::string in_dir;        // the images
-  std::string out_dir;       // maps, masks and scores.csv (created)
-  double threshold = -1;     // anomaly maps: masks of a >= threshold; < 0: the run's own, if any
-  int64_t batch = 16;        // images scored at once
+  std::string in_dir;     // the images
+  std::string out_dir;    // maps, masks and scores.csv (created)
+  double threshold = -1;  // anomaly maps: masks of a >= threshold; < 0: the run's own, if any
+  int64_t batch = 16;     // images scored at once
 };
 
 struct PredictedImage {

@@ -15,9 +15,9 @@
 namespace loom::train {
 
 struct SampleOptions {
-  int64_t n = 64;        // images on the sheet
-  uint64_t seed = 0;     // the Philox seed of the noise
-  std::string out;       // the PNG to write; empty: write nothing
+  int64_t n = 64;     // images on the sheet
+  uint64_t seed = 0;  // the Philox seed of the noise
+  std::string out;    // the PNG to write; empty: write nothing
 };
 
 // Opens `run_or_checkpoint` (a run directory or a checkpoint file), draws the

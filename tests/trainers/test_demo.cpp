@@ -60,8 +60,8 @@ const fs::path& tiny_dcgan_run() {
   static const fs::path run = [] {
     const fs::path dir = fresh_dir("dcgan");
     train(add_dcgan_options, train_dcgan,
-          {"--image", "16", "--width", "4", "--nz", "8", "--channels", "1", "--batch", "4", "--steps", "2",
-           "--fabric-images", "8", "--samples", "4", "--seed", "5", "--run-dir", dir.string()});
+          {"--image", "16", "--width",         "4", "--nz",      "8", "--channels", "1", "--batch",   "4",
+           "--steps", "2",  "--fabric-images", "8", "--samples", "4", "--seed",     "5", "--run-dir", dir.string()});
     return dir;
   }();
   return run;
@@ -138,7 +138,7 @@ TEST(Predict, WaeMapsScoresAndFiles) {
   nn::load_submodel(find_checkpoint(tiny_wae_run()).string(), "wae.", wae);
   const data::ImageFolder folder(in.string(), {.height = 16, .width = 16});
   for (int64_t i = 0; i < 2; ++i) {
-    const Tensor x = folder.get(i).image.unsqueeze(0);  // (1, 3, 16, 16)
+    const Tensor x = folder.get(i).image.unsqueeze(0);   // (1, 3, 16, 16)
     const Tensor map = models::wae_anomaly_map(wae, x);  // default map settings = the trainer's defaults
     EXPECT_LE(max_abs_diff(map.squeeze(0), result.images[static_cast<size_t>(i)].map).item(), 1e-6);
     EXPECT_NEAR(result.images[static_cast<size_t>(i)].score, amax(map).item(), 1e-6);
@@ -186,8 +186,8 @@ TEST(Predict, ProbabilityMasksAreTheHalfAboveOneHalf) {
   ASSERT_EQ(result.images.size(), 1u);
   EXPECT_EQ(result.images[0].mask_pixels, 32);
   EXPECT_NEAR(result.images[0].score, 0.9, 1e-6);
-  const std::vector<uint8_t> mask = data::load_image_u8((out / "x_mask.png").string(), data::ColorMode::Gray)
-                                        .to_vector<uint8_t>();
+  const std::vector<uint8_t> mask =
+      data::load_image_u8((out / "x_mask.png").string(), data::ColorMode::Gray).to_vector<uint8_t>();
   for (size_t i = 0; i < mask.size(); ++i) EXPECT_EQ(mask[i], (i % 8) < 4 ? 255 : 0) << i;
   EXPECT_FALSE(fs::exists(out / "x_map.png"));
 }
@@ -221,9 +221,18 @@ TEST(Demo, TinyWritesTheReportSheetsAndPredictions) {
       ++sheets;
     }
   }
-  EXPECT_GE(sheets, 3);  // dcgan training sheet, dcgan sample, wae sheet
-  EXPECT_NE(report.find("pixel IoU"), std::string::npos);
+  for (const std::string name :
+       {"dcgan_train", "dcgan_sample", "wae_train", "unet_train", "cgan_train", "fusion_train", "detection"})
+    EXPECT_TRUE(fs::exists(dir / "sheets" / (name + ".png"))) << name;
+  EXPECT_EQ(sheets, 7);
+  ASSERT_EQ(result.detections.size(), 2u);
+  for (const DemoDetection& d : result.detections) {
+    EXPECT_TRUE(d.iou >= 0 && d.iou <= 1 && d.f1 >= 0 && d.f1 <= 1) << d.model;
+    EXPECT_GE(d.f1, d.iou) << d.model;  // F1 = 2 IoU / (1 + IoU) >= IoU
+    EXPECT_NE(report.find("| " + d.model + " | "), std::string::npos) << d.model;
+  }
   EXPECT_TRUE(fs::exists(dir / "predict" / "wae" / "scores.csv"));
+  EXPECT_TRUE(fs::exists(dir / "predict" / "unet" / "scores.csv"));
   EXPECT_TRUE(fs::exists(dir / "dcgan" / "settings.json"));
 
   // A rerun replaces its own folders; a folder the demo did not write is refused.
