@@ -5,47 +5,31 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "data/image.h"
 #include "data/transforms.h"
 #include "tensor/safetensors.h"
+#include "tests/trainers/train_test_util.h"
 #include "trainers/defect_scenes.h"
 #include "trainers/train_cgan.h"
 
 using namespace loom;
 using namespace loom::train;
+using loom::train::test::read_bytes;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("loom_test_train_cgan_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  return dir;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("loom_test_train_cgan", name); }
 
 // `loom train cgan --image 32 --width 8 --fabric-images 16 --quiet <args>`, in-process.
 fs::path run_cgan(const std::vector<std::string>& args) {
-  CLI::App app;
-  CganTrainOptions options;
-  SettingsBinder binder(&app);
-  add_cgan_options(binder, options);
-  std::vector<std::string> all = {"--image", "32", "--width", "8", "--fabric-images", "16", "--quiet",
-                                  "--log-every", "1", "--sample-rows", "2", "--sample-columns", "3"};
-  all.insert(all.end(), args.begin(), args.end());
-  app.parse(std::vector<std::string>(all.rbegin(), all.rend()));
-  return train_cgan(binder, options);
+  return test::run_trainer<CganTrainOptions>(
+      add_cgan_options, train_cgan,
+      test::concat({"--image", "32", "--width", "8", "--fabric-images", "16", "--quiet", "--log-every", "1",
+                    "--sample-rows", "2", "--sample-columns", "3"},
+                   args));
 }
 
 double max_abs(const Tensor& t) {
@@ -112,27 +96,15 @@ TEST(TrainCgan, ResumeIsBitExact) {
   const fs::path a = run_cgan({"--steps", "4", "--batch", "4", "--sample-every", "2", "--run-dir", whole.string()});
   run_cgan({"--steps", "2", "--batch", "4", "--sample-every", "2", "--run-dir", split.string()});
   const fs::path b = run_cgan({"--steps", "4", "--resume", split.string()});
-  const SafeTensors fa = load_safetensors(a.string()), fb = load_safetensors(b.string());
-  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
-  int compared = 0;
-  for (const auto& [name, ta] : fa.tensors) {
-    ASSERT_TRUE(fb.tensors.count(name)) << name;
-    const Tensor& tb = fb.tensors.at(name);
-    ASSERT_EQ(ta.shape(), tb.shape()) << name;
-    ASSERT_EQ(ta.dtype(), tb.dtype()) << name;
-    EXPECT_EQ(0, std::memcmp(ta.raw_data(), tb.raw_data(), static_cast<size_t>(ta.numel()) * dtype_size(ta.dtype())))
-        << name << " differs";
-    ++compared;
-  }
+  const int compared = test::expect_same_tensors(a, b);
+  const SafeTensors fa = load_safetensors(a.string());
   // Both conditions' projections and batch norms, D's embedding, both Adams, the sheet's inputs.
   for (const char* name : {"G.condition.norm.running_mean", "D.embed.weight", "optim.G.condition.linear.weight.exp_avg",
                            "extra.fixed_z", "extra.sample_conditions"})
     EXPECT_TRUE(fa.tensors.count(name)) << name;
   EXPECT_GT(compared, 40);
-  for (const char* key : {"step", "data_cursor", "rng.noise.seed", "rng.noise.offset"})
-    EXPECT_EQ(fa.metadata.at(key), fb.metadata.at(key)) << key;
-  EXPECT_EQ(read_bytes(whole / "metrics.csv"), read_bytes(split / "metrics.csv"));
-  EXPECT_EQ(read_bytes(whole / "samples/step_0000004.png"), read_bytes(split / "samples/step_0000004.png"));
+  test::expect_same_metadata(a, b, {"step", "data_cursor", "rng.noise.seed", "rng.noise.offset"});
+  test::expect_same_run_files(whole, split, "samples/step_0000004.png");
 }
 
 TEST(TrainCgan, RunWritesSettingsMetricsAndSheet) {
@@ -145,10 +117,7 @@ TEST(TrainCgan, RunWritesSettingsMetricsAndSheet) {
   EXPECT_EQ(settings["vgg19"], "");
   EXPECT_NE(settings["extractor"].get<std::string>().find("random"), std::string::npos) << settings["extractor"];
   EXPECT_NE(read_bytes(dir / "train.log").find("texture extractor: random"), std::string::npos);
-  std::ifstream csv(dir / "metrics.csv");
-  std::string header;
-  std::getline(csv, header);
-  EXPECT_EQ(header, "step,lossD,lossG,D_x,D_G_z,acc_real,acc_fake,acc,lr");
+  EXPECT_EQ(test::metrics_header(dir), "step,lossD,lossG,D_x,D_G_z,acc_real,acc_fake,acc,lr");
   // 2 rows of (condition + 3 generated) 32x32 cells, 2-pixel padding: 2 + 4 (34) = 138 by 2 + 2 (34) = 70.
   const data::ImageInfo info = data::read_image_info((dir / "samples/step_0000002.png").string());
   EXPECT_EQ(info.width, 138);

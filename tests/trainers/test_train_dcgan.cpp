@@ -4,44 +4,27 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "data/image.h"
 #include "tensor/safetensors.h"
+#include "tests/trainers/train_test_util.h"
 #include "trainers/train_dcgan.h"
 
 using namespace loom;
 using namespace loom::train;
+using loom::train::test::read_bytes;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("loom_test_train_dcgan_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  return dir;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("loom_test_train_dcgan", name); }
 
 // `loom train dcgan --image 32 --width 8 --fabric-images 32 --quiet <args>`, in-process.
 fs::path run_dcgan(const std::vector<std::string>& args) {
-  CLI::App app;
-  DcganTrainOptions options;
-  SettingsBinder binder(&app);
-  add_dcgan_options(binder, options);
-  std::vector<std::string> all = {"--image", "32", "--width", "8", "--fabric-images", "32", "--quiet", "--log-every", "1"};
-  all.insert(all.end(), args.begin(), args.end());
-  app.parse(std::vector<std::string>(all.rbegin(), all.rend()));
-  return train_dcgan(binder, options);
+  return test::run_trainer<DcganTrainOptions>(
+      add_dcgan_options, train_dcgan,
+      test::concat({"--image", "32", "--width", "8", "--fabric-images", "32", "--quiet", "--log-every", "1"}, args));
 }
 
 }  // namespace
@@ -77,26 +60,14 @@ TEST(TrainDcgan, ResumeIsBitExact) {
   const fs::path a = run_dcgan({"--steps", "6", "--batch", "4", "--sample-every", "3", "--run-dir", whole.string()});
   run_dcgan({"--steps", "3", "--batch", "4", "--sample-every", "3", "--run-dir", split.string()});
   const fs::path b = run_dcgan({"--steps", "6", "--resume", split.string()});
-  const SafeTensors fa = load_safetensors(a.string()), fb = load_safetensors(b.string());
-  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
-  int compared = 0;
-  for (const auto& [name, ta] : fa.tensors) {
-    ASSERT_TRUE(fb.tensors.count(name)) << name;
-    const Tensor& tb = fb.tensors.at(name);
-    ASSERT_EQ(ta.shape(), tb.shape()) << name;
-    ASSERT_EQ(ta.dtype(), tb.dtype()) << name;
-    EXPECT_EQ(0, std::memcmp(ta.raw_data(), tb.raw_data(), static_cast<size_t>(ta.numel()) * dtype_size(ta.dtype())))
-        << name << " differs";
-    ++compared;
-  }
+  const int compared = test::expect_same_tensors(a, b);
+  const SafeTensors fa = load_safetensors(a.string());
   // G and D weights and BN statistics, both Adams' moments and steps, fixed_z.
   EXPECT_TRUE(fa.tensors.count("G.1.running_mean") && fa.tensors.count("optim.D.0.weight.exp_avg_sq") &&
               fa.tensors.count("extra.fixed_z"));
   EXPECT_GT(compared, 30);
-  for (const char* key : {"step", "data_cursor", "rng.noise.seed", "rng.noise.offset"})
-    EXPECT_EQ(fa.metadata.at(key), fb.metadata.at(key)) << key;
-  EXPECT_EQ(read_bytes(whole / "metrics.csv"), read_bytes(split / "metrics.csv"));
-  EXPECT_EQ(read_bytes(whole / "samples/step_0000006.png"), read_bytes(split / "samples/step_0000006.png"));
+  test::expect_same_metadata(a, b, {"step", "data_cursor", "rng.noise.seed", "rng.noise.offset"});
+  test::expect_same_run_files(whole, split, "samples/step_0000006.png");
 }
 
 TEST(TrainDcgan, RunWritesSettingsMetricsSamplesAndCheckpoint) {
@@ -110,10 +81,7 @@ TEST(TrainDcgan, RunWritesSettingsMetricsSamplesAndCheckpoint) {
   EXPECT_EQ(settings["lr"].get<double>(), 2e-4);
   EXPECT_EQ(settings["beta1"].get<double>(), 0.5);
   EXPECT_EQ(settings["beta2"].get<double>(), 0.999);
-  std::ifstream csv(dir / "metrics.csv");
-  std::string header;
-  std::getline(csv, header);
-  EXPECT_EQ(header, "step,lossD,lossG,D_x,D_G_z,acc_real,acc_fake,acc,lr");
+  EXPECT_EQ(test::metrics_header(dir), "step,lossD,lossG,D_x,D_G_z,acc_real,acc_fake,acc,lr");
   // The sheet: 4 images of 32x32 in a 2x2 grid with 2-pixel padding: 2 + 2 (32 + 2) = 70.
   const data::ImageInfo info = data::read_image_info((dir / "samples/step_0000002.png").string());
   EXPECT_EQ(info.width, 70);

@@ -6,46 +6,30 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "data/image.h"
 #include "data/transforms.h"
 #include "tensor/safetensors.h"
+#include "tests/trainers/train_test_util.h"
 #include "trainers/defect_scenes.h"
 #include "trainers/train_fusion.h"
 
 using namespace loom;
 using namespace loom::train;
+using loom::train::test::read_bytes;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("loom_test_train_fusion_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("loom_test_train_fusion", name); }
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
+// `loom train fusion --image 32 --width 8 --fabric-images 8 --quiet <args>`, in-process.
 fs::path run_fusion(const std::vector<std::string>& args) {
-  CLI::App app;
-  FusionTrainOptions options;
-  SettingsBinder binder(&app);
-  add_fusion_options(binder, options);
-  std::vector<std::string> all = {"--image", "32", "--width", "8", "--fabric-images", "8", "--quiet",
-                                  "--log-every", "1", "--samples", "2"};
-  all.insert(all.end(), args.begin(), args.end());
-  app.parse(std::vector<std::string>(all.rbegin(), all.rend()));
-  return train_fusion(binder, options);
+  return test::run_trainer<FusionTrainOptions>(add_fusion_options, train_fusion,
+                                               test::concat({"--image", "32", "--width", "8", "--fabric-images", "8",
+                                                             "--quiet", "--log-every", "1", "--samples", "2"},
+                                                            args));
 }
 
 FusionTrainOptions tiny_options() {
@@ -56,20 +40,6 @@ FusionTrainOptions tiny_options() {
   options.fabric_images = 8;
   options.samples = 2;
   return options;
-}
-
-void expect_same_checkpoints(const fs::path& a, const fs::path& b) {
-  const SafeTensors fa = load_safetensors(a.string()), fb = load_safetensors(b.string());
-  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
-  for (const auto& [name, ta] : fa.tensors) {
-    ASSERT_TRUE(fb.tensors.count(name)) << name;
-    const Tensor& tb = fb.tensors.at(name);
-    ASSERT_EQ(ta.shape(), tb.shape()) << name;
-    EXPECT_EQ(0, std::memcmp(ta.raw_data(), tb.raw_data(), static_cast<size_t>(ta.numel()) * dtype_size(ta.dtype())))
-        << name << " differs";
-  }
-  for (const char* key : {"step", "data_cursor", "rng.dropout.offset", "rng.dgt.offset"})
-    EXPECT_EQ(fa.metadata.at(key), fb.metadata.at(key)) << key;
 }
 
 }  // namespace
@@ -148,18 +118,16 @@ TEST(TrainFusion, ResumeIsBitExact) {
   for (const bool dgt : {false, true}) {
     const std::string tag = dgt ? "_dgt" : "";
     const fs::path whole = fresh_dir("whole" + tag), split = fresh_dir("split" + tag);
-    std::vector<std::string> extra = dgt ? std::vector<std::string>{"--dgt"} : std::vector<std::string>{};
-    auto args = [&](std::vector<std::string> a) {
-      a.insert(a.end(), extra.begin(), extra.end());
-      return a;
-    };
+    const std::vector<std::string> extra = dgt ? std::vector<std::string>{"--dgt"} : std::vector<std::string>{};
+    auto args = [&](const std::vector<std::string>& a) { return test::concat(a, extra); };
     const fs::path a =
         run_fusion(args({"--steps", "4", "--batch", "2", "--sample-every", "2", "--run-dir", whole.string()}));
     run_fusion(args({"--steps", "2", "--batch", "2", "--sample-every", "2", "--run-dir", split.string()}));
     const fs::path b = run_fusion({"--steps", "4", "--resume", split.string()});
-    expect_same_checkpoints(a, b);
-    EXPECT_EQ(read_bytes(whole / "metrics.csv"), read_bytes(split / "metrics.csv")) << tag;
-    EXPECT_EQ(read_bytes(whole / "samples/step_0000004.png"), read_bytes(split / "samples/step_0000004.png")) << tag;
+    SCOPED_TRACE(tag);
+    EXPECT_GT(test::expect_same_tensors(a, b), 0);
+    test::expect_same_metadata(a, b, {"step", "data_cursor", "rng.dropout.offset", "rng.dgt.offset"});
+    test::expect_same_run_files(whole, split, "samples/step_0000004.png");
   }
 }
 
@@ -170,10 +138,7 @@ TEST(TrainFusion, RunWritesSettingsMetricsAndSheet) {
   EXPECT_EQ(settings["model"], "fusion");
   EXPECT_EQ(settings["lambda"].get<double>(), 100.0);
   EXPECT_EQ(settings["background"], "shifted");
-  std::ifstream csv(dir / "metrics.csv");
-  std::string header;
-  std::getline(csv, header);
-  EXPECT_EQ(header,
+  EXPECT_EQ(test::metrics_header(dir),
             "step,lossD,lossD_real,lossD_fake,lossG,lossG_gan,l1,l1_input,D_x,D_G_z,acc_real,acc_fake,acc,lr");
   // 2 rows of input | output | target, 32x32 cells with 2-pixel padding: 2 + 3 (34) = 104 by 70.
   data::ImageInfo info = data::read_image_info((dir / "samples/step_0000001.png").string());
@@ -183,7 +148,6 @@ TEST(TrainFusion, RunWritesSettingsMetricsAndSheet) {
   run_fusion({"--steps", "1", "--batch", "2", "--dgt", "--run-dir", dgt.string()});
   info = data::read_image_info((dgt / "samples/step_0000001.png").string());
   EXPECT_EQ(info.width, 138);
-  std::ifstream dgt_csv(dgt / "metrics.csv");
-  std::getline(dgt_csv, header);
+  const std::string header = test::metrics_header(dgt);
   EXPECT_NE(header.find("fore,back,mix"), std::string::npos) << header;
 }

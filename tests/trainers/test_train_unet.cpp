@@ -109,12 +109,10 @@ TEST(TrainUnet, ResumeIsBitExact) {
   run_unet(with({"--steps", "3", "--sample-every", "3", "--run-dir", split.string()}));
   const fs::path b = run_unet({"--steps", "6", "--resume", split.string()});
   EXPECT_GT(expect_same_tensors(a, b), 30);
-  const SafeTensors fa = load_safetensors(a.string()), fb = load_safetensors(b.string());
+  const SafeTensors fa = load_safetensors(a.string());
   EXPECT_TRUE(fa.tensors.count("unet.classifier.2.weight") || fa.tensors.count("unet.classifier.3.weight"));
-  for (const char* key : {"step", "data_cursor", "rng.synth.seed", "rng.synth.offset"})
-    EXPECT_EQ(fa.metadata.at(key), fb.metadata.at(key)) << key;
-  EXPECT_EQ(read_bytes(whole / "metrics.csv"), read_bytes(split / "metrics.csv"));
-  EXPECT_EQ(read_bytes(whole / "samples/step_0000006.png"), read_bytes(split / "samples/step_0000006.png"));
+  loom::train::test::expect_same_metadata(a, b, {"step", "data_cursor", "rng.synth.seed", "rng.synth.offset"});
+  loom::train::test::expect_same_run_files(whole, split, "samples/step_0000006.png");
 }
 
 TEST(TrainUnet, RunWritesSettingsFiniteMetricsAndTheSheet) {
@@ -125,11 +123,9 @@ TEST(TrainUnet, RunWritesSettingsFiniteMetricsAndTheSheet) {
   EXPECT_EQ(settings["model"], "unet");
   EXPECT_EQ(settings["lr"].get<double>(), 1e-3);
   EXPECT_EQ(settings["synth"], "all");
-  std::ifstream csv(dir / "metrics.csv");
-  std::string header, row;
-  std::getline(csv, header);
-  EXPECT_EQ(header, "step,loss,pixel,dice,image,iou,lr");
-  while (std::getline(csv, row)) EXPECT_EQ(row.find("nan"), std::string::npos) << row;
+  EXPECT_EQ(loom::train::test::metrics_header(dir), "step,loss,pixel,dice,image,iou,lr");
+  for (const std::string& row : loom::train::test::metric_rows(dir))
+    EXPECT_EQ(row.find("nan"), std::string::npos) << row;
   // 3 rows of image | mask | prediction, 32 px cells, 2 px padding: 104 x 104.
   const data::ImageInfo info = data::read_image_info((dir / "samples/step_0000002.png").string());
   EXPECT_EQ(info.width, 104);

@@ -123,13 +123,12 @@ TEST(TrainWae, ResumeIsBitExact) {
   run_wae({"--steps", "3", "--sample-every", "3", "--run-dir", split.string()});
   const fs::path b = run_wae({"--steps", "6", "--resume", split.string()});
   EXPECT_GT(expect_same_tensors(a, b), 30);
-  const SafeTensors fa = load_safetensors(a.string()), fb = load_safetensors(b.string());
+  const SafeTensors fa = load_safetensors(a.string());
   EXPECT_TRUE(fa.tensors.count("wae.encoder.body.1.running_mean") &&
               fa.tensors.count("optim.wae.decoder.project.weight.exp_avg_sq"));
-  for (const char* key : {"step", "data_cursor", "rng.prior.seed", "rng.prior.offset", "user.threshold", "user.val_f1"})
-    EXPECT_EQ(fa.metadata.at(key), fb.metadata.at(key)) << key;
-  EXPECT_EQ(read_bytes(whole / "metrics.csv"), read_bytes(split / "metrics.csv"));
-  EXPECT_EQ(read_bytes(whole / "samples/step_0000006.png"), read_bytes(split / "samples/step_0000006.png"));
+  loom::train::test::expect_same_metadata(
+      a, b, {"step", "data_cursor", "rng.prior.seed", "rng.prior.offset", "user.threshold", "user.val_f1"});
+  loom::train::test::expect_same_run_files(whole, split, "samples/step_0000006.png");
 }
 
 TEST(TrainWae, RunWritesSettingsFiniteMetricsAndTheSheet) {
@@ -141,11 +140,9 @@ TEST(TrainWae, RunWritesSettingsFiniteMetricsAndTheSheet) {
   EXPECT_EQ(settings["lr"].get<double>(), 1e-3);
   EXPECT_EQ(settings["beta1"].get<double>(), 0.5);
   EXPECT_EQ(settings["latent"].get<int64_t>(), 8);
-  std::ifstream csv(dir / "metrics.csv");
-  std::string header, row;
-  std::getline(csv, header);
-  EXPECT_EQ(header, "step,loss,recon,mmd,lr");
-  while (std::getline(csv, row)) EXPECT_EQ(row.find("nan"), std::string::npos) << row;
+  EXPECT_EQ(loom::train::test::metrics_header(dir), "step,loss,recon,mmd,lr");
+  for (const std::string& row : loom::train::test::metric_rows(dir))
+    EXPECT_EQ(row.find("nan"), std::string::npos) << row;
   // Rows: 4 good + 2 defective validation images; columns input | reconstruction | residual;
   // 32 px cells with 2 px padding: 2 + 3 (32 + 2) = 104 wide, 2 + 6 (32 + 2) = 206 high.
   const data::ImageInfo info = data::read_image_info((dir / "samples/step_0000002.png").string());

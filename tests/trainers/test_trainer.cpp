@@ -15,34 +15,20 @@
 #include "nn/nn.h"
 #include "tensor/cuda_runtime.h"
 #include "tensor/safetensors.h"
+#include "tests/trainers/train_test_util.h"
 #include "trainers/metrics_log.h"
 #include "trainers/trainer.h"
 
 using namespace loom;
 using namespace loom::train;
+using loom::train::test::lines_of;
+using loom::train::test::metric_rows;
+using loom::train::test::read_bytes;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("loom_test_trainer_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  return dir;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("loom_test_trainer", name); }
 
 // ---- the tiny trainer ----
 
@@ -116,27 +102,12 @@ TinyRun run_tiny(std::vector<std::string> args, int64_t nan_at = -1, int64_t cra
 // Every tensor and every metadata entry of two checkpoint files, bit for bit
 // (except the settings, whose start_time and resumed_from differ).
 void expect_same_checkpoint(const fs::path& a, const fs::path& b) {
+  EXPECT_GT(test::expect_same_tensors(a, b), 0);
   const SafeTensors fa = load_safetensors(a.string()), fb = load_safetensors(b.string());
-  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
-  for (const auto& [name, ta] : fa.tensors) {
-    ASSERT_TRUE(fb.tensors.count(name)) << name;
-    const Tensor& tb = fb.tensors.at(name);
-    ASSERT_EQ(ta.shape(), tb.shape()) << name;
-    ASSERT_EQ(ta.dtype(), tb.dtype()) << name;
-    const size_t bytes = static_cast<size_t>(ta.numel()) * dtype_size(ta.dtype());
-    EXPECT_EQ(0, std::memcmp(ta.contiguous().raw_data(), tb.contiguous().raw_data(), bytes)) << name << " differs";
-  }
   for (const auto& [key, value] : fa.metadata)
     if (key != "settings") {
       EXPECT_EQ(value, fb.metadata.at(key)) << key;
     }
-}
-
-// The metrics.csv rows without the header.
-std::vector<std::string> metric_rows(const fs::path& run_dir) {
-  auto lines = lines_of(read_text(run_dir / "metrics.csv"));
-  if (!lines.empty()) lines.erase(lines.begin());
-  return lines;
 }
 
 }  // namespace
@@ -152,7 +123,7 @@ TEST(MetricsLog, CsvAndJsonlHoldEveryRowInColumnOrder) {
     log.write(10, {{"lossD", third}, {"lossG", 2.5}, {"acc", 1e-7}});
     log.write(20, {{"lossD", 0.1}, {"lossG", -4.0}, {"acc", std::nan("")}});
   }
-  const auto csv = lines_of(read_text(dir / "metrics.csv"));
+  const auto csv = lines_of(read_bytes(dir / "metrics.csv"));
   ASSERT_EQ(csv.size(), 3u);
   EXPECT_EQ(csv[0], "step,lossD,lossG,acc");  // the first row's keys, in its order
   // Values read back to the same doubles.
@@ -167,7 +138,7 @@ TEST(MetricsLog, CsvAndJsonlHoldEveryRowInColumnOrder) {
   EXPECT_EQ(std::strtod(fields[3].c_str(), nullptr), 1e-7);
   EXPECT_EQ(csv[2], "20,0.1,-4,nan");
 
-  const auto jsonl = lines_of(read_text(dir / "metrics.jsonl"));
+  const auto jsonl = lines_of(read_bytes(dir / "metrics.jsonl"));
   ASSERT_EQ(jsonl.size(), 2u);
   const auto first = nlohmann::ordered_json::parse(jsonl[0]);
   std::vector<std::string> keys;
@@ -207,8 +178,8 @@ TEST(MetricsLog, ResumeDropsRowsAfterTheCheckpointAndAppends) {
     MetricsLog log(dir, 3);  // the checkpoint was at step 3; steps 4 and 5 are redone
     log.write(4, {{"loss", 40.0}});
   }
-  EXPECT_EQ(read_text(dir / "metrics.csv"), "step,loss\n1,1.5\n2,3\n3,4.5\n4,40\n");
-  const auto jsonl = lines_of(read_text(dir / "metrics.jsonl"));
+  EXPECT_EQ(read_bytes(dir / "metrics.csv"), "step,loss\n1,1.5\n2,3\n3,4.5\n4,40\n");
+  const auto jsonl = lines_of(read_bytes(dir / "metrics.jsonl"));
   ASSERT_EQ(jsonl.size(), 4u);
   EXPECT_EQ(jsonl[3], "{\"step\":4,\"loss\":40}");
 }
@@ -259,7 +230,7 @@ TEST(RunDir, GitCommitOfThisRepositoryMatchesGit) {
 TEST(RunDir, SettingsJsonHoldsEveryOptionTheCommitAndTheSeed) {
   const fs::path dir = fresh_dir("settings");
   run_tiny({"--steps", "2", "--seed", "7", "--hidden", "5", "--run-dir", dir.string()});
-  const auto settings = nlohmann::json::parse(read_text(dir / "settings.json"));
+  const auto settings = nlohmann::json::parse(read_bytes(dir / "settings.json"));
   EXPECT_EQ(settings["model"], "tiny");
   EXPECT_EQ(settings["seed"].get<uint64_t>(), 7u);
   EXPECT_EQ(settings["steps"].get<int64_t>(), 2);
@@ -277,7 +248,7 @@ TEST(RunDir, SettingsJsonHoldsEveryOptionTheCommitAndTheSeed) {
   EXPECT_TRUE(fs::is_directory(dir / "samples"));
   EXPECT_TRUE(fs::is_regular_file(dir / "checkpoints/step_0000002.safetensors"));  // the final checkpoint
   // train.log has the plain progress lines.
-  const std::string log = read_text(dir / "train.log");
+  const std::string log = read_bytes(dir / "train.log");
   EXPECT_NE(log.find("step 1/2  loss "), std::string::npos) << log;
   EXPECT_NE(log.find("step 2/2  loss "), std::string::npos) << log;
 }
@@ -294,7 +265,7 @@ TEST(TrainingLoop, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
     EXPECT_NE(message.find("step 8: loss is nan; the run stopped"), std::string::npos) << message;
     EXPECT_NE(message.find("step_0000006.safetensors"), std::string::npos) << message;
   }
-  EXPECT_NE(read_text(dir / "train.log").find("step 8: loss is nan; the run stopped"), std::string::npos);
+  EXPECT_NE(read_bytes(dir / "train.log").find("step 8: loss is nan; the run stopped"), std::string::npos);
   // Checkpoints at 3 and 6; nothing after the NaN.
   EXPECT_TRUE(fs::exists(dir / "checkpoints/step_0000003.safetensors"));
   EXPECT_TRUE(fs::exists(dir / "checkpoints/step_0000006.safetensors"));
@@ -367,7 +338,7 @@ TEST(TrainingLoop, ResumeIsBitExact) {
   for (size_t i = 0; i < oa.size(); ++i)
     EXPECT_EQ(oa[i].second.to_vector<double>(), ob[i].second.to_vector<double>()) << oa[i].first;
   EXPECT_EQ(metric_rows(whole), metric_rows(split));  // the same losses, step by step
-  const auto settings = nlohmann::json::parse(read_text(split / "settings.json"));
+  const auto settings = nlohmann::json::parse(read_bytes(split / "settings.json"));
   EXPECT_EQ(settings["steps"].get<int64_t>(), 8);
   EXPECT_EQ(settings["clip"].get<double>(), 0.5);  // restored, not given again
   EXPECT_FALSE(settings["resumed_from"].is_null());
