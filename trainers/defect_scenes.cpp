@@ -11,7 +11,7 @@
 #include "data/random_draws.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
-#include "trainers/gan_metrics.h"
+#include "trainers/philox_stream.h"
 
 namespace loom::train {
 namespace {
@@ -43,7 +43,7 @@ data::CropBox box_of(const models::PasteWindow& w) { return {w.top, w.left, w.he
 
 DefectScene render_defect_scene(int64_t size, uint64_t seed, int64_t index) {
   LOOM_CHECK(size >= 8, "defect scene: size must be at least 8, got ", size);
-  Generator gen = stream_at(seed, static_cast<uint64_t>(index) << 32);
+  Generator gen = philox_stream(seed, static_cast<uint64_t>(index) << 32);
   const auto& categories = fabric::fabric_categories();
   const auto& kinds = fabric::defect_kinds();
   DefectScene scene;
@@ -139,7 +139,7 @@ data::Sample CganDefectPool::make(int64_t index) const {
   NoGradGuard no_grad;
   const int64_t S = image_size_;
   const DefectScene scene = render_defect_scene(2 * S, seed_, index);
-  Generator gen = stream_at(seed_, (static_cast<uint64_t>(index) << 32) + (uint64_t{1} << 31));
+  Generator gen = philox_stream(seed_, (static_cast<uint64_t>(index) << 32) + (uint64_t{1} << 31));
   const models::PasteWindow defect = centred_window(mask_bounding_box(scene.mask), S, 2 * S, 2 * S);
   const data::CropBox condition = data::sample_crop_box(2 * S, 2 * S, S, S, gen);
   data::Sample sample;
@@ -158,7 +158,7 @@ FusionDefectPool::FusionDefectPool(int64_t count, int64_t image_size, uint64_t s
 data::Sample FusionDefectPool::make(int64_t index) const {
   NoGradGuard no_grad;
   const DefectScene scene = render_defect_scene(image_size_, seed_, index);
-  Generator gen = stream_at(seed_, (static_cast<uint64_t>(index) << 32) + (uint64_t{1} << 31));
+  Generator gen = philox_stream(seed_, (static_cast<uint64_t>(index) << 32) + (uint64_t{1} << 31));
   const Tensor input = make_fusion_input(scene, background_, margin_, gen);  // (3, S, S)
   data::Sample sample;
   sample.image = cat({input, scene.defective, scene.clean}, 0);  // (9, S, S)

@@ -33,10 +33,4 @@ MaskedImage fabric_masked_image(const std::string& category, std::optional<data:
   return out;
 }
 
-Generator philox_stream(uint64_t seed, uint64_t offset) {
-  Generator gen(seed);
-  gen.set_state({seed, offset});
-  return gen;
-}
-
 }  // namespace loom::train

@@ -28,7 +28,4 @@ MaskedImage fabric_masked_image(const std::string& category, std::optional<data:
 // (3, H, W) -> (1, H, W) by BT.601 luma when channels == 1; the image itself when 3.
 Tensor to_channels(const Tensor& rgb, int64_t channels);
 
-// A Philox stream (seed, offset): the independent streams of a trainer.
-Generator philox_stream(uint64_t seed, uint64_t offset);
-
 }  // namespace loom::train

@@ -35,10 +35,4 @@ Metrics discriminator_metrics(const Tensor& d_real, const Tensor& d_fake, models
           {"acc_fake", acc_fake},   {"acc", (acc_real + acc_fake) / 2}};
 }
 
-Generator stream_at(uint64_t seed, uint64_t offset) {
-  Generator gen(seed);
-  gen.set_state({seed, offset});
-  return gen;
-}
-
 }  // namespace loom::train

@@ -13,7 +13,7 @@
 #include "data/transforms.h"
 #include "tensor/error.h"
 #include "trainers/defect_scenes.h"
-#include "trainers/gan_metrics.h"
+#include "trainers/philox_stream.h"
 
 namespace loom::train {
 namespace {
@@ -38,7 +38,7 @@ class MvtecDefectCrops : public ScenePool {
     const models::PasteWindow w = centred_window(box, side, H, W);
     const Tensor x = data::resize_area(data::crop(defect.image, {w.top, w.left, side, side}), S, S);  // (C, S, S)
 
-    Generator gen = stream_at(seed_, static_cast<uint64_t>(index) << 32);
+    Generator gen = philox_stream(seed_, static_cast<uint64_t>(index) << 32);
     const auto found = good_by_category_.find(defect.category);
     LOOM_CHECK(found != good_by_category_.end(), "cgan --data: no train/good image of category '", defect.category,
                "' for ", defect.path);

@@ -13,6 +13,8 @@
 #include "trainers/defect_scenes.h"
 #include "trainers/gan_metrics.h"
 #include "trainers/mvtec_defect_crops.h"
+#include "trainers/philox_stream.h"
+#include "trainers/trainer_wiring.h"
 
 namespace loom::train {
 namespace {
@@ -68,7 +70,7 @@ void add_cgan_options(SettingsBinder& binder, CganTrainOptions& o) {
 }
 
 CganTrainer::CganTrainer(const CganTrainOptions& options)
-    : options_(options), noise_(stream_at(options.common.seed, kNoiseOffset)) {
+    : options_(options), noise_(philox_stream(options.common.seed, kNoiseOffset)) {
   check_cgan_options(options);
   const int64_t S = options.image;
   if (options.common.data.empty()) {
@@ -93,15 +95,14 @@ CganTrainer::CganTrainer(const CganTrainOptions& options)
   Generator init(options.common.seed);
   G_ = std::make_shared<models::CganGenerator>(model, init);
   D_ = std::make_shared<models::CganDiscriminator>(model, init);
-  const nn::AdamOptions adam{.lr = options.common.lr, .beta1 = options.beta1, .beta2 = options.beta2};
-  optG_ = std::make_unique<nn::Adam>(G_->named_parameters(), adam);
-  optD_ = std::make_unique<nn::Adam>(D_->named_parameters(), adam);
+  optG_ = make_adam(*G_, options);
+  optD_ = make_adam(*D_, options);
 
   // The sheet's conditions: the condition patches of pool samples 0 .. rows-1.
   std::vector<int64_t> first(static_cast<size_t>(options.sample_rows));
   for (size_t i = 0; i < first.size(); ++i) first[i] = static_cast<int64_t>(i);
   const Tensor both = data::normalize_to_pm1(data::make_batch(*pool_, first).images);  // (rows, 6, S, S)
-  Generator fixed = stream_at(options.common.seed, kFixedZOffset);
+  Generator fixed = philox_stream(options.common.seed, kFixedZOffset);
   state_.models = {{"G", G_.get()}, {"D", D_.get()}};
   state_.optimizers = {{"G", optG_.get()}, {"D", optD_.get()}};
   state_.generators = {{"noise", &noise_}};
@@ -168,16 +169,7 @@ void CganTrainer::save_samples(const std::filesystem::path& png) {
   data::save_grid(png.string(), data::denormalize_from_pm1(cat(cells, 0)), grid);
 }
 
-LoopHooks CganTrainer::hooks() {
-  LoopHooks hooks;
-  hooks.step = [this](int64_t step) { return this->step(step); };
-  hooks.save_samples = [this](const std::filesystem::path& png, int64_t) { save_samples(png); };
-  hooks.data_cursor = [this] { return loader_->cursor().to_string(); };
-  hooks.restore_data_cursor = [this](const std::string& cursor) {
-    loader_->restore(data::LoaderCursor::parse(cursor));
-  };
-  return hooks;
-}
+LoopHooks CganTrainer::hooks() { return trainer_hooks(*this, *loader_); }
 
 std::filesystem::path train_cgan(SettingsBinder& binder, CganTrainOptions& options) {
   RunSetup run = start_run("cgan", binder, options.common, [&options] { check_cgan_options(options); });
@@ -185,10 +177,8 @@ std::filesystem::path train_cgan(SettingsBinder& binder, CganTrainOptions& optio
   run.settings["extractor"] = trainer.extractor_description();
   run.dir->write_settings(run.settings);
   for (const std::string& line :
-       {"training data: " + trainer.data_description(), "texture extractor: " + trainer.extractor_description()}) {
-    run.dir->log(line);
-    if (!options.common.quiet) std::printf("%s\n", line.c_str());
-  }
+       {"training data: " + trainer.data_description(), "texture extractor: " + trainer.extractor_description()})
+    announce(*run.dir, options.common.quiet, line);
   TrainingLoop loop(run, options.common, trainer.state(), trainer.hooks());
   return loop.run();
 }

@@ -11,35 +11,15 @@
 #include "data/transforms.h"
 #include "nn/clip.h"
 #include "tensor/error.h"
+#include "trainers/gan_metrics.h"
+#include "trainers/philox_stream.h"
+#include "trainers/trainer_wiring.h"
 
 namespace loom::train {
 namespace {
 
 constexpr uint64_t kNoiseOffset = uint64_t{1} << 62;   // the per-step z stream
 constexpr uint64_t kFixedZOffset = uint64_t{1} << 61;  // fixed_z
-
-Generator stream(uint64_t seed, uint64_t offset) {
-  Generator gen(seed);
-  gen.set_state({seed, offset});
-  return gen;
-}
-
-// D's outputs as probabilities (B) for the statistics.
-std::vector<double> probabilities(const Tensor& d, models::DOutput output) {
-  NoGradGuard no_grad;
-  return (output == models::DOutput::Logits ? sigmoid(d) : d).to_vector<double>();
-}
-
-double mean_of(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0 : s / static_cast<double>(v.size());
-}
-
-double share(const std::vector<double>& v, bool above_half) {
-  const auto n = std::count_if(v.begin(), v.end(), [&](double p) { return above_half ? p > 0.5 : p < 0.5; });
-  return v.empty() ? 0 : static_cast<double>(n) / static_cast<double>(v.size());
-}
 
 models::DcganOptions model_options(const DcganTrainOptions& o) {
   return {.nz = o.nz,
@@ -55,15 +35,6 @@ void check_options(const DcganTrainOptions& o) {
   LOOM_CHECK(o.samples >= 1, "--samples must be positive, got ", o.samples);
   LOOM_CHECK(o.fabric_images >= o.common.batch, "--fabric-images (", o.fabric_images, ") must be at least --batch (",
              o.common.batch, ")");
-}
-
-ImageSourceOptions image_source_options(const DcganTrainOptions& o) {
-  return {.data_dir = o.common.data,
-          .image_size = o.image,
-          .channels = o.channels,
-          .batch = o.common.batch,
-          .seed = o.common.seed,
-          .fabric_images = o.fabric_images};
 }
 
 }  // namespace
@@ -84,16 +55,15 @@ void add_dcgan_options(SettingsBinder& binder, DcganTrainOptions& o) {
 DcganTrainer::DcganTrainer(const DcganTrainOptions& options)
     : options_(options),
       model_(model_options(options)),
-      noise_(stream(options.common.seed, kNoiseOffset)),
+      noise_(philox_stream(options.common.seed, kNoiseOffset)),
       images_(image_source_options(options)) {
   check_options(options);
   Generator init(options.common.seed);
   G_ = models::dcgan_generator(model_, init);
   D_ = models::dcgan_discriminator(model_, init);
-  const nn::AdamOptions adam{.lr = options.common.lr, .beta1 = options.beta1, .beta2 = options.beta2};
-  optG_ = std::make_unique<nn::Adam>(G_->named_parameters(), adam);
-  optD_ = std::make_unique<nn::Adam>(D_->named_parameters(), adam);
-  Generator fixed = stream(options.common.seed, kFixedZOffset);
+  optG_ = make_adam(*G_, options);
+  optD_ = make_adam(*D_, options);
+  Generator fixed = philox_stream(options.common.seed, kFixedZOffset);
   state_.models = {{"G", G_.get()}, {"D", D_.get()}};
   state_.optimizers = {{"G", optG_.get()}, {"D", optD_.get()}};
   state_.generators = {{"noise", &noise_}};
@@ -123,12 +93,10 @@ Metrics DcganTrainer::step(int64_t step) {
   if (clip > 0) nn::clip_grad_norm_(G_->named_parameters(), clip);
   optG_->step();
 
-  const std::vector<double> p_real = probabilities(d_real, model_.d_output);
-  const std::vector<double> p_fake = probabilities(d_fake, model_.d_output);
-  const double acc_real = share(p_real, true), acc_fake = share(p_fake, false);
-  return {{"lossD", errD.item()},         {"lossG", errG.item()},          {"D_x", mean_of(p_real)},
-          {"D_G_z", mean_of(p_fake)},     {"acc_real", acc_real},          {"acc_fake", acc_fake},
-          {"acc", (acc_real + acc_fake) / 2}, {"lr", optD_->lr()}};
+  Metrics metrics = {{"lossD", errD.item()}, {"lossG", errG.item()}};
+  for (auto& entry : discriminator_metrics(d_real, d_fake, model_.d_output)) metrics.push_back(entry);
+  metrics.emplace_back("lr", optD_->lr());
+  return metrics;
 }
 
 void DcganTrainer::save_samples(const std::filesystem::path& png) {
@@ -142,21 +110,12 @@ void DcganTrainer::save_samples(const std::filesystem::path& png) {
   data::save_grid(png.string(), data::denormalize_from_pm1(images), grid);
 }
 
-LoopHooks DcganTrainer::hooks() {
-  LoopHooks hooks;
-  hooks.step = [this](int64_t step) { return this->step(step); };
-  hooks.save_samples = [this](const std::filesystem::path& png, int64_t) { save_samples(png); };
-  hooks.data_cursor = [this] { return images_.cursor(); };
-  hooks.restore_data_cursor = [this](const std::string& cursor) { images_.restore(cursor); };
-  return hooks;
-}
+LoopHooks DcganTrainer::hooks() { return trainer_hooks(*this, images_); }
 
 std::filesystem::path train_dcgan(SettingsBinder& binder, DcganTrainOptions& options) {
   RunSetup run = start_run("dcgan", binder, options.common, [&options] { check_options(options); });
   DcganTrainer trainer(options);
-  const std::string data_line = "training images: " + trainer.data_description();
-  run.dir->log(data_line);
-  if (!options.common.quiet) std::printf("%s\n", data_line.c_str());
+  announce(*run.dir, options.common.quiet, "training images: " + trainer.data_description());
   TrainingLoop loop(run, options.common, trainer.state(), trainer.hooks());
   return loop.run();
 }

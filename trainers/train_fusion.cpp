@@ -15,6 +15,8 @@
 #include "tensor/error.h"
 #include "trainers/defect_scenes.h"
 #include "trainers/gan_metrics.h"
+#include "trainers/philox_stream.h"
+#include "trainers/trainer_wiring.h"
 
 namespace loom::train {
 namespace {
@@ -97,8 +99,8 @@ void add_fusion_options(SettingsBinder& binder, FusionTrainOptions& o) {
 
 FusionTrainer::FusionTrainer(const FusionTrainOptions& options)
     : options_(options),
-      dropout_(stream_at(options.common.seed, kDropoutOffset)),
-      dgt_(stream_at(options.common.seed, kDgtOffset)) {
+      dropout_(philox_stream(options.common.seed, kDropoutOffset)),
+      dgt_(philox_stream(options.common.seed, kDgtOffset)) {
   check_fusion_options(options);
   const int64_t S = options.image;
   pool_ = std::make_shared<FusionDefectPool>(options.fabric_images, S, options.common.seed,
@@ -126,9 +128,8 @@ FusionTrainer::FusionTrainer(const FusionTrainOptions& options)
       models::PatchDiscriminator::Options{
           .in_channels = in_channels + 3, .width = options.width, .layers = options.d_layers, .norm = norm},
       init);
-  const nn::AdamOptions adam{.lr = options.common.lr, .beta1 = options.beta1, .beta2 = options.beta2};
-  optG_ = std::make_unique<nn::Adam>(G_->named_parameters(), adam);
-  optD_ = std::make_unique<nn::Adam>(D_->named_parameters(), adam);
+  optG_ = make_adam(*G_, options);
+  optD_ = make_adam(*D_, options);
 
   // The sheet's rows: pool samples 0 .. samples-1, as (n, 10, S, S) = [x, y, b0 in [-1, 1], mask 0/1].
   std::vector<int64_t> first(static_cast<size_t>(options.samples));
@@ -237,23 +238,12 @@ void FusionTrainer::save_samples(const std::filesystem::path& png) {
   data::save_grid(png.string(), data::denormalize_from_pm1(cat(cells, 0)), grid);
 }
 
-LoopHooks FusionTrainer::hooks() {
-  LoopHooks hooks;
-  hooks.step = [this](int64_t step) { return this->step(step); };
-  hooks.save_samples = [this](const std::filesystem::path& png, int64_t) { save_samples(png); };
-  hooks.data_cursor = [this] { return loader_->cursor().to_string(); };
-  hooks.restore_data_cursor = [this](const std::string& cursor) {
-    loader_->restore(data::LoaderCursor::parse(cursor));
-  };
-  return hooks;
-}
+LoopHooks FusionTrainer::hooks() { return trainer_hooks(*this, *loader_); }
 
 std::filesystem::path train_fusion(SettingsBinder& binder, FusionTrainOptions& options) {
   RunSetup run = start_run("fusion", binder, options.common, [&options] { check_fusion_options(options); });
   FusionTrainer trainer(options);
-  const std::string line = "training data: " + trainer.data_description();
-  run.dir->log(line);
-  if (!options.common.quiet) std::printf("%s\n", line.c_str());
+  announce(*run.dir, options.common.quiet, "training data: " + trainer.data_description());
   TrainingLoop loop(run, options.common, trainer.state(), trainer.hooks());
   return loop.run();
 }

@@ -13,6 +13,8 @@
 #include "data/synth/sources.h"
 #include "nn/clip.h"
 #include "tensor/error.h"
+#include "trainers/philox_stream.h"
+#include "trainers/trainer_wiring.h"
 
 namespace loom::train {
 namespace {
@@ -106,18 +108,11 @@ void add_unet_options(SettingsBinder& binder, UnetTrainOptions& o) {
 UnetTrainer::UnetTrainer(const UnetTrainOptions& options)
     : options_(options),
       synth_gen_(philox_stream(options.common.seed, kSynthOffset)),
-      images_(ImageSourceOptions{.data_dir = options.common.data,
-                                 .image_size = options.image,
-                                 .channels = options.channels,
-                                 .batch = options.common.batch,
-                                 .seed = options.common.seed,
-                                 .fabric_images = options.fabric_images}) {
+      images_(image_source_options(options)) {
   check_options(options);
   Generator init(options.common.seed);
   model_ = std::make_shared<models::UNet>(model_options(options), init);
-  optimizer_ = std::make_unique<nn::Adam>(
-      model_->named_parameters(),
-      nn::AdamOptions{.lr = options.common.lr, .beta1 = options.beta1, .beta2 = options.beta2});
+  optimizer_ = make_adam(*model_, options);
   const data::synth::SynthSources sources{.texture = data::synth::fabric_texture_source(), .paste = {}};
   for (const std::string& name : synth_method_names(options.synth))
     methods_.push_back(data::synth::make_synth_method(name, sources));
@@ -202,22 +197,14 @@ void UnetTrainer::save_samples(const std::filesystem::path& png) {
   data::save_grid(png.string(), stack(cells, 0), grid);
 }
 
-LoopHooks UnetTrainer::hooks() {
-  LoopHooks hooks;
-  hooks.step = [this](int64_t step) { return this->step(step); };
-  hooks.save_samples = [this](const std::filesystem::path& png, int64_t) { save_samples(png); };
-  hooks.data_cursor = [this] { return images_.cursor(); };
-  hooks.restore_data_cursor = [this](const std::string& cursor) { images_.restore(cursor); };
-  return hooks;
-}
+LoopHooks UnetTrainer::hooks() { return trainer_hooks(*this, images_); }
 
 std::filesystem::path train_unet(SettingsBinder& binder, UnetTrainOptions& options) {
   RunSetup run = start_run("unet", binder, options.common, [&options] { check_options(options); });
   UnetTrainer trainer(options);
-  const std::string data_line = "training images: " + trainer.data_description() + "; defects: " + options.synth +
-                                (options.fabric_defects ? " + procedural fabric defects" : "");
-  run.dir->log(data_line);
-  if (!options.common.quiet) std::printf("%s\n", data_line.c_str());
+  announce(*run.dir, options.common.quiet,
+           "training images: " + trainer.data_description() + "; defects: " + options.synth +
+               (options.fabric_defects ? " + procedural fabric defects" : ""));
   TrainingLoop loop(run, options.common, trainer.state(), trainer.hooks());
   return loop.run();
 }

@@ -14,6 +14,8 @@
 #include "tensor/error.h"
 #include "trainers/fabric_samples.h"
 #include "trainers/metrics_log.h"
+#include "trainers/philox_stream.h"
+#include "trainers/trainer_wiring.h"
 
 namespace loom::train {
 namespace {
@@ -163,18 +165,11 @@ void add_wae_options(SettingsBinder& binder, WaeTrainOptions& o) {
 WaeTrainer::WaeTrainer(const WaeTrainOptions& options)
     : options_(options),
       prior_(philox_stream(options.common.seed, kPriorOffset)),
-      images_(ImageSourceOptions{.data_dir = options.common.data,
-                                 .image_size = options.image,
-                                 .channels = options.channels,
-                                 .batch = options.common.batch,
-                                 .seed = options.common.seed,
-                                 .fabric_images = options.fabric_images}) {
+      images_(image_source_options(options)) {
   check_options(options);
   Generator init(options.common.seed);
   model_ = std::make_shared<models::Wae>(model_options(options), init);
-  optimizer_ = std::make_unique<nn::Adam>(
-      model_->named_parameters(),
-      nn::AdamOptions{.lr = options.common.lr, .beta1 = options.beta1, .beta2 = options.beta2});
+  optimizer_ = make_adam(*model_, options);
   if (!dataset_validation(options, val_good_, val_bad_, val_masks_, val_description_)) {
     std::tie(val_good_, std::ignore) = validation_set(options, options.val_good, false, kValGoodOffset);
     std::tie(val_bad_, val_masks_) = validation_set(options, options.val_defects, true, kValDefectOffset);
@@ -261,11 +256,7 @@ void WaeTrainer::save_samples(const std::filesystem::path& png) {
 }
 
 LoopHooks WaeTrainer::hooks(std::function<void(const std::string&)> log) {
-  LoopHooks hooks;
-  hooks.step = [this](int64_t step) { return this->step(step); };
-  hooks.save_samples = [this](const std::filesystem::path& png, int64_t) { save_samples(png); };
-  hooks.data_cursor = [this] { return images_.cursor(); };
-  hooks.restore_data_cursor = [this](const std::string& cursor) { images_.restore(cursor); };
+  LoopHooks hooks = trainer_hooks(*this, images_);
   hooks.before_checkpoint = [this, log](int64_t) {
     const std::string line = store_threshold();
     if (log) log(line);
@@ -277,10 +268,7 @@ std::filesystem::path train_wae(SettingsBinder& binder, WaeTrainOptions& options
   RunSetup run = start_run("wae", binder, options.common, [&options] { check_options(options); });
   WaeTrainer trainer(options);
   const bool quiet = options.common.quiet;
-  auto say = [&run, quiet](const std::string& line) {
-    run.dir->log(line);
-    if (!quiet) std::printf("%s\n", line.c_str());
-  };
+  auto say = [&run, quiet](const std::string& line) { announce(*run.dir, quiet, line); };
   say("training images: " + trainer.data_description());
   say("validation images: " + trainer.validation_description());
   TrainingLoop loop(run, options.common, trainer.state(), trainer.hooks(say));
