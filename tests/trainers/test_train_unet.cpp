@@ -23,25 +23,14 @@ const std::vector<std::string> kTiny = {
     "--image",         "32", "--width",   "4", "--depth", "2",           "--batch", "4",
     "--fabric-images", "8",  "--samples", "3", "--quiet", "--log-every", "1"};
 
-fs::path fresh_dir(const std::string& name) { return loom::train::test::fresh_dir("loom_test_train_unet", name); }
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("loom_test_train_unet", name); }
 
-fs::path run_unet(std::vector<std::string> args) {
-  args.insert(args.begin(), kTiny.begin(), kTiny.end());
-  return loom::train::test::run_trainer<UnetTrainOptions>(add_unet_options, train_unet, args);
+fs::path run_unet(const std::vector<std::string>& args) {
+  return test::run_trainer<UnetTrainOptions>(add_unet_options, train_unet, test::concat(kTiny, args));
 }
 
-UnetTrainOptions tiny_options() {
-  UnetTrainOptions o;
-  o.image = 32;
-  o.width = 4;
-  o.depth = 2;
-  o.common.batch = 4;
-  o.fabric_images = 8;
-  o.samples = 3;
-  return o;
-}
-
-std::map<std::string, double> as_map(const Metrics& m) { return {m.begin(), m.end()}; }
+// The options of `loom train unet <kTiny>`.
+UnetTrainOptions tiny_options() { return test::parse_options<UnetTrainOptions>(add_unet_options, kTiny); }
 
 }  // namespace
 
@@ -83,7 +72,7 @@ TEST(TrainUnet, LossFallsOnAFixedBatch) {
   const MaskedImage batch = trainer.next_batch();
   double early = 0, late = 0, late_iou = 0;
   for (int step = 0; step < 150; ++step) {
-    auto m = as_map(trainer.train_on(batch));
+    auto m = test::metrics_map(trainer.train_on(batch));
     for (const char* key : {"loss", "pixel", "dice", "iou"}) ASSERT_TRUE(std::isfinite(m[key])) << key;
     if (step < 5) early += m["loss"] / 5;
     if (step >= 145) late += m["loss"] / 5, late_iou += m["iou"] / 5;
@@ -111,8 +100,8 @@ TEST(TrainUnet, ResumeIsBitExact) {
   EXPECT_GT(expect_same_tensors(a, b), 30);
   const SafeTensors fa = load_safetensors(a.string());
   EXPECT_TRUE(fa.tensors.count("unet.classifier.2.weight") || fa.tensors.count("unet.classifier.3.weight"));
-  loom::train::test::expect_same_metadata(a, b, {"step", "data_cursor", "rng.synth.seed", "rng.synth.offset"});
-  loom::train::test::expect_same_run_files(whole, split, "samples/step_0000006.png");
+  test::expect_same_metadata(a, b, {"step", "data_cursor", "rng.synth.seed", "rng.synth.offset"});
+  test::expect_same_run_files(whole, split, "samples/step_0000006.png");
 }
 
 TEST(TrainUnet, RunWritesSettingsFiniteMetricsAndTheSheet) {
@@ -123,9 +112,8 @@ TEST(TrainUnet, RunWritesSettingsFiniteMetricsAndTheSheet) {
   EXPECT_EQ(settings["model"], "unet");
   EXPECT_EQ(settings["lr"].get<double>(), 1e-3);
   EXPECT_EQ(settings["synth"], "all");
-  EXPECT_EQ(loom::train::test::metrics_header(dir), "step,loss,pixel,dice,image,iou,lr");
-  for (const std::string& row : loom::train::test::metric_rows(dir))
-    EXPECT_EQ(row.find("nan"), std::string::npos) << row;
+  EXPECT_EQ(test::metrics_header(dir), "step,loss,pixel,dice,image,iou,lr");
+  for (const std::string& row : test::metric_rows(dir)) EXPECT_EQ(row.find("nan"), std::string::npos) << row;
   // 3 rows of image | mask | prediction, 32 px cells, 2 px padding: 104 x 104.
   const data::ImageInfo info = data::read_image_info((dir / "samples/step_0000002.png").string());
   EXPECT_EQ(info.width, 104);

@@ -26,26 +26,14 @@ const std::vector<std::string> kTiny = {"--image",       "32", "--width",       
                                         "--batch",       "4",  "--fabric-images", "8",           "--val-good", "4",
                                         "--val-defects", "2",  "--quiet",         "--log-every", "1"};
 
-fs::path fresh_dir(const std::string& name) { return loom::train::test::fresh_dir("loom_test_train_wae", name); }
+fs::path fresh_dir(const std::string& name) { return test::fresh_dir("loom_test_train_wae", name); }
 
-fs::path run_wae(std::vector<std::string> args) {
-  args.insert(args.begin(), kTiny.begin(), kTiny.end());
-  return loom::train::test::run_trainer<WaeTrainOptions>(add_wae_options, train_wae, args);
+fs::path run_wae(const std::vector<std::string>& args) {
+  return test::run_trainer<WaeTrainOptions>(add_wae_options, train_wae, test::concat(kTiny, args));
 }
 
-WaeTrainOptions tiny_options() {
-  WaeTrainOptions o;
-  o.image = 32;
-  o.width = 8;
-  o.latent = 8;
-  o.common.batch = 4;
-  o.fabric_images = 8;
-  o.val_good = 4;
-  o.val_defects = 2;
-  return o;
-}
-
-std::map<std::string, double> as_map(const Metrics& m) { return {m.begin(), m.end()}; }
+// The options of `loom train wae <kTiny>`.
+WaeTrainOptions tiny_options() { return test::parse_options<WaeTrainOptions>(add_wae_options, kTiny); }
 
 }  // namespace
 
@@ -58,7 +46,7 @@ TEST(TrainWae, ReconstructionFallsOnAFixedBatch) {
   WaeTrainer trainer(o);
   double early = 0, late = 0;
   for (int64_t step = 0; step < 200; ++step) {
-    auto m = as_map(trainer.step(step));
+    auto m = test::metrics_map(trainer.step(step));
     for (const char* key : {"loss", "recon", "mmd"}) ASSERT_TRUE(std::isfinite(m[key])) << key << " step " << step;
     if (step < 5) early += m["recon"] / 5;
     if (step >= 195) late += m["recon"] / 5;
@@ -126,9 +114,9 @@ TEST(TrainWae, ResumeIsBitExact) {
   const SafeTensors fa = load_safetensors(a.string());
   EXPECT_TRUE(fa.tensors.count("wae.encoder.body.1.running_mean") &&
               fa.tensors.count("optim.wae.decoder.project.weight.exp_avg_sq"));
-  loom::train::test::expect_same_metadata(
+  test::expect_same_metadata(
       a, b, {"step", "data_cursor", "rng.prior.seed", "rng.prior.offset", "user.threshold", "user.val_f1"});
-  loom::train::test::expect_same_run_files(whole, split, "samples/step_0000006.png");
+  test::expect_same_run_files(whole, split, "samples/step_0000006.png");
 }
 
 TEST(TrainWae, RunWritesSettingsFiniteMetricsAndTheSheet) {
@@ -140,9 +128,8 @@ TEST(TrainWae, RunWritesSettingsFiniteMetricsAndTheSheet) {
   EXPECT_EQ(settings["lr"].get<double>(), 1e-3);
   EXPECT_EQ(settings["beta1"].get<double>(), 0.5);
   EXPECT_EQ(settings["latent"].get<int64_t>(), 8);
-  EXPECT_EQ(loom::train::test::metrics_header(dir), "step,loss,recon,mmd,lr");
-  for (const std::string& row : loom::train::test::metric_rows(dir))
-    EXPECT_EQ(row.find("nan"), std::string::npos) << row;
+  EXPECT_EQ(test::metrics_header(dir), "step,loss,recon,mmd,lr");
+  for (const std::string& row : test::metric_rows(dir)) EXPECT_EQ(row.find("nan"), std::string::npos) << row;
   // Rows: 4 good + 2 defective validation images; columns input | reconstruction | residual;
   // 32 px cells with 2 px padding: 2 + 3 (32 + 2) = 104 wide, 2 + 6 (32 + 2) = 206 high.
   const data::ImageInfo info = data::read_image_info((dir / "samples/step_0000002.png").string());

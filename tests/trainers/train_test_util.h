@@ -10,11 +10,13 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "tensor/safetensors.h"
+#include "trainers/progress.h"
 #include "trainers/settings.h"
 
 namespace loom::train::test {
@@ -52,6 +54,20 @@ inline std::vector<std::string> metric_rows(const std::filesystem::path& run_dir
   if (!lines.empty()) lines.erase(lines.begin());
   return lines;
 }
+
+// The options `loom train X args` would train with (X's `add_options`).
+template <class Options, class Add>
+Options parse_options(Add add_options, const std::vector<std::string>& args) {
+  CLI::App app;
+  Options options;
+  SettingsBinder binder(&app);
+  add_options(binder, options);
+  app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
+  return options;
+}
+
+// A step's metrics by name.
+inline std::map<std::string, double> metrics_map(const Metrics& metrics) { return {metrics.begin(), metrics.end()}; }
 
 // Parses `args` into `options` with `add_options` and runs `train`, as
 // `loom train X args` would.
