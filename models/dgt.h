@@ -56,11 +56,11 @@ struct DgtEncodingOptions {
 };
 
 struct DgtEncoding {
-  Tensor input;                         // X̂ (N, S + 1 + C, H, W) = cat(Ẽ_fore, Ẽ_back, N_img)
-  Tensor foreground;                    // Ẽ_fore (N, S, H, W)
-  Tensor background;                    // Ẽ_back (N, 1, H, W)
-  Tensor foreground_weight;             // F = sum_s Ẽ_fore (N, 1, H, W)
-  std::vector<DgtSmoothing> smoothing;  // the per-sample draw used
+  Tensor input = {};                         // X̂ (N, S + 1 + C, H, W) = cat(Ẽ_fore, Ẽ_back, N_img)
+  Tensor foreground = {};                    // Ẽ_fore (N, S, H, W)
+  Tensor background = {};                    // Ẽ_back (N, 1, H, W)
+  Tensor foreground_weight = {};             // F = sum_s Ẽ_fore (N, 1, H, W)
+  std::vector<DgtSmoothing> smoothing = {};  // the per-sample draw used
 };
 
 struct DgtLosses {
