@@ -316,16 +316,27 @@ DemoResult run_demo(const DemoOptions& options) {
     stages.end();
   }
 
+  // One training stage: `loom train <model> <args>` in this process, with the
+  // run's final metrics and its last sample sheet kept. The caller ends it.
+  auto train_stage = [&](const std::string& model, const std::string& summary, auto add, auto train,
+                         const std::vector<std::string>& model_args, int64_t steps,
+                         const fs::path& data) -> DemoStage& {
+    DemoStage& stage = stages.begin(model, summary);
+    const fs::path run = dir / model;
+    const std::vector<std::string> args = concat(model_args, common_args(options, run, data, steps));
+    stage.command = "loom train " + model + " " + joined(args);
+    run_trainer(add, train, args);
+    stage.steps = steps;
+    stage.final_metrics = final_metrics(run);
+    stage.sheets.push_back(keep_sheet(dir, run, model + "_train"));
+    return stage;
+  };
+
   // 2. DCGAN, and `loom sample` from its checkpoint
   {
-    DemoStage& stage = stages.begin("dcgan", "DCGAN on the train/good images");
     const fs::path run = dir / "dcgan";
-    const std::vector<std::string> args = concat(plan.dcgan, common_args(options, run, category_dir, plan.dcgan_steps));
-    stage.command = "loom train dcgan " + joined(args);
-    run_trainer(add_dcgan_options, train_dcgan, args);
-    stage.steps = plan.dcgan_steps;
-    stage.final_metrics = final_metrics(run);
-    stage.sheets.push_back(keep_sheet(dir, run, "dcgan_train"));
+    DemoStage& stage = train_stage("dcgan", "DCGAN on the train/good images", add_dcgan_options, train_dcgan,
+                                   plan.dcgan, plan.dcgan_steps, category_dir);
     const fs::path sheet = fs::path("sheets") / "dcgan_sample.png";
     sample_run(run, {.n = plan.sample_n, .seed = options.seed, .out = (dir / sheet).string()});
     stage.sheets.push_back(sheet);
@@ -334,57 +345,35 @@ DemoResult run_demo(const DemoOptions& options) {
 
   // 3. WAE
   {
-    DemoStage& stage = stages.begin("wae", "WAE-MMD on the train/good images (a detector of what it cannot rebuild)");
-    const fs::path run = dir / "wae";
-    const std::vector<std::string> args = concat(plan.wae, common_args(options, run, category_dir, plan.wae_steps));
-    stage.command = "loom train wae " + joined(args);
-    run_trainer(add_wae_options, train_wae, args);
-    stage.steps = plan.wae_steps;
-    stage.final_metrics = final_metrics(run);
-    stage.sheets.push_back(keep_sheet(dir, run, "wae_train"));
+    train_stage("wae",
+                "WAE-MMD on the train/good images (a detector of what it "
+                "cannot rebuild)",
+                add_wae_options, train_wae, plan.wae, plan.wae_steps, category_dir);
     stages.end();
   }
 
   // 4. U-Net
   {
-    DemoStage& stage = stages.begin("unet",
-                                    "U-Net on the train/good images given synthesized defects (data/synth "
-                                    "methods and rendered fabric defects of random categories)");
-    const fs::path run = dir / "unet";
-    const std::vector<std::string> args = concat(plan.unet, common_args(options, run, category_dir, plan.unet_steps));
-    stage.command = "loom train unet " + joined(args);
-    run_trainer(add_unet_options, train_unet, args);
-    stage.steps = plan.unet_steps;
-    stage.final_metrics = final_metrics(run);
-    stage.sheets.push_back(keep_sheet(dir, run, "unet_train"));
+    train_stage("unet",
+                "U-Net on the train/good images given synthesized defects (data/synth "
+                "methods and rendered fabric defects of random categories)",
+                add_unet_options, train_unet, plan.unet, plan.unet_steps, category_dir);
     stages.end();
   }
 
   // 5. the multistage GAN's two stages, tiny, on their own procedural defect scenes
   {
-    DemoStage& stage = stages.begin("cgan",
-                                    "stage 1: Gram-conditioned defect crops (procedural defect scenes of "
-                                    "every category, random texture extractor)");
-    const fs::path run = dir / "cgan";
-    const std::vector<std::string> args = concat(plan.cgan, common_args(options, run, {}, plan.cgan_steps));
-    stage.command = "loom train cgan " + joined(args);
-    run_trainer(add_cgan_options, train_cgan, args);
-    stage.steps = plan.cgan_steps;
-    stage.final_metrics = final_metrics(run);
-    stage.sheets.push_back(keep_sheet(dir, run, "cgan_train"));
+    train_stage("cgan",
+                "stage 1: Gram-conditioned defect crops (procedural defect scenes of "
+                "every category, random texture extractor)",
+                add_cgan_options, train_cgan, plan.cgan, plan.cgan_steps, fs::path());
     stages.end();
   }
   {
-    DemoStage& stage = stages.begin("fusion",
-                                    "stage 2: pix2pix fusing a pasted defect into its fabric (procedural "
-                                    "defect scenes)");
-    const fs::path run = dir / "fusion";
-    const std::vector<std::string> args = concat(plan.fusion, common_args(options, run, {}, plan.fusion_steps));
-    stage.command = "loom train fusion " + joined(args);
-    run_trainer(add_fusion_options, train_fusion, args);
-    stage.steps = plan.fusion_steps;
-    stage.final_metrics = final_metrics(run);
-    stage.sheets.push_back(keep_sheet(dir, run, "fusion_train"));
+    train_stage("fusion",
+                "stage 2: pix2pix fusing a pasted defect into its fabric (procedural "
+                "defect scenes)",
+                add_fusion_options, train_fusion, plan.fusion, plan.fusion_steps, fs::path());
     stages.end();
   }
 
