@@ -23,7 +23,8 @@ TrainedRun open_trained_run(const std::filesystem::path& run_or_checkpoint) {
 }
 
 const std::vector<ModelInference>& inference_models() {
-  static const std::vector<ModelInference> models = {dcgan_inference(), wae_inference(), unet_inference()};
+  static const std::vector<ModelInference> models = {dcgan_inference(), cgan_inference(), wae_inference(),
+                                                     unet_inference()};
   return models;
 }
 

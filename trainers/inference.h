@@ -96,6 +96,7 @@ const ModelInference& inference_of(const std::string& model);
 
 // The entries, one per trainer (trainers/infer_<model>.cpp).
 ModelInference dcgan_inference();
+ModelInference cgan_inference();
 ModelInference wae_inference();
 ModelInference unet_inference();
 

@@ -69,6 +69,8 @@ class CganTrainer {
   LoopHooks hooks();
   const std::string& data_description() const { return data_description_; }
   const std::string& extractor_description() const { return extractor_->description(); }
+  // The fixed texture extractor E: condition patches (N, 3, S, S) -> g (N, gram_dim).
+  models::TextureFeatures& extractor() { return *extractor_; }
 
   models::CganGenerator& generator() { return *G_; }
   models::CganDiscriminator& discriminator() { return *D_; }
