@@ -9,6 +9,7 @@
 #include "autograd/grad_mode.h"
 #include "data/fabric/presets.h"
 #include "data/grid.h"
+#include "data/layout.h"
 #include "data/random_draws.h"
 #include "data/synth/sources.h"
 #include "nn/clip.h"
@@ -54,7 +55,23 @@ void check_options(const UnetTrainOptions& o) {
   LOOM_CHECK(o.samples >= 1, "--samples must be positive, got ", o.samples);
   LOOM_CHECK(o.fabric_images >= o.common.batch, "--fabric-images (", o.fabric_images, ") must be at least --batch (",
              o.common.batch, ")");
-  synth_method_names(o.synth);
+  LOOM_CHECK(!synth_method_names(o.synth).empty() || o.fabric_defects || !o.defect_data.empty(),
+             "--synth none leaves no defect source: add --defect-data DIR or --fabric-defects");
+}
+
+// The defective images of --defect-data, resized to S x S (image bilinear, mask
+// nearest; the reader refuses a mask whose size differs from its image's).
+std::shared_ptr<data::FileListDataset> open_defect_images(const UnetTrainOptions& o) {
+  if (o.defect_data.empty()) return nullptr;
+  const data::DatasetOptions read{.color = o.channels == 1 ? data::ColorMode::Gray : data::ColorMode::RGB,
+                                  .height = o.image,
+                                  .width = o.image};
+  try {
+    return data::open_dataset(o.defect_data, {.labels = data::LabelFilter::Defective}, read);
+  } catch (const Error& e) {
+    detail::throw_error("--defect-data ", o.defect_data, ": no defective images with masks to train on (", e.what(),
+                        ")");
+  }
 }
 
 // (1, S, S) -> (C, S, S) for the sheet.
@@ -68,10 +85,11 @@ std::vector<std::string> synth_method_names(const std::string& spec) {
   std::vector<std::string> names, known;
   for (const auto& m : data::synth::synth_methods()) known.push_back(m.name);
   if (spec == "all") return known;
+  if (spec == "none") return names;
   std::stringstream in(spec);
   for (std::string name; std::getline(in, name, ',');) {
     LOOM_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "--synth: unknown method '", name,
-               "'; the methods are all, or names joined by commas from: ", [&] {
+               "'; the methods are all, none, or names joined by commas from: ", [&] {
                  std::string s;
                  for (const auto& k : known) s += (s.empty() ? "" : ", ") + k;
                  return s;
@@ -98,7 +116,11 @@ void add_unet_options(SettingsBinder& binder, UnetTrainOptions& o) {
   binder.add("--class-weight", o.class_weight, "weight of the image-level BCE (with --class-head)");
   binder.add("--beta1", o.beta1, "Adam beta1");
   binder.add("--beta2", o.beta2, "Adam beta2");
-  binder.add("--synth", o.synth, "defect synthesis methods: all, or names joined by commas (loom synth --help)");
+  binder.add("--synth", o.synth,
+             "defect synthesis methods: all, none, or names joined by commas (loom synth --help)");
+  binder.add("--defect-data", o.defect_data,
+             "a dataset folder whose defective images (with masks) are also drawn as defective samples, "
+             "e.g. a loom pipeline run's stage3_synthetic");
   binder.add("--fabric-defects", o.fabric_defects, "also train on rendered procedural fabric defects");
   binder.add("--good-share", o.good_share, "share of training samples left defect-free");
   binder.add("--samples", o.samples, "rows of each sample sheet");
@@ -108,7 +130,8 @@ void add_unet_options(SettingsBinder& binder, UnetTrainOptions& o) {
 UnetTrainer::UnetTrainer(const UnetTrainOptions& options)
     : options_(options),
       synth_gen_(philox_stream(options.common.seed, kSynthOffset)),
-      images_(image_source_options(options)) {
+      images_(image_source_options(options)),
+      defect_images_(open_defect_images(options)) {
   check_options(options);
   Generator init(options.common.seed);
   model_ = std::make_shared<models::UNet>(model_options(options), init);
@@ -138,7 +161,19 @@ MaskedImage UnetTrainer::add_defect(const Tensor& good, Generator& gen) {
   NoGradGuard no_grad;
   const int64_t size = options_.image;
   if (data::draw_uniform(gen, 0, 1) < options_.good_share) return {good, Tensor::zeros({1, size, size})};
-  if (options_.fabric_defects && data::draw_bool(gen, 0.5)) {
+  bool fabric = false;  // which source: --defect-data, --fabric-defects, or --synth
+  if (defect_images_) {
+    const int64_t sources = 1 + (options_.fabric_defects ? 1 : 0) + (methods_.empty() ? 0 : 1);
+    const int64_t pick = sources == 1 ? 0 : data::draw_int(gen, 0, sources);
+    if (pick == 0) {
+      const data::Sample s = defect_images_->get(data::draw_int(gen, 0, defect_images_->size()));
+      return {s.image, s.mask};  // (C, S, S), (1, S, S) 0/1
+    }
+    fabric = options_.fabric_defects && pick == 1;
+  } else {
+    fabric = options_.fabric_defects && (methods_.empty() || data::draw_bool(gen, 0.5));
+  }
+  if (fabric) {
     const auto& categories = data::fabric::fabric_categories();
     const auto& kinds = data::fabric::defect_kinds();
     const std::string& category =
@@ -204,7 +239,8 @@ std::filesystem::path train_unet(SettingsBinder& binder, UnetTrainOptions& optio
   UnetTrainer trainer(options);
   announce(*run.dir, options.common.quiet,
            "training images: " + trainer.data_description() + "; defects: " + options.synth +
-               (options.fabric_defects ? " + procedural fabric defects" : ""));
+               (options.fabric_defects ? " + procedural fabric defects" : "") +
+               (options.defect_data.empty() ? "" : " + the defective images of " + options.defect_data));
   TrainingLoop loop(run, options.common, trainer.state(), trainer.hooks());
   return loop.run();
 }

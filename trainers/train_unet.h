@@ -5,15 +5,28 @@
 // (image_source.h: procedural fabric, or the good images of --data) and is, by
 // one draw from the "synth" stream:
 //   with probability --good-share   the image itself, mask all 0
-//   otherwise, with --fabric-defects and probability 1/2
-//                                   a new procedural fabric image with one
+//   otherwise, a defect from one of the enabled defect sources:
+//     --defect-data DIR             a defective image of DIR (any layout that
+//                                   data/layout.h reads, e.g. the multistage
+//                                   GAN's stage3_synthetic) with its mask,
+//                                   drawn uniformly (with replacement) from
+//                                   all of DIR's defective images, resized to
+//                                   S x S (image bilinear, mask nearest); it
+//                                   REPLACES the good image of that slot
+//     --fabric-defects              a new procedural fabric image with one
 //                                   rendered defect (data/fabric/defects.h,
 //                                   random category and kind), its exact mask
-//   otherwise                       a method of --synth (uniformly among them;
+//     --synth (unless "none")       a method of --synth (uniformly among them;
 //                                   data/synth, make_synth_method) applied to
 //                                   the image, with its exact mask
+//   Without --defect-data: --fabric-defects with probability 1/2 (always when
+//   --synth none), else --synth. With --defect-data: uniformly among the
+//   enabled sources (so `--defect-data DIR --synth none` trains on DIR's
+//   defects alone, `--defect-data DIR` mixes them 1:1 with --synth).
+//   At least one source must be enabled.
 // (data/synth's texture source is procedural fabric; the cut-paste fill comes
-// from the image itself).
+// from the image itself.) Every draw comes from the "synth" stream, which the
+// checkpoint holds, so a resumed run draws the same --defect-data images.
 //
 // One step on that batch, x (B, C, S, S) mapped to [-1, 1], masks t (B, 1, S, S):
 //   out  = UNet(x)
@@ -35,6 +48,7 @@
 #include <string>
 #include <vector>
 
+#include "data/file_list_dataset.h"
 #include "data/synth/synth.h"
 #include "models/unet.h"
 #include "nn/adam.h"
@@ -61,7 +75,8 @@ struct UnetTrainOptions {
   double focal_alpha = 0.25, focal_gamma = 2.0;
   double bce_weight = 1.0, dice_weight = 1.0, class_weight = 1.0;
   double beta1 = 0.9, beta2 = 0.999;
-  std::string synth = "all";    // data/synth methods: "all" or names joined by commas
+  std::string synth = "all";    // data/synth methods: "all", "none" or names joined by commas
+  std::string defect_data;      // defective images with masks (a dataset folder); empty: none
   bool fabric_defects = false;  // also rendered procedural fabric defects
   double good_share = 0.2;      // share of samples left defect-free
   int64_t samples = 8;          // rows of a sample sheet
@@ -70,8 +85,8 @@ struct UnetTrainOptions {
 
 void add_unet_options(SettingsBinder& binder, UnetTrainOptions& options);
 
-// The --synth names: "all" gives every registered method; throws naming the
-// valid ones for an unknown name.
+// The --synth names: "all" gives every registered method, "none" no method;
+// throws naming the valid ones for an unknown name.
 std::vector<std::string> synth_method_names(const std::string& spec);
 
 class UnetTrainer {
@@ -101,6 +116,7 @@ class UnetTrainer {
   Generator synth_gen_;
   ImageSource images_;
   std::vector<data::synth::SynthMethod> methods_;
+  std::shared_ptr<data::FileListDataset> defect_images_;  // --defect-data, resized to S; null without it
   MaskedImage sheet_;  // (n, C, S, S), (n, 1, S, S)
   nn::TrainingCheckpoint state_;
 };

@@ -1,13 +1,17 @@
 // test_train_unet.cpp: the U-Net trainer (trainers/train_unet.h) at tiny sizes
 // (image 32, width 4, depth 2): the training batches carry exact 0/1 masks, the
 // loss falls on a fixed batch, resume is bit-exact (with the class head and
-// procedural fabric defects on), and a run writes what it should.
+// procedural fabric defects on), and a run writes what it should. --defect-data:
+// its batches hold the folder's defective images with exactly their masks,
+// resume stays bit-exact, and a folder without defects is refused by name.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
 
+#include "data/fabric/dataset.h"
 #include "data/image.h"
+#include "data/mvtec.h"
 #include "tests/trainers/train_test_util.h"
 #include "trainers/train_unet.h"
 
@@ -125,4 +129,111 @@ TEST(TrainUnet, RefusesBadOptionsBeforeWritingAnything) {
   EXPECT_THROW(run_unet({"--steps", "1", "--image", "34", "--run-dir", bad.string()}), Error);
   EXPECT_THROW(run_unet({"--steps", "1", "--synth", "nope", "--run-dir", bad.string()}), Error);
   EXPECT_FALSE(fs::exists(bad));
+}
+
+namespace {
+
+// A tiny procedural MVTec AD dataset (one category, 32 px): 2 train/good images,
+// one test image per defect kind with its mask.
+fs::path tiny_defect_dataset(const std::string& name, std::vector<data::fabric::DefectKind> defects) {
+  const fs::path dir = fresh_dir(name);
+  data::fabric::FabricDatasetOptions fabric;
+  fabric.out_dir = dir.string();
+  fabric.categories = {"plain_gray"};
+  fabric.defects = std::move(defects);
+  fabric.n_train = 2;
+  fabric.n_test = 1;
+  fabric.size = 32;
+  data::fabric::write_fabric_dataset(fabric);
+  return dir;
+}
+
+}  // namespace
+
+// --defect-data DIR --synth none --good-share 0: every sample of a batch is one
+// of DIR's defective images (read here from the PNG files, independently of the
+// dataset reader), with exactly its ground-truth mask (> 127 -> 1).
+TEST(TrainUnet, DefectDataBatchesHoldItsImagesAndMasks) {
+  using data::fabric::DefectKind;
+  const fs::path dir = tiny_defect_dataset("defects", {DefectKind::Hole, DefectKind::ColorSpot, DefectKind::Knot});
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> files;  // (image, mask) of each defective image
+  for (const std::string defect : {"hole", "color_spot", "knot"}) {
+    const fs::path stem = fs::path(data::numbered_stem(0, 1));
+    const Tensor image = data::load_image((dir / "plain_gray/test" / defect / stem).string() + ".png");
+    std::vector<float> mask =
+        data::load_image((dir / "plain_gray/ground_truth" / defect / stem).string() + "_mask.png", data::ColorMode::Gray)
+            .to_vector<float>();
+    for (float& v : mask) v = v > 0.5f ? 1.0f : 0.0f;
+    files.push_back({image.to_vector<float>(), mask});
+  }
+  UnetTrainOptions o = tiny_options();
+  o.good_share = 0;
+  o.synth = "none";
+  o.defect_data = dir.string();
+  UnetTrainer trainer(o);
+  std::vector<int> seen(files.size(), 0);
+  for (int round = 0; round < 3; ++round) {
+    const MaskedImage batch = trainer.next_batch();  // (4, 3, 32, 32), (4, 1, 32, 32)
+    for (int64_t i = 0; i < 4; ++i) {
+      const std::vector<float> image = batch.image.select(0, i).contiguous().to_vector<float>();
+      const std::vector<float> mask = batch.mask.select(0, i).contiguous().to_vector<float>();
+      int found = -1;
+      for (size_t k = 0; k < files.size(); ++k)
+        if (files[k].first == image) found = static_cast<int>(k);
+      ASSERT_GE(found, 0) << "sample " << i << " of round " << round << " is none of the defective images";
+      EXPECT_EQ(mask, files[static_cast<size_t>(found)].second) << "sample " << i << " of round " << round;
+      seen[static_cast<size_t>(found)]++;
+    }
+  }
+  for (size_t k = 0; k < files.size(); ++k) EXPECT_GT(seen[k], 0) << "defective image " << k << " never drawn";
+}
+
+// --defect-data mixed 1:1 with --synth cutpaste: both sources show up.
+TEST(TrainUnet, DefectDataMixesWithSynth) {
+  const fs::path dir = tiny_defect_dataset("mixed", {data::fabric::DefectKind::Hole});
+  const Tensor file = data::load_image((dir / "plain_gray/test/hole" / data::numbered_stem(0, 1)).string() + ".png");
+  UnetTrainOptions o = tiny_options();
+  o.good_share = 0;
+  o.synth = "cutpaste";
+  o.defect_data = dir.string();
+  UnetTrainer trainer(o);
+  int from_data = 0, total = 0;
+  for (int round = 0; round < 4; ++round) {
+    const MaskedImage batch = trainer.next_batch();
+    for (int64_t i = 0; i < 4; ++i, ++total)
+      from_data += batch.image.select(0, i).contiguous().to_vector<float>() == file.to_vector<float>();
+  }
+  EXPECT_GT(from_data, 0);
+  EXPECT_LT(from_data, total);
+}
+
+TEST(TrainUnet, DefectDataResumeIsBitExact) {
+  const fs::path dir = tiny_defect_dataset("resume_data", {data::fabric::DefectKind::Hole, data::fabric::DefectKind::Knot});
+  const std::vector<std::string> extra = {"--synth", "none", "--defect-data", dir.string()};
+  const fs::path whole = fresh_dir("dd_whole"), split = fresh_dir("dd_split");
+  const fs::path a = run_unet(test::concat({"--steps", "4", "--sample-every", "2", "--run-dir", whole.string()}, extra));
+  run_unet(test::concat({"--steps", "2", "--sample-every", "2", "--run-dir", split.string()}, extra));
+  const fs::path b = run_unet({"--steps", "4", "--resume", split.string()});
+  EXPECT_GT(expect_same_tensors(a, b), 10);
+  test::expect_same_metadata(a, b, {"step", "data_cursor", "rng.synth.seed", "rng.synth.offset"});
+  test::expect_same_run_files(whole, split, "samples/step_0000004.png");
+}
+
+TEST(TrainUnet, DefectDataRefusals) {
+  // a dataset without defective images: the error names --defect-data and the folder
+  const fs::path good_only = fresh_dir("good_only");
+  fs::create_directories(good_only / "plain_gray/train/good");
+  data::save_png((good_only / "plain_gray/train/good/000.png").string(), Tensor::zeros({3, 32, 32}));
+  UnetTrainOptions o = tiny_options();
+  o.defect_data = good_only.string();
+  try {
+    UnetTrainer trainer(o);
+    ADD_FAILURE() << "a --defect-data folder without defects was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--defect-data " + good_only.string()), std::string::npos) << e.what();
+  }
+  // --synth none with no other source
+  o.defect_data.clear();
+  o.synth = "none";
+  EXPECT_THROW(UnetTrainer trainer(o), Error);
 }
