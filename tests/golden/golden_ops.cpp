@@ -387,7 +387,8 @@ const std::map<std::string, std::string>& later_ops() {
       {"adamw", "tests/nn/test_golden_optimizers.cpp (CTest golden.GoldenOptimizers.*)"},
       {"sgd", "tests/nn/test_golden_optimizers.cpp (CTest golden.GoldenOptimizers.*)"},
       {"dcgan_iteration", "tests/nn/test_golden_dcgan.cpp (CTest golden.GoldenDcgan.*)"},
-      {"detection_metrics", "the detection-metrics golden test of the evaluation issue"},
+      {"detection_metrics",
+       "tests/trainers/test_golden_detection_metrics.cpp (CTest golden.GoldenDetectionMetrics.*)"},
   };
   return later;
 }
