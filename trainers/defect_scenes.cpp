@@ -54,8 +54,8 @@ DefectScene render_defect_scene(int64_t size, uint64_t seed, int64_t index) {
   scene.defective = shrink(sample.image, size);  // (3, R, R)
   scene.clean = shrink(fab.render(), size);      // (3, R, R)
   // 1 where the 2x2 block held a defect pixel: block mean of the 0/1 mask > 0.
-  const Tensor mask01 = data::to_float01(sample.mask);          // (1, 2R, 2R)
-  const Tensor coverage = shrink(mask01, size);                                     // (1, R, R)
+  const Tensor mask01 = data::to_float01(sample.mask);                            // (1, 2R, 2R)
+  const Tensor coverage = shrink(mask01, size);                                   // (1, R, R)
   scene.mask = gt(coverage, Tensor::zeros(coverage.shape())).to(DType::Float32);  // (1, R, R)
   return scene;
 }
@@ -77,8 +77,8 @@ models::PasteWindow mask_bounding_box(const Tensor& mask) {
 }
 
 models::PasteWindow centred_window(const models::PasteWindow& box, int64_t side, int64_t height, int64_t width) {
-  LOOM_CHECK(side <= height && side <= width, "centred_window: a ", side, " window does not fit a ", height, "x",
-             width, " image");
+  LOOM_CHECK(side <= height && side <= width, "centred_window: a ", side, " window does not fit a ", height, "x", width,
+             " image");
   const int64_t cy = box.top + box.height / 2, cx = box.left + box.width / 2;
   return {.top = std::clamp<int64_t>(cy - side / 2, 0, height - side),
           .left = std::clamp<int64_t>(cx - side / 2, 0, width - side),
@@ -93,6 +93,25 @@ FusionBackground fusion_background_from_name(const std::string& name) {
   return FusionBackground::Shifted;
 }
 
+Tensor paste_defect_window(const Tensor& defective, const Tensor& mask, const Tensor& background, int64_t margin) {
+  NoGradGuard no_grad;
+  const int64_t H = defective.size(-2), W = defective.size(-1);
+  LOOM_CHECK(mask.dim() == 3 && mask.size(1) == H && mask.size(2) == W && background.shape() == defective.shape(),
+             "paste_defect_window: image ", shape_str(defective.shape()), ", mask ", shape_str(mask.shape()),
+             " and background ", shape_str(background.shape()), " must have the same height and width");
+  // W: the defect's bounding box grown by the margin, clipped to the image.
+  const models::PasteWindow box = mask_bounding_box(mask);
+  models::PasteWindow w;
+  w.top = std::max<int64_t>(0, box.top - margin);
+  w.left = std::max<int64_t>(0, box.left - margin);
+  w.height = std::min<int64_t>(H, box.top + box.height + margin) - w.top;
+  w.width = std::min<int64_t>(W, box.left + box.width + margin) - w.left;
+  const Tensor m = data::crop(mask, box_of(w));  // (1, h, w)
+  const Tensor patch =
+      data::crop(defective, box_of(w)) * m + data::crop(background, box_of(w)) * (1.0 - m);  // (3, h, w)
+  return models::make_imperfect_pair(defective.unsqueeze(0), patch.unsqueeze(0), {w}).input.squeeze(0);
+}
+
 Tensor make_fusion_input(const DefectScene& scene, FusionBackground background, int64_t margin, Generator& gen) {
   NoGradGuard no_grad;
   const int64_t S = scene.defective.size(-1);
@@ -103,16 +122,7 @@ Tensor make_fusion_input(const DefectScene& scene, FusionBackground background, 
   } else {
     b = shrink(make_fabric(scene.category, S, gen).render(), S);
   }
-  // W: the defect's bounding box grown by the margin, clipped to the image.
-  const models::PasteWindow box = mask_bounding_box(scene.mask);
-  models::PasteWindow w;
-  w.top = std::max<int64_t>(0, box.top - margin);
-  w.left = std::max<int64_t>(0, box.left - margin);
-  w.height = std::min<int64_t>(S, box.top + box.height + margin) - w.top;
-  w.width = std::min<int64_t>(S, box.left + box.width + margin) - w.left;
-  const Tensor m = data::crop(scene.mask, box_of(w));                                   // (1, h, w)
-  const Tensor patch = data::crop(scene.defective, box_of(w)) * m + data::crop(b, box_of(w)) * (1.0 - m);  // (3, h, w)
-  return models::make_imperfect_pair(scene.defective.unsqueeze(0), patch.unsqueeze(0), {w}).input.squeeze(0);
+  return paste_defect_window(scene.defective, scene.mask, b, margin);
 }
 
 ScenePool::ScenePool(int64_t count, int64_t image_size, uint64_t seed)
@@ -143,7 +153,8 @@ data::Sample CganDefectPool::make(int64_t index) const {
   const models::PasteWindow defect = centred_window(mask_bounding_box(scene.mask), S, 2 * S, 2 * S);
   const data::CropBox condition = data::sample_crop_box(2 * S, 2 * S, S, S, gen);
   data::Sample sample;
-  sample.image = cat({data::crop(scene.defective, box_of(defect)), data::crop(scene.clean, condition)}, 0);  // (6, S, S)
+  sample.image =
+      cat({data::crop(scene.defective, box_of(defect)), data::crop(scene.clean, condition)}, 0);  // (6, S, S)
   sample.label = 1;
   sample.defect_type = data::fabric::defect_name(data::fabric::defect_kinds()[static_cast<size_t>(scene.kind)]);
   sample.category = scene.category;
@@ -162,7 +173,7 @@ data::Sample FusionDefectPool::make(int64_t index) const {
   const Tensor input = make_fusion_input(scene, background_, margin_, gen);  // (3, S, S)
   data::Sample sample;
   sample.image = cat({input, scene.defective, scene.clean}, 0);  // (9, S, S)
-  sample.mask = scene.mask;                                       // (1, S, S)
+  sample.mask = scene.mask;                                      // (1, S, S)
   sample.label = scene.kind;
   sample.defect_type = data::fabric::defect_name(data::fabric::defect_kinds()[static_cast<size_t>(scene.kind)]);
   sample.category = scene.category;

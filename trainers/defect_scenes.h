@@ -54,14 +54,19 @@ models::PasteWindow centred_window(const models::PasteWindow& box, int64_t side,
 enum class FusionBackground { Shifted, Other };
 FusionBackground fusion_background_from_name(const std::string& name);  // "shifted" | "other"
 
-// The imperfect input of stage 2 for one scene (all (3, S, S) in [0, 1]):
+// The imperfect input of stage 2 from a defective image y (3, H, W), its mask
+// m (1, H, W) 0/1 (non-empty) and a defect-free background b (3, H, W), all in [0, 1]:
 //   W = the defect's bounding box grown by `margin` pixels on each side (clipped)
-//   b = the background: clean rolled by (dy, dx) ~ U[S/4, 3S/4) each, or another
-//       fabric of the scene's category (drawn from gen)
 //   P = y_W m_W + b_W (1 - m_W): the defect's own pixels, the rest of the window
 //       from b, so the texture around the defect does not match y's
 //   x = make_imperfect_pair(y, P, W).input = y (1 - w) + P w     (w = 1 inside W)
 // T(x) should give back y: keep the defect, fuse the window into the fabric.
+Tensor paste_defect_window(const Tensor& defective, const Tensor& mask, const Tensor& background, int64_t margin);
+
+// The imperfect input of stage 2 for one scene (all (3, S, S) in [0, 1]):
+// paste_defect_window(y, m, b, margin) with the background
+//   b = the scene's clean image rolled by (dy, dx) ~ U[S/4, 3S/4) each, or another
+//       fabric of the scene's category (drawn from gen).
 Tensor make_fusion_input(const DefectScene& scene, FusionBackground background, int64_t margin, Generator& gen);
 
 // A lazily rendered, kept pool of samples (see above).

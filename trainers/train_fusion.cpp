@@ -15,6 +15,7 @@
 #include "tensor/error.h"
 #include "trainers/defect_scenes.h"
 #include "trainers/gan_metrics.h"
+#include "trainers/mvtec_defect_crops.h"
 #include "trainers/philox_stream.h"
 #include "trainers/trainer_wiring.h"
 
@@ -69,10 +70,13 @@ void check_fusion_options(const FusionTrainOptions& o) {
   LOOM_CHECK(o.margin >= 0, "--margin must not be negative, got ", o.margin);
   LOOM_CHECK(o.lambda >= 0, "--lambda must not be negative, got ", o.lambda);
   LOOM_CHECK(o.samples >= 1, "--samples must be positive, got ", o.samples);
-  LOOM_CHECK(o.common.data.empty(), "loom train fusion reads procedural fabric only for now; --data (",
-             o.common.data, ") is not supported");
-  LOOM_CHECK(o.fabric_images >= o.common.batch && o.fabric_images >= o.samples, "--fabric-images (", o.fabric_images,
-             ") must be at least --batch (", o.common.batch, ") and --samples (", o.samples, ")");
+  if (o.common.data.empty()) {
+    LOOM_CHECK(o.fabric_images >= o.common.batch && o.fabric_images >= o.samples, "--fabric-images (", o.fabric_images,
+               ") must be at least --batch (", o.common.batch, ") and --samples (", o.samples, ")");
+  } else {
+    LOOM_CHECK(!o.dgt, "--dgt needs each defective image's defect-free twin and its defect class, which --data (",
+               o.common.data, ") does not have (its good images are other photographs); drop --dgt or --data");
+  }
 }
 
 void add_fusion_options(SettingsBinder& binder, FusionTrainOptions& o) {
@@ -87,14 +91,15 @@ void add_fusion_options(SettingsBinder& binder, FusionTrainOptions& o) {
   binder.add("--lambda", o.lambda, "weight of the L1 term (pix2pix: 100)");
   binder.add("--beta1", o.beta1, "Adam beta1");
   binder.add("--beta2", o.beta2, "Adam beta2");
-  binder.add("--background", o.background,
-             "texture around the pasted defect: shifted (the same fabric rolled) or other (another fabric of the "
-             "same category)")
+  binder
+      .add("--background", o.background,
+           "texture around the pasted defect: shifted (the same fabric rolled) or other (another fabric of the "
+           "same category)")
       ->check(CLI::IsMember({"shifted", "other"}));
   binder.add("--margin", o.margin, "pixels of mismatched texture kept around the defect in the pasted window");
   binder.add("--dgt", o.dgt, "DGT input encoding (smoothed defect codes + clean image) with its L1 losses");
   binder.add("--samples", o.samples, "rows (fixed pool samples) on each sample sheet");
-  binder.add("--fabric-images", o.fabric_images, "size of the procedural defect pool");
+  binder.add("--fabric-images", o.fabric_images, "size of the procedural defect pool (without --data)");
 }
 
 FusionTrainer::FusionTrainer(const FusionTrainOptions& options)
@@ -103,26 +108,39 @@ FusionTrainer::FusionTrainer(const FusionTrainOptions& options)
       dgt_(philox_stream(options.common.seed, kDgtOffset)) {
   check_fusion_options(options);
   const int64_t S = options.image;
-  pool_ = std::make_shared<FusionDefectPool>(options.fabric_images, S, options.common.seed,
-                                             fusion_background_from_name(options.background), options.margin);
-  data_description_ = "procedural fabric defects (" + std::to_string(options.fabric_images) + " images of " +
-                      std::to_string(S) + "x" + std::to_string(S) + " RGB; input: the defect pasted with " +
-                      (options.background == "shifted" ? "the same fabric rolled" : "another fabric of its category") +
-                      " around it" + (options.dgt ? "; DGT encoding" : "") + ")";
-  loader_ = std::make_unique<data::DataLoader>(
-      pool_, data::LoaderOptions{.batch_size = options.common.batch, .shuffle = true, .drop_last = true,
-                                 .seed = options.common.seed, .num_workers = 1});
+  if (options.common.data.empty()) {
+    pool_ = std::make_shared<FusionDefectPool>(options.fabric_images, S, options.common.seed,
+                                               fusion_background_from_name(options.background), options.margin);
+    data_description_ =
+        "procedural fabric defects (" + std::to_string(options.fabric_images) + " images of " + std::to_string(S) +
+        "x" + std::to_string(S) + " RGB; input: the defect pasted with " +
+        (options.background == "shifted" ? "the same fabric rolled" : "another fabric of its category") + " around it" +
+        (options.dgt ? "; DGT encoding" : "") + ")";
+  } else {
+    pool_ = make_mvtec_fusion_pool(options.common.data, S, options.common.seed, options.margin);
+    data_description_ = "MVTec AD defective test images at " + options.common.data + " (" +
+                        std::to_string(pool_->size()) + " images resized to " + std::to_string(S) + "x" +
+                        std::to_string(S) + "; input: the defect pasted with a train/good image of its category " +
+                        "around it; --background does not apply)";
+    LOOM_CHECK(pool_->size() >= options.common.batch && pool_->size() >= options.samples, "the defective images (",
+               data_description_, ") are fewer than --batch (", options.common.batch, ") or --samples (",
+               options.samples, ")");
+  }
+  loader_ = std::make_unique<data::DataLoader>(pool_, data::LoaderOptions{.batch_size = options.common.batch,
+                                                                          .shuffle = true,
+                                                                          .drop_last = true,
+                                                                          .seed = options.common.seed,
+                                                                          .num_workers = 1});
   const int64_t in_channels = options.dgt ? defect_classes() + 1 + 3 : 3;
   const models::NormKind norm = norm_kind(options.norm);
   Generator init(options.common.seed);
-  G_ = std::make_shared<models::FusionGenerator>(
-      models::FusionGenerator::Options{.in_channels = in_channels,
-                                       .out_channels = 3,
-                                       .depth = resolved_depth(options),
-                                       .width = options.width,
-                                       .norm = norm,
-                                       .dropout = true},
-      init);
+  G_ = std::make_shared<models::FusionGenerator>(models::FusionGenerator::Options{.in_channels = in_channels,
+                                                                                  .out_channels = 3,
+                                                                                  .depth = resolved_depth(options),
+                                                                                  .width = options.width,
+                                                                                  .norm = norm,
+                                                                                  .dropout = true},
+                                                 init);
   G_->set_dropout_generator(dropout_);
   D_ = std::make_shared<models::PatchDiscriminator>(
       models::PatchDiscriminator::Options{
@@ -153,10 +171,10 @@ models::DgtEncoding FusionTrainer::generator_input(const FusionBatch& batch, boo
   if (!options_.dgt) return {.input = batch.input};
   NoGradGuard no_grad;
   // The sheet uses the middle of the smoothing ranges (drawing would move the "dgt" stream).
-  return fixed_smoothing ? models::dgt_encode(batch.clean, batch.mask, batch.labels, defect_classes(),
-                                           {models::DgtSmoothing{2.0, 2.0, 0.75, 0.75}})
-                      : models::dgt_encode_random(batch.clean, batch.mask, batch.labels,
-                                                  {.classes = defect_classes()}, dgt_);
+  return fixed_smoothing
+             ? models::dgt_encode(batch.clean, batch.mask, batch.labels, defect_classes(),
+                                  {models::DgtSmoothing{2.0, 2.0, 0.75, 0.75}})
+             : models::dgt_encode_random(batch.clean, batch.mask, batch.labels, {.classes = defect_classes()}, dgt_);
 }
 
 Metrics FusionTrainer::step(int64_t) { return step_on(next_batch()); }
@@ -164,13 +182,13 @@ Metrics FusionTrainer::step(int64_t) { return step_on(next_batch()); }
 Metrics FusionTrainer::step_on(const FusionBatch& batch) {
   const double clip = options_.common.clip;
   const models::DgtEncoding encoding = generator_input(batch, false);
-  const Tensor& x = encoding.input;                    // (B, 3 | 12, S, S)
-  const Tensor& y = batch.target;                      // (B, 3, S, S)
-  const Tensor fake = (*G_)(x);                        // (B, 3, S, S)
+  const Tensor& x = encoding.input;  // (B, 3 | 12, S, S)
+  const Tensor& y = batch.target;    // (B, 3, S, S)
+  const Tensor fake = (*G_)(x);      // (B, 3, S, S)
 
   // D: L_D = 0.5 (BCE(D(x, y), 1) + BCE(D(x, T(x)), 0)), the fake pair first (pix2pix's order);
   // the same value as models::fusion_discriminator_loss, with D's outputs kept for the statistics.
-  optD_->zero_grad();  // also clears what T's loss of the last step left on D
+  optD_->zero_grad();                                 // also clears what T's loss of the last step left on D
   const Tensor d_fake = D_->judge(x, fake.detach());  // (B, 1, H', W') logits
   const Tensor d_real = D_->judge(x, y);
   const Tensor d_real_loss = models::gan_bce(d_real, 1.0, models::DOutput::Logits);
@@ -198,9 +216,12 @@ Metrics FusionTrainer::step_on(const FusionBatch& batch) {
   if (clip > 0) nn::clip_grad_norm_(G_->named_parameters(), clip);
   optG_->step();
 
-  Metrics metrics = {{"lossD", errD.item()},      {"lossD_real", d_real_loss.item()},
-                     {"lossD_fake", d_fake_loss.item()}, {"lossG", errG.item()},
-                     {"lossG_gan", gan.item()},   {"l1", l1.item()},
+  Metrics metrics = {{"lossD", errD.item()},
+                     {"lossD_real", d_real_loss.item()},
+                     {"lossD_fake", d_fake_loss.item()},
+                     {"lossG", errG.item()},
+                     {"lossG_gan", gan.item()},
+                     {"l1", l1.item()},
                      {"l1_input", options_.dgt ? 0.0 : mean_abs(batch.input, y).item()}};
   metrics.insert(metrics.end(), extra.begin(), extra.end());
   for (auto& entry : discriminator_metrics(d_real, d_fake, models::DOutput::Logits)) metrics.push_back(entry);

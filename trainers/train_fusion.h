@@ -11,6 +11,14 @@
 // shifted, or another fabric of the same category, --background other). So x
 // has hard seams and a mismatched texture around the defect; T(x) should be y.
 //
+// --data DIR (MVTec AD layout, one category or a root of categories;
+// mvtec_defect_crops.h, make_mvtec_fusion_pool): y = a defective test image
+// area-resized to S with its mask (area-resized, > 0.5), b = a train/good image
+// of the same category (seeded choice), x = y with the window's non-defect
+// pixels taken from b, as above. The pool holds every defective test image;
+// --fabric-images and --background do not apply, and --dgt is refused (it
+// needs y's defect-free twin, which real data lacks; "clean" is b there).
+//
 // One step (pix2pix's order), all images in [-1, 1]:
 //   fake = T(x)                                                      (B, 3, S, S)
 //   D:  d_fake = D(cat(x, fake.detach())), then d_real = D(cat(x, y))   (logits per patch)
@@ -54,19 +62,19 @@
 namespace loom::train {
 
 struct FusionTrainOptions {
-  CommonOptions common;      // lr 2e-4; batch 8 by default here
-  int64_t image = 64;        // S, a multiple of 2^depth
-  int64_t depth = 0;         // U-Net levels; 0: log2(S) (a 1x1 bottleneck, as pix2pix at 256)
-  int64_t width = 64;        // ngf = ndf
-  int64_t d_layers = 3;      // PatchGAN n_layers (3: 70x70)
+  CommonOptions common;        // lr 2e-4; batch 8 by default here
+  int64_t image = 64;          // S, a multiple of 2^depth
+  int64_t depth = 0;           // U-Net levels; 0: log2(S) (a 1x1 bottleneck, as pix2pix at 256)
+  int64_t width = 64;          // ngf = ndf
+  int64_t d_layers = 3;        // PatchGAN n_layers (3: 70x70)
   std::string norm = "batch";  // batch | instance
-  double lambda = 100;       // weight of the L1 term
+  double lambda = 100;         // weight of the L1 term
   double beta1 = 0.5, beta2 = 0.999;
   std::string background = "shifted";  // shifted | other
-  int64_t margin = 4;        // pixels of texture around the defect inside the pasted window
-  bool dgt = false;          // the DGT input encoding and losses
-  int64_t samples = 6;       // rows on a sample sheet
-  int64_t fabric_images = 512;  // the procedural pool
+  int64_t margin = 4;                  // pixels of texture around the defect inside the pasted window
+  bool dgt = false;                    // the DGT input encoding and losses
+  int64_t samples = 6;                 // rows on a sample sheet
+  int64_t fabric_images = 512;         // the procedural pool
 };
 
 void add_fusion_options(SettingsBinder& binder, FusionTrainOptions& options);
@@ -74,10 +82,10 @@ void check_fusion_options(const FusionTrainOptions& options);
 
 // One batch, all (B, ., S, S), images in [-1, 1].
 struct FusionBatch {
-  Tensor input;   // x (B, 3, S, S): the imperfect input
-  Tensor target;  // y (B, 3, S, S)
-  Tensor clean;   // b0 (B, 3, S, S)
-  Tensor mask;    // (B, 1, S, S) 0/1
+  Tensor input;                 // x (B, 3, S, S): the imperfect input
+  Tensor target;                // y (B, 3, S, S)
+  Tensor clean;                 // b0 (B, 3, S, S)
+  Tensor mask;                  // (B, 1, S, S) 0/1
   std::vector<int64_t> labels;  // defect kind per sample
 };
 
