@@ -72,11 +72,11 @@ void check_options(const EvalOptions& o) {
   LOOM_CHECK(!o.detector.empty(), "loom eval needs a detector (a unet or wae run directory or checkpoint)");
   LOOM_CHECK(!o.data.empty(), "loom eval needs --data DIR (a dataset in the MVTec AD, DAGM or AITEX layout)");
   LOOM_CHECK(!o.out_dir.empty(), "loom eval needs --out DIR");
-  LOOM_CHECK(o.max_fpr > 0 && o.max_fpr <= 1, "loom eval: --max-fpr must be in (0, 1], got ", o.max_fpr);
-  LOOM_CHECK(o.batch >= 1, "loom eval: --batch must be positive, got ", o.batch);
-  LOOM_CHECK(o.gallery >= 0, "loom eval: --gallery must be >= 0, got ", o.gallery);
-  LOOM_CHECK(o.val_share >= 0 && o.val_share < 1, "loom eval: --val-share must be in [0, 1), got ", o.val_share);
-  LOOM_CHECK(!(o.threshold >= 0 && o.val_share > 0), "loom eval: give either --threshold (", o.threshold,
+  LOOM_CHECK(o.max_fpr > 0 && o.max_fpr <= 1, "--max-fpr must be in (0, 1], got ", o.max_fpr);
+  LOOM_CHECK(o.batch >= 1, "--batch must be positive, got ", o.batch);
+  LOOM_CHECK(o.gallery >= 0, "--gallery must be >= 0, got ", o.gallery);
+  LOOM_CHECK(o.val_share >= 0 && o.val_share < 1, "--val-share must be in [0, 1), got ", o.val_share);
+  LOOM_CHECK(!(o.threshold >= 0 && o.val_share > 0), "give either --threshold (", o.threshold,
              ") or --val-share (", o.val_share, "), not both: each chooses the threshold");
 }
 
@@ -96,8 +96,8 @@ Detector open_detector(const std::string& path) {
     accepted += (accepted.empty() ? "" : ", ") + m.model;
     if (m.model == d.run.model) entry = &m;
   }
-  LOOM_CHECK(entry != nullptr, "loom eval: ", d.run.checkpoint.string(), " is a checkpoint of a ", d.run.model,
-             " run, which is no detector; loom eval takes runs of the models that score pixels: ", accepted);
+  LOOM_CHECK(entry != nullptr, d.run.checkpoint.string(), " is a checkpoint of a ", d.run.model,
+             " run, which is no detector; evaluation takes runs of the models that score pixels: ", accepted);
   d.scorer = entry->scorer(d.run);
   return d;
 }
@@ -114,12 +114,12 @@ std::vector<std::string> categories_to_evaluate(const data::DatasetScan& scan, c
   std::set<std::string> tested;  // categories with test images (AITEX: "", no split)
   for (const data::SampleFile& f : scan.files)
     if (f.split == "test" || f.split.empty()) tested.insert(f.category);
-  LOOM_CHECK(!tested.empty(), "loom eval: the dataset ", scan.root, " (", data::layout_name(scan.layout),
+  LOOM_CHECK(!tested.empty(), "the dataset ", scan.root, " (", data::layout_name(scan.layout),
              ") has no test images: nothing to evaluate");
   if (wanted.empty()) return {tested.begin(), tested.end()};
   std::vector<std::string> picked;
   for (const std::string& c : wanted) {
-    LOOM_CHECK(tested.count(c), "loom eval: no category '", c, "' with test images in ", scan.root,
+    LOOM_CHECK(tested.count(c), "no category '", c, "' with test images in ", scan.root,
                " (categories with test images: ", joined(tested), ")");
     if (std::find(picked.begin(), picked.end(), c) == picked.end()) picked.push_back(c);
   }
@@ -136,7 +136,7 @@ CategoryScores score_category(PixelScorer& scorer, const data::DatasetScan& scan
   int64_t defective = 0, good = 0;
   for (const data::SampleFile& f : scan.files)
     if (f.category == category && (f.split == "test" || f.split.empty())) (f.label ? defective : good) += 1;
-  LOOM_CHECK(defective > 0, "loom eval: category '", c.name, "' of ", scan.root,
+  LOOM_CHECK(defective > 0, "category '", c.name, "' of ", scan.root,
              " has no defective test images (", good,
              " good ones): the metrics compare maps with defect masks, so the test split needs defects");
   c.dataset = data::open_dataset(
@@ -207,7 +207,7 @@ ChosenThreshold choose_threshold(const EvalOptions& o, const PixelScorer& scorer
         if (image.held_out) held.push_back(&image);
     int64_t defective = 0;
     for (const ScoredImage* image : held) defective += image->defect != "good";
-    LOOM_CHECK(defective > 0, "loom eval: --val-share ", o.val_share, " holds out ", held.size(),
+    LOOM_CHECK(defective > 0, "--val-share ", o.val_share, " holds out ", held.size(),
                " images but no defective one (a defect type needs at least 2 test images to give one "
                "to validation); use a larger share or --threshold");
     const auto [maps, masks] = stacked(held);
@@ -221,7 +221,7 @@ ChosenThreshold choose_threshold(const EvalOptions& o, const PixelScorer& scorer
     return {scorer.threshold(),
             "the run's own threshold (mean + k sd of its defect-free validation maps, stored in the checkpoint)"};
   LOOM_CHECK(scorer.output() == train::PixelOutput::DefectProbability,
-             "loom eval: the detector's anomaly maps come without a stored threshold; give --threshold T or "
+             "the detector's anomaly maps come without a stored threshold; give --threshold T or "
              "--val-share F");
   return {0.5, "0.5 on the U-Net's defect probability"};
 }

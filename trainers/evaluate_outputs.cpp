@@ -111,7 +111,7 @@ void save_gallery(const fs::path& png, const EvalContext& context, const std::ve
     scale = largest > 0 ? largest : 1;
   }
   const std::vector<GalleryPick> picks = gallery_picks(categories, t, count);
-  LOOM_CHECK(!picks.empty(), "loom eval: no defective image for the gallery");
+  LOOM_CHECK(!picks.empty(), "the gallery has no defective image to show");
   NoGradGuard no_grad;
   std::vector<Tensor> cells;
   data::GridOptions grid;
@@ -166,6 +166,10 @@ nlohmann::json json_of(const EvalContext& c, const std::vector<CategoryScores>& 
     r["defect"] = row.defect;
     rows.push_back(r);
   }
+  nlohmann::json held_out = nlohmann::json::array();
+  for (const CategoryScores& category : categories)
+    for (const ScoredImage& image : category.images)
+      if (image.held_out) held_out.push_back(image.path);
   const EvalOptions& o = c.options;
   return {
       {"detector",
@@ -184,7 +188,8 @@ nlohmann::json json_of(const EvalContext& c, const std::vector<CategoryScores>& 
       {"threshold",
        {{"value", report.threshold},
         {"source", report.threshold_source},
-        {"validation_images", report.validation_images}}},
+        {"validation_images", report.validation_images},
+        {"validation", held_out}}},
       {"rows", rows},
       {"mean", metrics_json(report.mean)},
       {"outputs",
@@ -196,10 +201,10 @@ nlohmann::json json_of(const EvalContext& c, const std::vector<CategoryScores>& 
 
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path);
-  LOOM_CHECK(out.good(), "loom eval: cannot write ", path.string());
+  LOOM_CHECK(out.good(), "cannot write ", path.string());
   out << text;
   out.close();
-  LOOM_CHECK(out.good(), "loom eval: writing ", path.string(), " failed");
+  LOOM_CHECK(out.good(), "writing ", path.string(), " failed");
 }
 
 }  // namespace

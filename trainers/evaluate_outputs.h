@@ -1,8 +1,9 @@
 // evaluate_outputs.h: what `loom eval` (evaluate.cpp) hands to its writers,
 // and the writers of its three files (evaluate_outputs.cpp):
-//   eval.json    {"detector", "dataset", "settings", "threshold", "rows",
-//                 "mean", "gallery", "outputs"}; a metric the data cannot
-//                 define (NaN) is null
+//   eval.json    {"detector", "dataset", "settings", "threshold" (value,
+//                 source, the held-out validation images' paths), "rows",
+//                 "mean", "outputs"}; a metric the data cannot define (NaN)
+//                 is null
 //   eval.md      a header naming detector, dataset and threshold, then one
 //                table row per EvalRow (and the mean over categories)
 //   gallery.png  per row: image | ground truth | anomaly map (a / m, m the
