@@ -1,17 +1,22 @@
 // test_train_cgan.cpp: the stage-1 trainer (trainers/train_cgan.h) at tiny
 // sizes (image 32, width 8): the training crops hold their defect and the
 // condition patches are defect-free, D learns to tell real defect crops from
-// G's within 30 steps, resume is bit-exact, and a run writes what it should.
+// G's within 30 steps, resume is bit-exact, a run writes what it should, and
+// `loom sample` on a cgan run draws G(z, E(c)) of a G and E rebuilt here.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
 
+#include "autograd/grad_mode.h"
 #include "data/image.h"
 #include "data/transforms.h"
+#include "nn/checkpoint.h"
 #include "tensor/safetensors.h"
 #include "tests/trainers/train_test_util.h"
 #include "trainers/defect_scenes.h"
+#include "trainers/run_dir.h"
+#include "trainers/sample.h"
 #include "trainers/train_cgan.h"
 
 using namespace loom;
@@ -131,4 +136,60 @@ TEST(TrainCgan, RefusesABatchOfOneAndAMissingVggFileBeforeWritingAnything) {
   EXPECT_THROW(run_cgan({"--steps", "1", "--batch", "2", "--vgg19", "/nonexistent/vgg19.safetensors", "--run-dir",
                          vgg.string()}),
                Error);
+}
+
+// `loom sample` on a cgan run against a rebuild that shares no code with the
+// sampler's: a run with non-default sizes (nz 8, width 8, condition-dim 16,
+// seed 4, 3 condition rows), then, from its checkpoint file, G's tensors
+// ("G.*") loaded into a models::CganGenerator built here, the extractor
+// E = TextureFeatures::random with the run's seed, and the run's condition
+// patches c ("extra.sample_conditions"). The sampler's image i must be
+// G(z_i, E(c_{i mod 3})) with z ~ N(0, I) (5, 8) from Generator(seed),
+// bit for bit; and the run's last sample sheet must show G(fixed_z, E(c_r)) in
+// row r (checkpoint's "extra.fixed_z"), to the PNG's 8-bit rounding.
+TEST(TrainCgan, SamplerDrawsTheCheckpointsGeneratorOnTheRunsConditions) {
+  const fs::path dir = fresh_dir("sampler");
+  const fs::path checkpoint = run_cgan({"--steps", "3", "--batch", "4", "--nz", "8", "--condition-dim", "16", "--seed",
+                                        "4", "--sample-rows", "3", "--sample-columns", "2", "--run-dir", dir.string()});
+  const int64_t n = 5, S = 32, nz = 8, rows = 3, k = 2;
+  const Tensor images = sample_run(dir, {.n = n, .seed = 11, .out = ""});
+  ASSERT_EQ(images.shape(), (Shape{n, 3, S, S}));
+
+  const SafeTensors saved = load_safetensors(checkpoint.string());
+  const Tensor conditions = saved.tensors.at("extra.sample_conditions");  // (rows, 3, S, S) in [-1, 1]
+  const Tensor fixed_z = saved.tensors.at("extra.fixed_z");               // (k, nz)
+  ASSERT_EQ(conditions.shape(), (Shape{rows, 3, S, S}));
+  ASSERT_EQ(fixed_z.shape(), (Shape{k, nz}));
+  const auto E = models::TextureFeatures::random({.in_channels = 3, .seed = 4});
+  Generator init(123);  // any: every tensor of G is overwritten by the checkpoint's
+  models::CganGenerator G({.nz = nz,
+                           .ngf = 8,
+                           .ndf = 8,
+                           .channels = 3,
+                           .image_size = S,
+                           .gram_dim = E->condition_dim(),
+                           .condition_dim = 16},
+                          init);
+  nn::load_submodel(checkpoint.string(), "G.", G);
+  G.eval();
+  NoGradGuard no_grad;
+  const Tensor g = (*E)(conditions);  // (rows, gram_dim)
+  std::vector<Tensor> g_rows;
+  for (int64_t i = 0; i < n; ++i) g_rows.push_back(g.narrow(0, i % rows, 1));
+  Generator noise(11);
+  const Tensor z = randn({n, nz}, noise);
+  const Tensor expected = data::denormalize_from_pm1(G.forward(z, cat(g_rows, 0)));
+  EXPECT_EQ(max_abs(images - expected), 0.0);
+  EXPECT_GT(max_abs(images - images.narrow(0, 0, 1).expand(images.shape())), 0.0) << "all images alike";
+
+  // The sheet of step 3: row r = [c_r, G(fixed_z_1, g_r), G(fixed_z_2, g_r)], 32x32 cells, 2 px padding.
+  const Tensor sheet = data::load_image((dir / "samples/step_0000003.png").string());  // (3, H, W)
+  for (int64_t r = 0; r < rows; ++r) {
+    const Tensor generated =
+        data::denormalize_from_pm1(G.forward(fixed_z, g.narrow(0, r, 1).expand({k, g.size(1)}).contiguous()));
+    for (int64_t j = 0; j < k; ++j) {
+      const Tensor cell = data::crop(sheet, {2 + r * (S + 2), 2 + (j + 1) * (S + 2), S, S});
+      EXPECT_LE(max_abs(cell - generated.select(0, j)), 0.5 / 255 + 1e-6) << "row " << r << ", column " << j + 1;
+    }
+  }
 }
