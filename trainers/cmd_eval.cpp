@@ -28,8 +28,7 @@ loom::cli::CommandRegistration registration{
                       "the dataset root (MVTec AD: <cat>/test/<defect>/*.png with <cat>/ground_truth/<defect>/"
                       "<name>_mask.png; DAGM 2007; AITEX); images are resized to the detector's size, masks nearest")
           ->required();
-      cmd->add_option("--out", options->out_dir, "folder for eval.json, eval.md and gallery.png (created)")
-          ->required();
+      cmd->add_option("--out", options->out_dir, "folder for eval.json, eval.md and gallery.png (created)")->required();
       cmd->add_option("--category", options->categories,
                       "evaluate only this category (repeat for several; default: every category with test images)");
       cmd->add_option("--threshold", options->threshold,

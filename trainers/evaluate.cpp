@@ -76,8 +76,8 @@ void check_options(const EvalOptions& o) {
   LOOM_CHECK(o.batch >= 1, "--batch must be positive, got ", o.batch);
   LOOM_CHECK(o.gallery >= 0, "--gallery must be >= 0, got ", o.gallery);
   LOOM_CHECK(o.val_share >= 0 && o.val_share < 1, "--val-share must be in [0, 1), got ", o.val_share);
-  LOOM_CHECK(!(o.threshold >= 0 && o.val_share > 0), "give either --threshold (", o.threshold,
-             ") or --val-share (", o.val_share, "), not both: each chooses the threshold");
+  LOOM_CHECK(!(o.threshold >= 0 && o.val_share > 0), "give either --threshold (", o.threshold, ") or --val-share (",
+             o.val_share, "), not both: each chooses the threshold");
 }
 
 struct Detector {
@@ -136,8 +136,7 @@ CategoryScores score_category(PixelScorer& scorer, const data::DatasetScan& scan
   int64_t defective = 0, good = 0;
   for (const data::SampleFile& f : scan.files)
     if (f.category == category && (f.split == "test" || f.split.empty())) (f.label ? defective : good) += 1;
-  LOOM_CHECK(defective > 0, "category '", c.name, "' of ", scan.root,
-             " has no defective test images (", good,
+  LOOM_CHECK(defective > 0, "category '", c.name, "' of ", scan.root, " has no defective test images (", good,
              " good ones): the metrics compare maps with defect masks, so the test split needs defects");
   c.dataset = data::open_dataset(
       scan.root, {.category = category, .split = data::Split::Test},
@@ -175,7 +174,8 @@ int64_t hold_out(CategoryScores& c, double share, Generator& gen) {
     const int64_t k = std::min(static_cast<int64_t>(std::llround(share * static_cast<double>(n))), n - 1);
     if (k <= 0) continue;
     const std::vector<int64_t> order = randperm(n, gen).to(DType::Int64).to_vector<int64_t>();
-    for (int64_t j = 0; j < k; ++j) c.images[members[static_cast<size_t>(order[static_cast<size_t>(j)])]].held_out = true;
+    for (int64_t j = 0; j < k; ++j)
+      c.images[members[static_cast<size_t>(order[static_cast<size_t>(j)])]].held_out = true;
     held += k;
   }
   return held;

@@ -16,30 +16,29 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "trainers/detection_metrics.h"
 
 namespace loom::eval {
 
 struct EvalOptions {
-  std::string detector;           // a run directory or checkpoint (unet or wae)
-  std::string data;               // the dataset root
-  std::string out_dir;            // created; eval.json, eval.md, gallery.png
+  std::string detector;                 // a run directory or checkpoint (unet or wae)
+  std::string data;                     // the dataset root
+  std::string out_dir;                  // created; eval.json, eval.md, gallery.png
   std::vector<std::string> categories;  // empty: every category of the dataset
-  double threshold = -1;          // >= 0: use it; < 0: chosen on validation data (see evaluate.cpp)
+  double threshold = -1;                // >= 0: use it; < 0: chosen on validation data (see evaluate.cpp)
   // In (0, 1): hold out this share of each category's test images (seeded,
   // per defect type) as validation, take the best-F1 threshold there and
   // report the rest. 0: no hold-out (the run's threshold, or 0.5 for p).
   double val_share = 0;
-  uint64_t seed = 0;              // the hold-out's permutation (Philox)
-  double max_fpr = 0.3;           // AUPRO's integration limit
-  int64_t gallery = 3;            // best and worst cases each on gallery.png (0: none)
+  uint64_t seed = 0;     // the hold-out's permutation (Philox)
+  double max_fpr = 0.3;  // AUPRO's integration limit
+  int64_t gallery = 3;   // best and worst cases each on gallery.png (0: none)
   int64_t batch = 16;
-  bool quiet = false;             // no progress lines on stderr
+  bool quiet = false;  // no progress lines on stderr
 };
 
 struct EvalRow {
@@ -49,13 +48,13 @@ struct EvalRow {
 };
 
 struct EvalReport {
-  std::vector<EvalRow> rows;  // per category: "all" first, then each defect type
-  double threshold = 0;       // the threshold of the "at threshold" columns
-  std::string threshold_source;  // how it was chosen, in words
-  std::string model;             // the detector's model: "unet" or "wae"
+  std::vector<EvalRow> rows;      // per category: "all" first, then each defect type
+  double threshold = 0;           // the threshold of the "at threshold" columns
+  std::string threshold_source;   // how it was chosen, in words
+  std::string model;              // the detector's model: "unet" or "wae"
   int64_t validation_images = 0;  // held out by val_share (not in the rows)
-  nlohmann::json json;        // what eval.json holds
-  std::string table;          // the markdown table of eval.md (rows and, for several categories, the mean)
+  nlohmann::json json;            // what eval.json holds
+  std::string table;              // the markdown table of eval.md (rows and, for several categories, the mean)
   std::filesystem::path json_path, markdown_path, gallery_path;
   // The mean over categories of the "all" rows (what a results table quotes).
   DetectionMetrics mean;

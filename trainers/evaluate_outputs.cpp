@@ -120,11 +120,11 @@ void save_gallery(const fs::path& png, const EvalContext& context, const std::ve
   for (const GalleryPick& pick : picks) {
     const ScoredImage& image = *pick.image;
     const Tensor input = pick.category->dataset->get(image.index).image;  // (C, S, S)
-    const Tensor shown = clamp(image.map * (1.0 / scale), 0.0, 1.0);     // (1, S, S)
+    const Tensor shown = clamp(image.map * (1.0 / scale), 0.0, 1.0);      // (1, S, S)
     const Tensor mask = train::threshold_mask(image.map, t, /*strict=*/false).to(DType::Float32) * (1.0 / 255);
     for (const Tensor& cell : {input, image.mask, shown, mask}) cells.push_back(gallery_cell(cell, channels, side));
-    const std::string where = (categories.size() > 1 ? pick.category->name + "/" : std::string()) + image.defect +
-                              "/" + fs::path(image.path).stem().string();
+    const std::string where = (categories.size() > 1 ? pick.category->name + "/" : std::string()) + image.defect + "/" +
+                              fs::path(image.path).stem().string();
     grid.captions.push_back(where);
     grid.captions.push_back("truth");
     grid.captions.push_back(context.probability ? "p" : "a/" + fixed(scale, "%.3g"));
@@ -140,8 +140,8 @@ std::string markdown_file(const EvalContext& c, const std::vector<CategoryScores
   std::string text = "# loom eval\n\n";
   text += "- detector: `" + c.checkpoint + "` (" + c.model + ": " +
           (c.probability ? "defect probability p" : "anomaly map a") + ", " + std::to_string(c.image_size) + "x" +
-          std::to_string(c.image_size) + ", " + std::to_string(c.channels) + " channel" +
-          (c.channels == 1 ? "" : "s") + ")\n";
+          std::to_string(c.image_size) + ", " + std::to_string(c.channels) + " channel" + (c.channels == 1 ? "" : "s") +
+          ")\n";
   text += "- dataset: `" + c.options.data + "` (" + c.layout + "), test split; categories: " + names + "\n";
   text += "- threshold t = " + fixed(report.threshold, "%.6g") + ": " + report.threshold_source + "\n";
   if (report.validation_images > 0)
@@ -209,8 +209,7 @@ void write_text(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
-void write_eval_outputs(const EvalContext& context, const std::vector<CategoryScores>& categories,
-                        EvalReport& report) {
+void write_eval_outputs(const EvalContext& context, const std::vector<CategoryScores>& categories, EvalReport& report) {
   const fs::path out(context.options.out_dir);
   report.json_path = out / "eval.json";
   report.markdown_path = out / "eval.md";

@@ -26,18 +26,18 @@ namespace loom::eval {
 
 // One scored test image.
 struct ScoredImage {
-  std::string defect;  // "good" or the defect type
-  std::string path;    // the image file
-  int64_t index = 0;   // in its category's dataset
-  Tensor map;          // (1, S, S) float32: the score of every pixel
-  Tensor mask;         // (1, S, S) float32 0/1 (all 0 for good images)
+  std::string defect;     // "good" or the defect type
+  std::string path;       // the image file
+  int64_t index = 0;      // in its category's dataset
+  Tensor map;             // (1, S, S) float32: the score of every pixel
+  Tensor mask;            // (1, S, S) float32 0/1 (all 0 for good images)
   bool held_out = false;  // in the validation hold-out (--val-share), so in no row
 };
 
 // Every test image of one category, scored.
 struct CategoryScores {
-  std::string name;      // as reported ("" of AITEX: the root's folder name)
-  std::string selector;  // the dataset's category ("" for AITEX)
+  std::string name;                                // as reported ("" of AITEX: the root's folder name)
+  std::string selector;                            // the dataset's category ("" for AITEX)
   std::shared_ptr<data::FileListDataset> dataset;  // images resized to S x S
   std::vector<ScoredImage> images;                 // in dataset order
 };
@@ -53,7 +53,6 @@ struct EvalContext {
 
 // Writes eval.json, eval.md and (gallery > 0) gallery.png into options.out_dir
 // (which exists) and fills report.json, report.table and the paths.
-void write_eval_outputs(const EvalContext& context, const std::vector<CategoryScores>& categories,
-                        EvalReport& report);
+void write_eval_outputs(const EvalContext& context, const std::vector<CategoryScores>& categories, EvalReport& report);
 
 }  // namespace loom::eval

@@ -35,6 +35,15 @@ const std::vector<data::fabric::DefectKind> kDefects = {data::fabric::DefectKind
                                                         data::fabric::DefectKind::OilStain};
 constexpr int64_t kTestImages = 3;  // per test folder (good and each defect)
 
+// Tiny runs: 2 steps of a width-4 U-Net and WAE on 32 px procedural fabric.
+const std::vector<std::string> kUnetArgs = {
+    "--image",   "32", "--width",         "4", "--depth", "2", "--batch", "4",
+    "--samples", "2",  "--fabric-images", "8", "--steps", "2", "--quiet", "--sample-every",
+    "0"};
+const std::vector<std::string> kWaeArgs = {
+    "--image",         "32", "--width", "4", "--latent",      "8", "--batch",        "4", "--val-good", "4",
+    "--fabric-images", "8",  "--steps", "2", "--val-defects", "2", "--sample-every", "0", "--quiet"};
+
 // The dataset and the two runs, made once for every test of this file.
 struct Fixture {
   fs::path root, data, unet, wae;
@@ -55,15 +64,11 @@ const Fixture& fixture() {
                                         .size = 32,
                                         .seed = 0});
     x.unet = x.root / "unet";
-    train::test::run_trainer<train::UnetTrainOptions>(
-        train::add_unet_options, train::train_unet,
-        {"--image", "32", "--width", "4", "--depth", "2", "--batch", "4", "--fabric-images", "8", "--samples", "2",
-         "--steps", "2", "--quiet", "--sample-every", "0", "--run-dir", x.unet.string()});
+    train::test::run_trainer<train::UnetTrainOptions>(train::add_unet_options, train::train_unet,
+                                                      train::test::concat(kUnetArgs, {"--run-dir", x.unet.string()}));
     x.wae = x.root / "wae";
-    train::test::run_trainer<train::WaeTrainOptions>(
-        train::add_wae_options, train::train_wae,
-        {"--image", "32", "--width", "4", "--latent", "8", "--batch", "4", "--fabric-images", "8", "--val-good", "4",
-         "--val-defects", "2", "--steps", "2", "--quiet", "--sample-every", "0", "--run-dir", x.wae.string()});
+    train::test::run_trainer<train::WaeTrainOptions>(train::add_wae_options, train::train_wae,
+                                                     train::test::concat(kWaeArgs, {"--run-dir", x.wae.string()}));
     return x;
   }();
   return f;
@@ -228,7 +233,8 @@ TEST(Evaluate, UnetRowsEqualTheMetricsOfItsOwnMaps) {
     EXPECT_EQ(row["category"], report.rows[i].category);
     EXPECT_EQ(row["defect"], report.rows[i].defect);
     EXPECT_EQ(row["images"].get<int64_t>(), report.rows[i].metrics.images);
-    for (const char* key : {"image_auroc", "pixel_auroc", "aupro"}) EXPECT_TRUE(in_unit_interval_or_null(row[key])) << key;
+    for (const char* key : {"image_auroc", "pixel_auroc", "aupro"})
+      EXPECT_TRUE(in_unit_interval_or_null(row[key])) << key;
     for (const char* part : {"best", "at_threshold"})
       for (const char* key : {"f1", "precision", "recall", "iou"})
         EXPECT_TRUE(in_unit_interval_or_null(row[part][key])) << part << "." << key;
@@ -239,8 +245,9 @@ TEST(Evaluate, UnetRowsEqualTheMetricsOfItsOwnMaps) {
   EXPECT_EQ(report.rows[0].metrics.images, kTestImages * (1 + static_cast<int64_t>(kDefects.size())));
   EXPECT_EQ(report.rows[1].metrics.images, 2 * kTestImages);
   const std::string markdown = train::test::read_bytes(report.markdown_path);
-  EXPECT_NE(markdown.find("| category | defect | images | image AUROC | pixel AUROC | AUPRO@0.3 | F1 max | F1@t | IoU@t |"),
-            std::string::npos);
+  EXPECT_NE(
+      markdown.find("| category | defect | images | image AUROC | pixel AUROC | AUPRO@0.3 | F1 max | F1@t | IoU@t |"),
+      std::string::npos);
   for (const EvalRow& row : report.rows)
     EXPECT_NE(markdown.find("| " + row.category + " | " + row.defect + " | "), std::string::npos) << row.defect;
   EXPECT_NE(markdown.find(report.table), std::string::npos);
