@@ -99,8 +99,8 @@ Tensor resized(const Tensor& nchw, bool nearest) {
   return nearest ? upsample_nearest(nchw, 32, 32) : upsample_bilinear(nchw, 32, 32);
 }
 
-std::vector<TestImage> test_images(const fs::path& data_root) {
-  const fs::path category = data_root / fixture().category;
+std::vector<TestImage> test_images(const fs::path& data_root, const std::string& name) {
+  const fs::path category = data_root / name;
   std::vector<TestImage> images;
   std::vector<fs::path> folders;
   for (const auto& e : fs::directory_iterator(category / "test")) folders.push_back(e.path());
@@ -164,30 +164,44 @@ void expect_same_metrics(const DetectionMetrics& e, const DetectionMetrics& a, c
   expect_same(e.at_threshold.iou, a.at_threshold.iou, row + " IoU@t");
 }
 
-// Every row of the report equals detection_metrics over the right images
-// (`reported`: the images not held out), at the report's threshold.
-void expect_rows_match(const EvalReport& report, const fs::path& run, const std::set<std::string>& held_out = {},
-                       const fs::path& data_root = fixture().data,
-                       const std::vector<data::fabric::DefectKind>& kinds = kDefects) {
-  const std::vector<TestImage> images = test_images(data_root);
+// The rows of `category`, from report.rows[first] on, equal detection_metrics
+// over the right images (`reported`: the images not held out) at the report's
+// threshold: "all", then each defect type in name order. Returns the expected
+// "all" metrics.
+DetectionMetrics expect_category_rows(const EvalReport& report, size_t first, const fs::path& run,
+                                      const fs::path& data_root, const std::string& category,
+                                      const std::vector<data::fabric::DefectKind>& kinds,
+                                      const std::set<std::string>& held_out) {
+  const std::vector<TestImage> images = test_images(data_root, category);
   const auto maps = maps_of(run, images);
   auto reported = [&](const TestImage& t) { return !held_out.count(t.path); };
-  ASSERT_EQ(report.rows.size(), 1 + kinds.size());
-  EXPECT_EQ(report.rows[0].category, fixture().category);
-  EXPECT_EQ(report.rows[0].defect, "all");
-  expect_same_metrics(expected_metrics(images, maps, reported, report.threshold), report.rows[0].metrics, "all");
+  EXPECT_GE(report.rows.size(), first + 1 + kinds.size());
+  if (report.rows.size() < first + 1 + kinds.size()) return {};
+  EXPECT_EQ(report.rows[first].category, category);
+  EXPECT_EQ(report.rows[first].defect, "all");
+  const DetectionMetrics all = expected_metrics(images, maps, reported, report.threshold);
+  expect_same_metrics(all, report.rows[first].metrics, category + " all");
   std::set<std::string> defects;
   for (auto kind : kinds) defects.insert(data::fabric::defect_name(kind));
-  size_t r = 1;
-  for (const std::string& defect : defects) {  // rows in name order
-    ASSERT_LT(r, report.rows.size());
+  size_t r = first + 1;
+  for (const std::string& defect : defects) {
+    EXPECT_EQ(report.rows[r].category, category);
     EXPECT_EQ(report.rows[r].defect, defect);
     auto pick = [&](const TestImage& t) { return reported(t) && (t.defect == defect || t.defect == "good"); };
-    expect_same_metrics(expected_metrics(images, maps, pick, report.threshold), report.rows[r].metrics, defect);
+    expect_same_metrics(expected_metrics(images, maps, pick, report.threshold), report.rows[r].metrics,
+                        category + " " + defect);
     ++r;
   }
-  // One category: the mean is its "all" row (a mean has no best threshold).
-  expect_same_metrics(report.rows[0].metrics, report.mean, "mean", /*best_threshold=*/false);
+  return all;
+}
+
+// The report of the fixture's one category: its rows, and the mean = its "all"
+// row (a mean has no best threshold).
+void expect_rows_match(const EvalReport& report, const fs::path& run, const std::set<std::string>& held_out = {}) {
+  ASSERT_EQ(report.rows.size(), 1 + kDefects.size());
+  const DetectionMetrics all =
+      expect_category_rows(report, 0, run, fixture().data, fixture().category, kDefects, held_out);
+  expect_same_metrics(all, report.mean, "mean", /*best_threshold=*/false);
   EXPECT_TRUE(std::isnan(report.mean.best.threshold));
 }
 
@@ -298,7 +312,7 @@ TEST(Evaluate, ValShareChoosesTheThresholdOnHeldOutImages) {
   for (const auto& [folder, count] : per_folder) EXPECT_EQ(count, 2) << folder;
   EXPECT_EQ(report.rows[0].metrics.images, folders);
 
-  const std::vector<TestImage> images = test_images(fixture().data);
+  const std::vector<TestImage> images = test_images(fixture().data, fixture().category);
   const auto maps = maps_of(fixture().wae, images);
   std::vector<Tensor> m, k;
   for (const TestImage& t : images)
@@ -312,12 +326,16 @@ TEST(Evaluate, ValShareChoosesTheThresholdOnHeldOutImages) {
   EXPECT_EQ(evaluate_detector(o).json["threshold"]["validation"], report.json["threshold"]["validation"]);
 }
 
-// Images of 48 px for a 32 px detector: images resized bilinear, masks nearest.
-TEST(Evaluate, ResizesImagesAndMasksToTheDetectorsSize) {
+// Two categories of 48 px images for a 32 px detector: images resized
+// bilinear, masks nearest; rows per category; the mean averages the two "all"
+// rows and sums their images; --category picks one.
+TEST(Evaluate, TwoCategoriesResizedToTheDetectorsSize) {
   const fs::path data = fixture().root / "data48";
+  const std::vector<std::string> categories = {data::fabric::fabric_categories()[0],
+                                               data::fabric::fabric_categories()[1]};
   const std::vector<data::fabric::DefectKind> kinds = {data::fabric::DefectKind::ColorSpot};
   data::fabric::write_fabric_dataset({.out_dir = data.string(),
-                                      .categories = {fixture().category},
+                                      .categories = categories,
                                       .defects = kinds,
                                       .n_train = 1,
                                       .n_test = 2,
@@ -326,8 +344,25 @@ TEST(Evaluate, ResizesImagesAndMasksToTheDetectorsSize) {
   EvalOptions o = options_for(fixture().unet, "data48");
   o.data = data.string();
   const EvalReport report = evaluate_detector(o);
-  EXPECT_EQ(report.rows[0].metrics.images, 4);
-  expect_rows_match(report, fixture().unet, {}, data, kinds);
+  ASSERT_EQ(report.rows.size(), 4u);
+  const DetectionMetrics a = expect_category_rows(report, 0, fixture().unet, data, categories[0], kinds, {});
+  const DetectionMetrics b = expect_category_rows(report, 2, fixture().unet, data, categories[1], kinds, {});
+  EXPECT_EQ(report.mean.images, 8);
+  EXPECT_EQ(report.mean.defective_images, 4);
+  EXPECT_NEAR(report.mean.pixel_auroc, (a.pixel_auroc + b.pixel_auroc) / 2, 1e-12);
+  EXPECT_NEAR(report.mean.aupro, (a.aupro + b.aupro) / 2, 1e-12);
+  EXPECT_NEAR(report.mean.best.f1, (a.best.f1 + b.best.f1) / 2, 1e-12);
+  EXPECT_NEAR(report.mean.at_threshold.iou, (a.at_threshold.iou + b.at_threshold.iou) / 2, 1e-12);
+  EXPECT_NE(report.table.find("| **mean** | all | 8 (4 defective) |"), std::string::npos) << report.table;
+  const nlohmann::json json = nlohmann::json::parse(train::test::read_bytes(report.json_path));
+  EXPECT_EQ(json["dataset"]["categories"], nlohmann::json(categories));
+  EXPECT_NEAR(json["mean"]["pixel_auroc"].get<double>(), report.mean.pixel_auroc, 1e-12);
+
+  o.categories = {categories[1]};
+  o.out_dir = out_dir("data48_one").string();
+  const EvalReport one = evaluate_detector(o);
+  ASSERT_EQ(one.rows.size(), 2u);
+  expect_category_rows(one, 0, fixture().unet, data, categories[1], kinds, {});
 }
 
 TEST(Evaluate, RefusesBadInput) {
