@@ -3,22 +3,24 @@
 // DAGM or AITEX layout (data/layout.h), per category and per defect type, with
 // the metrics of detection_metrics.h.
 //
-// (The implementation's header comment says exactly how the validation
-// threshold is chosen and what each output file holds.)
+// (evaluate.cpp's header comment says exactly which images are scored and how
+// the threshold is chosen; evaluate_outputs.h what each output file holds.)
 //
 // Outputs in out_dir:
-//   eval.json   settings, extractor/detector description, and for every
-//               category: the metrics over all its test images and, per defect
-//               type, over that type's images plus the category's good ones
-//   eval.md     the same as markdown tables
+//   eval.json   the detector, the dataset, the settings, the threshold and its
+//               source, and for every category: the metrics over all its test
+//               images and, per defect type, over that type's images plus the
+//               category's good ones; the mean over categories
+//   eval.md     the same as a markdown table
 //   gallery.png image | ground truth | anomaly map | thresholded mask, for the
 //               best and the worst defective images (by pixel F1 at threshold)
 #pragma once
 #include <cstdint>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "trainers/detection_metrics.h"
 

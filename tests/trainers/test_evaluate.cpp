@@ -7,6 +7,7 @@
 // the outputs, the threshold rules and the refusals of bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
