@@ -118,8 +118,8 @@ Tensor CganDiscriminator::forward(const Tensor& x, const Tensor& g) {
   const Tensor phi = (*features)(x);                        // phi(x): (N, Cf, 4, 4)
   const Tensor unconditional = (*head)(phi);                // psi(phi(x)): (N, 1, 1, 1)
   const Tensor v = (*embed)((*condition)(g));               // V c, c = W norm(g) + b: (N, Cf)
-  const Tensor pooled = sum(phi, {2, 3});                   // sum_{h,w} phi(x): (N, Cf)
-  const Tensor projection = sum(v * pooled, {1});           // <V c, phi(x)>: (N)
+  const Tensor pooled = mean(phi, {2, 3});                  // mean_{h,w} phi(x): (N, Cf)
+  const Tensor projection = sum(v * pooled, {1});           // <V c, mean_hw phi(x)>: (N)
   return unconditional + projection.reshape({n, 1, 1, 1});  // Miyato eq. 3: logits (N, 1, 1, 1)
 }
 

@@ -310,7 +310,7 @@ std::pair<double, double> train_discriminator(CganDiscriminator& D, const Tensor
 
 TEST(CganGram, DiscriminatorIsThePaperProjection) {
   // In eval mode (batch norms use running statistics, so each sample is on
-  // its own): D(x, g) = sum(head.weight * phi(x)) + <V c, sum_hw phi(x)>, c =
+  // its own): D(x, g) = sum(head.weight * phi(x)) + <V c, mean_hw phi(x)>, c =
   // condition(g), computed here from D's parts by loops in double.
   TinyCgan m;
   m.D.eval();
@@ -326,7 +326,7 @@ TEST(CganGram, DiscriminatorIsThePaperProjection) {
     for (int64_t k = 0; k < cf; ++k)
       for (int64_t p = 0; p < 16; ++p) {
         const double f = phi[static_cast<size_t>((n * cf + k) * 16 + p)];
-        value += w[static_cast<size_t>(k * 16 + p)] * f + v[static_cast<size_t>(n * cf + k)] * f;
+        value += w[static_cast<size_t>(k * 16 + p)] * f + v[static_cast<size_t>(n * cf + k)] * f / 16;
       }
     expected.push_back(value);
   }
