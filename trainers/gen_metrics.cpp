@@ -179,9 +179,61 @@ double frechet_distance(const GaussianMoments& a, const GaussianMoments& b) {
   return mean_term + trace_sum - 2 * trace_sqrt_product(a.covariance, b.covariance, d);
 }
 
+namespace {
+
+// A = H X / sqrt(n - 1): (n - 1, d) with A^T A = the covariance of X. Row k - 1
+// of the Helmert matrix (k = 1..n-1) is (1, ..., 1, -k, 0, ..., 0) / sqrt(k (k + 1))
+// with k ones, so row k - 1 of A is (sum_{j<k} x_j - k x_k) / sqrt(k (k + 1) (n - 1)).
+FeatureMatrix helmert_factor(const FeatureMatrix& x) {
+  const int64_t n = x.rows, d = x.cols;
+  FeatureMatrix a{.rows = n - 1, .cols = d, .values = std::vector<double>(static_cast<size_t>((n - 1) * d))};
+  std::vector<double> prefix(x.row(0), x.row(0) + d);  // sum_{j<k} x_j
+  for (int64_t k = 1; k < n; ++k) {
+    const double scale = 1 / std::sqrt(static_cast<double>(k) * static_cast<double>(k + 1) * static_cast<double>(n - 1));
+    for (int64_t j = 0; j < d; ++j) {
+      a.values[(k - 1) * d + j] = (prefix[j] - static_cast<double>(k) * x.row(k)[j]) * scale;
+      prefix[j] += x.row(k)[j];
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+double trace_sqrt_product_of_samples(const FeatureMatrix& x, const FeatureMatrix& y) {
+  check_same_dim(x, y, "FID");
+  LOOM_CHECK(x.rows >= 2 && y.rows >= 2, "FID: a covariance needs at least 2 feature vectors, got ", x.rows, " and ",
+             y.rows);
+  // the smaller side first: G = C C^T with C = A_small A_large^T, r x r
+  const bool x_smaller = x.rows <= y.rows;
+  const FeatureMatrix small = helmert_factor(x_smaller ? x : y), large = helmert_factor(x_smaller ? y : x);
+  const int64_t r = small.rows, d = small.cols;
+  std::vector<double> c(static_cast<size_t>(r * large.rows));  // (r, large.rows)
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = 0; j < large.rows; ++j) c[i * large.rows + j] = dot(small.row(i), large.row(j), d);
+  std::vector<double> g(static_cast<size_t>(r * r));  // (r, r) C C^T, exactly symmetric
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = i; j < r; ++j)
+      g[i * r + j] = g[j * r + i] = dot(c.data() + i * large.rows, c.data() + j * large.rows, large.rows);
+  const SymmetricEigen eig = symmetric_eigen(g, r);
+  const double floor = eigenvalue_noise_floor(eig.values);
+  double trace = 0;
+  for (double lambda : eig.values)
+    if (lambda > floor) trace += std::sqrt(lambda);  // sigma_i(C)
+  return trace;
+}
+
 double frechet_distance(const FeatureMatrix& x, const FeatureMatrix& y) {
   check_same_dim(x, y, "FID");
-  return frechet_distance(gaussian_moments(x), gaussian_moments(y));
+  const GaussianMoments mx = gaussian_moments(x), my = gaussian_moments(y);
+  if (std::min(x.rows, y.rows) - 1 >= x.cols) return frechet_distance(mx, my);  // the d x d route
+  const int64_t d = x.cols;
+  double mean_term = 0, trace_sum = 0;
+  for (int64_t k = 0; k < d; ++k) {
+    mean_term += (mx.mean[k] - my.mean[k]) * (mx.mean[k] - my.mean[k]);
+    trace_sum += mx.covariance[k * d + k] + my.covariance[k * d + k];
+  }
+  return mean_term + trace_sum - 2 * trace_sqrt_product_of_samples(x, y);
 }
 
 // ---- diversity ------------------------------------------------------------

@@ -19,9 +19,19 @@
 // FID (Heusel et al., NeurIPS 2017; as pytorch-fid's calculate_frechet_distance):
 // the Frechet distance of the Gaussians fitted to X and Y,
 //   FID = ||mu_x - mu_y||^2 + Tr(S_x + S_y - 2 (S_x S_y)^{1/2})
-// with mu the mean and S the covariance with divisor n - 1 (numpy.cov), and
-// Tr((S_x S_y)^{1/2}) from the eigenvalues of S_x^{1/2} S_y S_x^{1/2}
-// (symmetric_eigen.h). The estimate is biased upwards by O(d / n).
+// with mu the mean and S the covariance with divisor n - 1 (numpy.cov). The
+// estimate is biased upwards by O(d / n). Tr((S_x S_y)^{1/2}) is computed on
+// the smaller of two equivalent matrices:
+// - d x d (when both sets have more than d rows): the eigenvalues of
+//   S_x^{1/2} S_y S_x^{1/2} (symmetric_eigen.h: trace_sqrt_product);
+// - r x r, r = min(n_x, n_y) - 1 (fewer rows than d + 1, e.g. VGG's 896 dims):
+//   write S = A^T A with A = H X / sqrt(n - 1), H the (n - 1) x n Helmert matrix
+//   (orthonormal rows orthogonal to (1, ..., 1), so H^T H = I - 1 1^T / n and A^T A
+//   is the centred scatter / (n - 1)). Then S_x S_y = A_x^T (A_x A_y^T) A_y and its
+//   nonzero eigenvalues are those of C C^T with C = A_x A_y^T (n_x - 1, n_y - 1), i.e.
+//   the squared singular values of C:  Tr((S_x S_y)^{1/2}) = ||C||_* = sum_i sigma_i(C),
+//   from the eigenvalues of C C^T or C^T C, whichever is smaller. No d x d
+//   matrix is formed, and none of the d - r zero eigenvalues enters the sum.
 //
 // Diversity (in the spirit of IC-LPIPS, Ojha et al., "Few-shot Image Generation
 // via Cross-domain Correspondence", CVPR 2021, which clusters generated images
@@ -104,8 +114,11 @@ GaussianMoments gaussian_moments(const FeatureMatrix& features);
 
 // ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^{1/2}).
 double frechet_distance(const GaussianMoments& a, const GaussianMoments& b);
-// frechet_distance of the moments of X and Y.
+// FID of X and Y, by whichever route above is smaller. Throws when either has
+// fewer than 2 rows or the dimensions differ.
 double frechet_distance(const FeatureMatrix& x, const FeatureMatrix& y);
+// The r x r route: sum of the singular values of A_x A_y^T.
+double trace_sqrt_product_of_samples(const FeatureMatrix& x, const FeatureMatrix& y);
 
 // ---- diversity ----------------------------------------------------------
 struct DiversityOptions {

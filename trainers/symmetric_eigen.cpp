@@ -54,28 +54,40 @@ std::vector<double> checked_symmetric(const std::vector<double>& a, int64_t n) {
 //   <=> cot(2 phi) = (a_qq - a_pp) / (2 a_pq) =: theta,   t = tan(phi) = s / c
 //   t^2 + 2 theta t - 1 = 0, the smaller root t = sign(theta) / (|theta| + sqrt(theta^2 + 1))
 // (|phi| <= pi/4: the rotation moves the matrix least, which makes Jacobi converge).
-void rotate(std::vector<double>& a, std::vector<double>& v, int64_t n, int64_t p, int64_t q) {
+// Rows p and q change as a'_pk = c a_pk - s a_qk, a'_qk = s a_pk + c a_qk (k != p, q),
+// read and written along the rows (contiguous); columns p and q are their
+// mirror images. The 2x2 block: a'_pp = a_pp - t a_pq, a'_qq = a_qq + t a_pq
+// (c^2 a_pp - 2 c s a_pq + s^2 a_qq simplified with the choice of t), a'_pq = 0.
+// V is kept transposed (vt: row k = column k of V), so V J also changes two rows.
+void rotate(std::vector<double>& a, std::vector<double>& vt, int64_t n, int64_t p, int64_t q) {
   const double apq = a[p * n + q];
   const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
   const double sign = theta >= 0 ? 1.0 : -1.0;
   const double t = std::abs(theta) > 1e150 ? 1 / (2 * theta)  // theta^2 would overflow; t ~ 1 / (2 theta)
                                            : sign / (std::abs(theta) + std::sqrt(theta * theta + 1));
   const double c = 1 / std::sqrt(t * t + 1), s = t * c;
-  for (int64_t k = 0; k < n; ++k) {  // columns p, q: A J
-    const double akp = a[k * n + p], akq = a[k * n + q];
-    a[k * n + p] = c * akp - s * akq;
-    a[k * n + q] = s * akp + c * akq;
+  double* row_p = a.data() + p * n;
+  double* row_q = a.data() + q * n;
+  for (int64_t k = 0; k < n; ++k) {
+    if (k == p || k == q) continue;
+    const double apk = row_p[k], aqk = row_q[k];
+    row_p[k] = c * apk - s * aqk;
+    row_q[k] = s * apk + c * aqk;
   }
-  for (int64_t k = 0; k < n; ++k) {  // rows p, q: J^T (A J)
-    const double apk = a[p * n + k], aqk = a[q * n + k];
-    a[p * n + k] = c * apk - s * aqk;
-    a[q * n + k] = s * apk + c * aqk;
+  for (int64_t k = 0; k < n; ++k) {  // the columns, by symmetry
+    if (k == p || k == q) continue;
+    a[k * n + p] = row_p[k];
+    a[k * n + q] = row_q[k];
   }
-  a[p * n + q] = a[q * n + p] = 0;  // zero by construction; drop the rounding residue
-  for (int64_t k = 0; k < n; ++k) {  // V J
-    const double vkp = v[k * n + p], vkq = v[k * n + q];
-    v[k * n + p] = c * vkp - s * vkq;
-    v[k * n + q] = s * vkp + c * vkq;
+  row_p[p] -= t * apq;
+  row_q[q] += t * apq;
+  row_p[q] = row_q[p] = 0;
+  double* v_p = vt.data() + p * n;
+  double* v_q = vt.data() + q * n;
+  for (int64_t k = 0; k < n; ++k) {
+    const double vkp = v_p[k], vkq = v_q[k];
+    v_p[k] = c * vkp - s * vkq;
+    v_q[k] = s * vkp + c * vkq;
   }
 }
 
@@ -89,8 +101,8 @@ double eigenvalue_noise_floor(const std::vector<double>& values) {
 
 SymmetricEigen symmetric_eigen(const std::vector<double>& input, int64_t n) {
   std::vector<double> a = checked_symmetric(input, n);  // (n, n), becomes diag(lambda)
-  std::vector<double> v(static_cast<size_t>(n * n), 0.0);  // (n, n), becomes the eigenvectors
-  for (int64_t i = 0; i < n; ++i) v[i * n + i] = 1;
+  std::vector<double> vt(static_cast<size_t>(n * n), 0.0);  // (n, n), becomes V^T: row k = eigenvector k
+  for (int64_t i = 0; i < n; ++i) vt[i * n + i] = 1;
   const double norm = frobenius_norm(a);
   // An entry below eps * ||A||_F is rounding noise of earlier rotations:
   // rotating it away changes no eigenvalue by more than the rounding of the
@@ -108,7 +120,7 @@ SymmetricEigen symmetric_eigen(const std::vector<double>& input, int64_t n) {
           a[p * n + q] = a[q * n + p] = 0;
           continue;
         }
-        rotate(a, v, n, p, q);
+        rotate(a, vt, n, p, q);
         rotated = true;
       }
     converged = !rotated;
@@ -125,7 +137,7 @@ SymmetricEigen symmetric_eigen(const std::vector<double>& input, int64_t n) {
   result.vectors.resize(static_cast<size_t>(n * n));
   for (int64_t k = 0; k < n; ++k) {
     result.values[k] = a[order[k] * n + order[k]];
-    for (int64_t i = 0; i < n; ++i) result.vectors[i * n + k] = v[i * n + order[k]];
+    for (int64_t i = 0; i < n; ++i) result.vectors[i * n + k] = vt[order[k] * n + i];
   }
   return result;
 }

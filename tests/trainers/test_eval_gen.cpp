@@ -25,6 +25,7 @@
 #include "data/transforms.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
+#include "tensor/safetensors.h"
 #include "tests/trainers/train_test_util.h"
 #include "trainers/eval_gen.h"
 #include "trainers/sample.h"
@@ -251,6 +252,39 @@ TEST(EvalGen, FakeFolderAgainstItselfHasZeroFid) {
   EXPECT_DOUBLE_EQ(report.diversity_fake.score, report.diversity_real.score);
   o.image = 16;
   EXPECT_EQ(evaluate_generator(o).image_size, 16);
+}
+
+// --vgg19 FILE: a file with torchvision's names and shapes up to relu3_1
+// (features.0, 2, 5, 7, 10), random values: 2 (64 + 128 + 256) = 896 dims, and
+// the report names VGG19 and still says it is not Inception.
+TEST(EvalGen, Vgg19ExtractorWhenGiven) {
+  Generator gen(8);
+  const fs::path file = fresh_dir("vgg") / "vgg19.safetensors";
+  fs::create_directories(file.parent_path());
+  const std::vector<std::pair<int, std::pair<int64_t, int64_t>>> convs = {
+      {0, {64, 3}}, {2, {64, 64}}, {5, {128, 64}}, {7, {128, 128}}, {10, {256, 128}}};
+  std::map<std::string, Tensor> weights;
+  for (const auto& [index, shape] : convs) {
+    const auto [out, in] = shape;
+    weights["features." + std::to_string(index) + ".weight"] =
+        normal({out, in, 3, 3}, 0, std::sqrt(2.0 / (9.0 * in)), gen);
+    weights["features." + std::to_string(index) + ".bias"] = Tensor::zeros({out});
+  }
+  save_safetensors(file.string(), weights);
+  EvalGenOptions o = dcgan_options();
+  o.vgg19 = file.string();
+  o.out_json = (file.parent_path() / "report.json").string();
+  const EvalGenReport report = evaluate_generator(o);
+  EXPECT_EQ(report.extractor, "vgg19");
+  EXPECT_EQ(report.feature_dim, 896);
+  EXPECT_NE(report.text.find("extractor  vgg19: VGG19 features"), std::string::npos) << report.text;
+  EXPECT_NE(report.text.find("from VGG19, not Inception-v3"), std::string::npos) << report.text;
+  EXPECT_TRUE(std::isfinite(report.fid) && report.fid > 0);
+  std::ifstream in(o.out_json);
+  const nlohmann::json json = nlohmann::json::parse(in);
+  EXPECT_EQ(json["extractor"]["kind"], "vgg19");
+  EXPECT_EQ(json["extractor"]["vgg19"], file.string());
+  EXPECT_EQ(json["comparable_with_published_figures"], false);
 }
 
 TEST(EvalGen, ClearErrors) {

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <numeric>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -365,6 +366,24 @@ TEST(Fid, MatchesNumpyOnSamples) {
     numpy.add("y", y);
     const double reference = numpy.run("fid")["fid"].get<double>();
     EXPECT_NEAR(frechet_distance(x, y), reference, 1e-9 * std::abs(reference)) << n << " samples";
+  }
+}
+
+// Tr((S_x S_y)^{1/2}) as the nuclear norm of A_x A_y^T (the r x r route) equals
+// the d x d route on the covariances, with more rows than dimensions (both full
+// rank) and with fewer (the d x d route then sums rounding noise of its d - r
+// zero eigenvalues above the floor at most: a looser tolerance).
+TEST(Fid, SampleRouteEqualsCovarianceRoute) {
+  Generator gen(6);
+  for (const auto& [n, d, tolerance] : std::vector<std::tuple<int64_t, int64_t, double>>{{40, 12, 1e-11}, {9, 16, 1e-6}}) {
+    const FeatureMatrix x = isotropic_samples(n, std::vector<double>(d, 0.0), 1.0, gen);
+    FeatureMatrix y = isotropic_samples(n + 3, std::vector<double>(d, 0.5), 2.0, gen);
+    for (int64_t r = 0; r < y.rows; ++r) y.values[r * d + 2] -= 0.5 * y.values[r * d + 1];
+    const GaussianMoments mx = gaussian_moments(x), my = gaussian_moments(y);
+    const double by_covariances = trace_sqrt_product(mx.covariance, my.covariance, d);
+    EXPECT_NEAR(trace_sqrt_product_of_samples(x, y), by_covariances, tolerance * by_covariances) << n << " x " << d;
+    EXPECT_NEAR(trace_sqrt_product_of_samples(y, x), by_covariances, tolerance * by_covariances) << n << " x " << d;
+    EXPECT_NEAR(frechet_distance(x, y), frechet_distance(mx, my), tolerance * frechet_distance(mx, my));
   }
 }
 
