@@ -63,9 +63,8 @@ void check_options(const UnetTrainOptions& o) {
 // nearest; the reader refuses a mask whose size differs from its image's).
 std::shared_ptr<data::FileListDataset> open_defect_images(const UnetTrainOptions& o) {
   if (o.defect_data.empty()) return nullptr;
-  const data::DatasetOptions read{.color = o.channels == 1 ? data::ColorMode::Gray : data::ColorMode::RGB,
-                                  .height = o.image,
-                                  .width = o.image};
+  const data::DatasetOptions read{
+      .color = o.channels == 1 ? data::ColorMode::Gray : data::ColorMode::RGB, .height = o.image, .width = o.image};
   try {
     return data::open_dataset(o.defect_data, {.labels = data::LabelFilter::Defective}, read);
   } catch (const Error& e) {
@@ -116,8 +115,7 @@ void add_unet_options(SettingsBinder& binder, UnetTrainOptions& o) {
   binder.add("--class-weight", o.class_weight, "weight of the image-level BCE (with --class-head)");
   binder.add("--beta1", o.beta1, "Adam beta1");
   binder.add("--beta2", o.beta2, "Adam beta2");
-  binder.add("--synth", o.synth,
-             "defect synthesis methods: all, none, or names joined by commas (loom synth --help)");
+  binder.add("--synth", o.synth, "defect synthesis methods: all, none, or names joined by commas (loom synth --help)");
   binder.add("--defect-data", o.defect_data,
              "a dataset folder whose defective images (with masks) are also drawn as defective samples, "
              "e.g. a loom pipeline run's stage3_synthetic");

@@ -117,7 +117,7 @@ class UnetTrainer {
   ImageSource images_;
   std::vector<data::synth::SynthMethod> methods_;
   std::shared_ptr<data::FileListDataset> defect_images_;  // --defect-data, resized to S; null without it
-  MaskedImage sheet_;  // (n, C, S, S), (n, 1, S, S)
+  MaskedImage sheet_;                                     // (n, C, S, S), (n, 1, S, S)
   nn::TrainingCheckpoint state_;
 };
 

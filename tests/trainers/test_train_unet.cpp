@@ -160,9 +160,9 @@ TEST(TrainUnet, DefectDataBatchesHoldItsImagesAndMasks) {
   for (const std::string defect : {"hole", "color_spot", "knot"}) {
     const fs::path stem = fs::path(data::numbered_stem(0, 1));
     const Tensor image = data::load_image((dir / "plain_gray/test" / defect / stem).string() + ".png");
-    std::vector<float> mask =
-        data::load_image((dir / "plain_gray/ground_truth" / defect / stem).string() + "_mask.png", data::ColorMode::Gray)
-            .to_vector<float>();
+    std::vector<float> mask = data::load_image((dir / "plain_gray/ground_truth" / defect / stem).string() + "_mask.png",
+                                               data::ColorMode::Gray)
+                                  .to_vector<float>();
     for (float& v : mask) v = v > 0.5f ? 1.0f : 0.0f;
     files.push_back({image.to_vector<float>(), mask});
   }
@@ -208,10 +208,12 @@ TEST(TrainUnet, DefectDataMixesWithSynth) {
 }
 
 TEST(TrainUnet, DefectDataResumeIsBitExact) {
-  const fs::path dir = tiny_defect_dataset("resume_data", {data::fabric::DefectKind::Hole, data::fabric::DefectKind::Knot});
+  const fs::path dir =
+      tiny_defect_dataset("resume_data", {data::fabric::DefectKind::Hole, data::fabric::DefectKind::Knot});
   const std::vector<std::string> extra = {"--synth", "none", "--defect-data", dir.string()};
   const fs::path whole = fresh_dir("dd_whole"), split = fresh_dir("dd_split");
-  const fs::path a = run_unet(test::concat({"--steps", "4", "--sample-every", "2", "--run-dir", whole.string()}, extra));
+  const fs::path a =
+      run_unet(test::concat({"--steps", "4", "--sample-every", "2", "--run-dir", whole.string()}, extra));
   run_unet(test::concat({"--steps", "2", "--sample-every", "2", "--run-dir", split.string()}, extra));
   const fs::path b = run_unet({"--steps", "4", "--resume", split.string()});
   EXPECT_GT(expect_same_tensors(a, b), 10);
