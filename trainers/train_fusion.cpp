@@ -149,10 +149,14 @@ FusionTrainer::FusionTrainer(const FusionTrainOptions& options)
   optG_ = make_adam(*G_, options);
   optD_ = make_adam(*D_, options);
 
-  // The sheet's rows: pool samples 0 .. samples-1, as (n, 10, S, S) = [x, y, b0 in [-1, 1], mask 0/1].
-  std::vector<int64_t> first(static_cast<size_t>(options.samples));
-  for (size_t i = 0; i < first.size(); ++i) first[i] = static_cast<int64_t>(i);
-  const data::Batch rows = data::make_batch(*pool_, first);
+  // The sheet's rows, as (n, 10, S, S) = [x, y, b0 in [-1, 1], mask 0/1]: pool samples 0 .. n-1 of
+  // the procedural pool (random scenes), or n evenly spaced ones, i * size / n, of --data's pool (sorted
+  // by category and defect, so that the rows show several of them).
+  std::vector<int64_t> shown(static_cast<size_t>(options.samples));
+  for (size_t i = 0; i < shown.size(); ++i)
+    shown[i] = options.common.data.empty() ? static_cast<int64_t>(i)
+                                           : static_cast<int64_t>(i) * pool_->size() / options.samples;
+  const data::Batch rows = data::make_batch(*pool_, shown);
   std::vector<float> labels;
   for (int64_t label : rows.labels.to_vector<int64_t>()) labels.push_back(static_cast<float>(label));
   state_.models = {{"G", G_.get()}, {"D", D_.get()}};

@@ -39,7 +39,8 @@
 // Logged: lossD, lossD_real, lossD_fake, lossG (L_T), lossG_gan, l1 (mean|T(x) - y|),
 // l1_input (mean|x - y|, what T starts from; 0 with --dgt), [fore, back, mix with --dgt],
 // D_x, D_G_z, acc_real, acc_fake, acc (per patch, gan_metrics.h), lr.
-// Sample sheets: one row per fixed pool sample: input | output | target (with
+// Sample sheets: one row per fixed pool sample (samples 0 .. n-1; with --data
+// n evenly spaced ones, i * pool size / n): input | output | target (with
 // --dgt: clean image | smoothed mask F | output | target), T in eval mode.
 // The rows' images are the extra tensor "sample_images" of every checkpoint.
 //
