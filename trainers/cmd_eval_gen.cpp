@@ -19,7 +19,8 @@ loom::cli::CommandRegistration registration{
           "generation quality against real images: KID, FID and a clustered diversity score on texture features "
           "(the cgan extractor: fixed random network, or VGG19 with --vgg19; not Inception, so not comparable with "
           "published figures)");
-      cmd->add_option("--generator", o->generator, "a dcgan or cgan run directory (its newest checkpoint) or checkpoint");
+      cmd->add_option("--generator", o->generator,
+                      "a dcgan or cgan run directory (its newest checkpoint) or checkpoint");
       cmd->add_option("--fake", o->fake_dir, "instead of --generator: a folder of generated images (any depth)");
       cmd->add_option("--real", o->real,
                       "the real images: a folder (any depth), or a dataset in MVTec AD / DAGM / AITEX layout (its "

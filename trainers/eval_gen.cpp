@@ -153,8 +153,9 @@ Tensor resize_to_square(const Tensor& image, int64_t size) {
 
 ImageSet open_image_folder(const std::string& dir, int64_t channels) {
   const data::DatasetScan scan = data::scan_image_folder(dir);  // throws: missing, not a folder, no images
-  return {.dataset = std::make_shared<data::FileListDataset>(scan.files, data::DatasetOptions{.color = color_of(channels)}),
-          .description = "plain image folder"};
+  return {
+      .dataset = std::make_shared<data::FileListDataset>(scan.files, data::DatasetOptions{.color = color_of(channels)}),
+      .description = "plain image folder"};
 }
 
 ImageSet open_real_images(const std::string& root, const std::string& category, int64_t channels) {
@@ -194,6 +195,16 @@ EvalGenReport evaluate_generator(const EvalGenOptions& o) {
              "give exactly one of --generator RUN and --fake DIR (the images to judge)");
   LOOM_CHECK(!o.real.empty(), "--real DIR (the real images) is required");
   LOOM_CHECK(o.batch >= 1, "--batch must be at least 1, got ", o.batch);
+  // The cheap checks first, before any image is drawn: the real images exist,
+  // and an explicit KID subset size fits both sets.
+  const int64_t real_files =
+      with_context("--real", [&] { return open_real_images(o.real, o.category, 3); }).dataset->size();
+  const int64_t fake_files =
+      o.generator.empty() ? with_context("--fake", [&] { return open_image_folder(o.fake_dir, 3); }).dataset->size()
+                          : o.n;
+  if (o.kid_subset_size > 0)
+    check_kid_counts(real_files, fake_files, {.subset_size = o.kid_subset_size, .subsets = o.kid_subsets});
+
   EvalGenReport r;
   FeatureMatrix fake;
   std::shared_ptr<models::TextureFeatures> extractor;
@@ -231,9 +242,9 @@ EvalGenReport evaluate_generator(const EvalGenOptions& o) {
   // metrics
   Generator metrics_gen(o.seed);
   // Default: half the smaller set (at most 1000), so that the subsets differ and their std means something.
-  const int64_t subset_size =
-      o.kid_subset_size > 0 ? o.kid_subset_size
-                            : std::clamp<int64_t>(std::min(real.rows, fake.rows) / 2, 2, kDefaultKidSubsetSize);
+  const int64_t subset_size = o.kid_subset_size > 0
+                                  ? o.kid_subset_size
+                                  : std::clamp<int64_t>(std::min(real.rows, fake.rows) / 2, 2, kDefaultKidSubsetSize);
   r.kid = kernel_inception_distance(real, fake, {.subset_size = subset_size, .subsets = o.kid_subsets}, metrics_gen);
   r.fid = frechet_distance(real, fake);
   r.clusters = o.clusters >= 0 ? o.clusters : std::clamp<int64_t>(real.rows / 4, 1, kDefaultClusters);
@@ -269,19 +280,23 @@ EvalGenReport evaluate_generator(const EvalGenOptions& o) {
     << " subsets of " << r.kid.subset_size << "; unbiased MMD^2, kernel (x.y/d + 1)^3)\n"
     << "FID        " << format("%.6g", r.fid) << "\n"
     << "diversity  generated " << diversity_text(r.diversity_fake) << "; real " << diversity_text(r.diversity_real)
-    << "  (" << (r.clusters == 0 ? std::string("clusters: nearest real image")
-                                 : "k-means, " + std::to_string(r.clusters) + " clusters of the real images")
+    << "  ("
+    << (r.clusters == 0 ? std::string("clusters: nearest real image")
+                        : "k-means, " + std::to_string(r.clusters) + " clusters of the real images")
     << ")\n";
   for (const std::string& note : r.notes) t << "note: " << note << "\n";
   r.text = t.str();
 
   // JSON
-  nlohmann::json extractor_json = {{"kind", r.extractor},
-                                   {"description", r.extractor_description},
-                                   {"feature", "per layer: spatial mean of each channel, then spatial std (population)"},
-                                   {"feature_dim", r.feature_dim}};
-  if (r.extractor == "random") extractor_json["seed"] = o.extractor_seed;
-  else extractor_json["vgg19"] = o.vgg19;
+  nlohmann::json extractor_json = {
+      {"kind", r.extractor},
+      {"description", r.extractor_description},
+      {"feature", "per layer: spatial mean of each channel, then spatial std (population)"},
+      {"feature_dim", r.feature_dim}};
+  if (r.extractor == "random")
+    extractor_json["seed"] = o.extractor_seed;
+  else
+    extractor_json["vgg19"] = o.vgg19;
   r.json = {
       {"extractor", extractor_json},
       {"comparable_with_published_figures", false},

@@ -33,10 +33,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "data/file_list_dataset.h"
 #include "models/texture_features.h"
@@ -46,21 +45,21 @@
 namespace loom::eval {
 
 struct EvalGenOptions {
-  std::string generator;      // a dcgan or cgan run directory or checkpoint; or
-  std::string fake_dir;       // a folder of generated images (exactly one of the two)
-  std::string real;           // a folder of images or a dataset root
-  std::string category;       // datasets: only this category ("" = all)
-  int64_t n = 500;            // images drawn from the generator
-  uint64_t seed = 0;          // the generator's noise, the KID subsets and the k-means seeding
-  std::string vgg19;          // VGG19 weights (safetensors); empty: the random extractor
+  std::string generator;        // a dcgan or cgan run directory or checkpoint; or
+  std::string fake_dir;         // a folder of generated images (exactly one of the two)
+  std::string real;             // a folder of images or a dataset root
+  std::string category;         // datasets: only this category ("" = all)
+  int64_t n = 500;              // images drawn from the generator
+  uint64_t seed = 0;            // the generator's noise, the KID subsets and the k-means seeding
+  std::string vgg19;            // VGG19 weights (safetensors); empty: the random extractor
   uint64_t extractor_seed = 0;  // the random extractor's weights
-  int64_t image = 0;          // --fake: S (0: the first fake image's height)
+  int64_t image = 0;            // --fake: S (0: the first fake image's height)
   int64_t kid_subset_size = 0;  // 0: min(1000, max(2, min(real images, generated images) / 2))
   int64_t kid_subsets = 100;
-  int64_t clusters = -1;      // diversity: K k-means clusters of the real images; 0: nearest real
-                              // image; < 0: min(10, max(1, real images / 4))
-  int64_t batch = 32;         // images through the generator / the extractor at once
-  std::string out_json;       // where to write the JSON report ("" = nowhere)
+  int64_t clusters = -1;  // diversity: K k-means clusters of the real images; 0: nearest real
+                          // image; < 0: min(10, max(1, real images / 4))
+  int64_t batch = 32;     // images through the generator / the extractor at once
+  std::string out_json;   // where to write the JSON report ("" = nowhere)
 };
 
 // The extractor of the options: random (seeded, in_channels = channels) or VGG19.
@@ -91,7 +90,7 @@ FeatureMatrix dataset_features(models::TextureFeatures& extractor, const data::D
 Tensor resize_to_square(const Tensor& image, int64_t size);
 
 struct EvalGenReport {
-  std::string extractor;        // "random" or "vgg19"
+  std::string extractor;  // "random" or "vgg19"
   std::string extractor_description;
   int64_t feature_dim = 0;
   int64_t image_size = 0, channels = 0;
@@ -100,7 +99,7 @@ struct EvalGenReport {
   KidResult kid;
   double fid = 0;
   DiversityResult diversity_fake, diversity_real;
-  int64_t clusters = 0;  // K (0: nearest real image)
+  int64_t clusters = 0;            // K (0: nearest real image)
   std::vector<std::string> notes;  // the comparability note, warnings (few images for FID, ...)
   nlohmann::json json;             // what --out writes
   std::string text;                // what the command prints

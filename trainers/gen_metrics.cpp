@@ -121,16 +121,21 @@ std::vector<SubsetPair> kid_subsets(int64_t n_x, int64_t n_y, const KidOptions& 
   return pairs;
 }
 
-KidResult kernel_inception_distance(const FeatureMatrix& x, const FeatureMatrix& y, const KidOptions& options,
-                                    Generator& gen) {
-  check_same_dim(x, y, "KID");
+void check_kid_counts(int64_t n_x, int64_t n_y, const KidOptions& options) {
   const int64_t m = options.subset_size;
   LOOM_CHECK(m >= 2, "KID: the subset size must be at least 2, got ", m);
   LOOM_CHECK(options.subsets >= 1, "KID: the number of subsets must be at least 1, got ", options.subsets);
-  LOOM_CHECK(x.rows >= m, "KID: subsets of ", m, " images need at least ", m, " real images, but there are ", x.rows,
+  LOOM_CHECK(n_x >= m, "KID: subsets of ", m, " images need at least ", m, " real images, but there are ", n_x,
              " (lower the KID subset size or give more real images)");
-  LOOM_CHECK(y.rows >= m, "KID: subsets of ", m, " images need at least ", m, " generated images, but there are ",
-             y.rows, " (lower the KID subset size or generate more images)");
+  LOOM_CHECK(n_y >= m, "KID: subsets of ", m, " images need at least ", m, " generated images, but there are ", n_y,
+             " (lower the KID subset size or generate more images)");
+}
+
+KidResult kernel_inception_distance(const FeatureMatrix& x, const FeatureMatrix& y, const KidOptions& options,
+                                    Generator& gen) {
+  check_same_dim(x, y, "KID");
+  check_kid_counts(x.rows, y.rows, options);
+  const int64_t m = options.subset_size;
   const KernelTable kxx(x, x), kyy(y, y), kxy(x, y);
   KidResult result{.mean = 0, .std = 0, .subset_size = m, .subsets = options.subsets, .per_subset = {}};
   for (const SubsetPair& pair : kid_subsets(x.rows, y.rows, options, gen))
@@ -148,7 +153,9 @@ KidResult kernel_inception_distance(const FeatureMatrix& x, const FeatureMatrix&
 GaussianMoments gaussian_moments(const FeatureMatrix& features) {
   const int64_t n = features.rows, d = features.cols;
   LOOM_CHECK(n >= 2, "FID: a covariance needs at least 2 feature vectors, got ", n);
-  GaussianMoments moments{.dim = d, .count = n, .mean = std::vector<double>(static_cast<size_t>(d), 0.0),
+  GaussianMoments moments{.dim = d,
+                          .count = n,
+                          .mean = std::vector<double>(static_cast<size_t>(d), 0.0),
                           .covariance = std::vector<double>(static_cast<size_t>(d * d), 0.0)};
   for (int64_t i = 0; i < n; ++i)
     for (int64_t k = 0; k < d; ++k) moments.mean[k] += features.row(i)[k];
@@ -189,7 +196,8 @@ FeatureMatrix helmert_factor(const FeatureMatrix& x) {
   FeatureMatrix a{.rows = n - 1, .cols = d, .values = std::vector<double>(static_cast<size_t>((n - 1) * d))};
   std::vector<double> prefix(x.row(0), x.row(0) + d);  // sum_{j<k} x_j
   for (int64_t k = 1; k < n; ++k) {
-    const double scale = 1 / std::sqrt(static_cast<double>(k) * static_cast<double>(k + 1) * static_cast<double>(n - 1));
+    const double scale =
+        1 / std::sqrt(static_cast<double>(k) * static_cast<double>(k + 1) * static_cast<double>(n - 1));
     for (int64_t j = 0; j < d; ++j) {
       a.values[(k - 1) * d + j] = (prefix[j] - static_cast<double>(k) * x.row(k)[j]) * scale;
       prefix[j] += x.row(k)[j];
@@ -215,7 +223,7 @@ double trace_sqrt_product_of_samples(const FeatureMatrix& x, const FeatureMatrix
   for (int64_t i = 0; i < r; ++i)
     for (int64_t j = i; j < r; ++j)
       g[i * r + j] = g[j * r + i] = dot(c.data() + i * large.rows, c.data() + j * large.rows, large.rows);
-  const SymmetricEigen eig = symmetric_eigen(g, r);
+  const SymmetricEigen eig = symmetric_eigen(g, r, /*want_vectors=*/false);
   const double floor = eigenvalue_noise_floor(eig.values);
   double trace = 0;
   for (double lambda : eig.values)
@@ -362,8 +370,7 @@ DiversityResult DiversityReference::score(const FeatureMatrix& features) const {
       double total = 0;
       int64_t pairs = 0;
       for (size_t a = 0; a < cluster.size(); ++a)
-        for (size_t b = a + 1; b < cluster.size(); ++b, ++pairs)
-          total += z_distance(cluster[a], cluster[b]);
+        for (size_t b = a + 1; b < cluster.size(); ++b, ++pairs) total += z_distance(cluster[a], cluster[b]);
       cs.mean_distance = total / static_cast<double>(pairs);
       sum += cs.mean_distance;
       ++result.clusters_scored;

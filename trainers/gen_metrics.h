@@ -97,6 +97,10 @@ struct SubsetPair {
 };
 std::vector<SubsetPair> kid_subsets(int64_t n_x, int64_t n_y, const KidOptions& options, Generator& gen);
 
+// Throws unless m >= 2, subsets >= 1 and both sets have at least m rows (the
+// message says how many each has and what to change).
+void check_kid_counts(int64_t n_x, int64_t n_y, const KidOptions& options);
+
 // KID of X (real) against Y (generated). Throws when either set has fewer rows
 // than options.subset_size (saying how many it has), when m < 2, or when the
 // dimensions differ.
@@ -132,9 +136,9 @@ struct ClusterScore {
 };
 
 struct DiversityResult {
-  double score = 0;              // mean over the clusters with >= 2 members; NaN when none has
-  int64_t clusters_scored = 0;   // clusters with >= 2 members
-  int64_t dims_kept = 0;         // d'
+  double score = 0;                    // mean over the clusters with >= 2 members; NaN when none has
+  int64_t clusters_scored = 0;         // clusters with >= 2 members
+  int64_t dims_kept = 0;               // d'
   std::vector<ClusterScore> clusters;  // per centre
 };
 
@@ -155,9 +159,9 @@ class DiversityReference {
   std::vector<double> standardise(const double* f) const;  // (d') z(f) over the kept dimensions
   int64_t nearest_centre(const std::vector<double>& z) const;
 
-  std::vector<int64_t> kept_;          // the dimensions kept (std above the floor)
+  std::vector<int64_t> kept_;           // the dimensions kept (std above the floor)
   std::vector<double> mean_, inv_std_;  // (d)
-  FeatureMatrix centres_;              // (K, d') in z-space
+  FeatureMatrix centres_;               // (K, d') in z-space
 };
 
 // K-means (Lloyd) of the rows of `points` into k clusters: centres seeded by

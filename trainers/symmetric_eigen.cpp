@@ -30,8 +30,8 @@ double off_diagonal_norm(const std::vector<double>& a, int64_t n) {
 
 // The symmetric part (a + a^T) / 2, after checking that `a` is symmetric up to rounding.
 std::vector<double> checked_symmetric(const std::vector<double>& a, int64_t n) {
-  LOOM_CHECK(n >= 1 && static_cast<int64_t>(a.size()) == n * n, "symmetric_eigen: expected ", n, " x ", n,
-             " = ", n * n, " values, got ", a.size());
+  LOOM_CHECK(n >= 1 && static_cast<int64_t>(a.size()) == n * n, "symmetric_eigen: expected ", n, " x ", n, " = ", n * n,
+             " values, got ", a.size());
   double largest = 0;
   for (double v : a) {
     LOOM_CHECK(std::isfinite(v), "symmetric_eigen: the matrix holds a non-finite value (", v, ")");
@@ -41,8 +41,8 @@ std::vector<double> checked_symmetric(const std::vector<double>& a, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < n; ++j) {
       const double aij = a[i * n + j], aji = a[j * n + i];
-      LOOM_CHECK(std::abs(aij - aji) <= 1e-9 * largest, "symmetric_eigen: the matrix is not symmetric: a[", i, ",",
-                 j, "] = ", aij, " but a[", j, ",", i, "] = ", aji);
+      LOOM_CHECK(std::abs(aij - aji) <= 1e-9 * largest, "symmetric_eigen: the matrix is not symmetric: a[", i, ",", j,
+                 "] = ", aij, " but a[", j, ",", i, "] = ", aji);
       s[i * n + j] = 0.5 * (aij + aji);
     }
   return s;
@@ -59,7 +59,7 @@ std::vector<double> checked_symmetric(const std::vector<double>& a, int64_t n) {
 // mirror images. The 2x2 block: a'_pp = a_pp - t a_pq, a'_qq = a_qq + t a_pq
 // (c^2 a_pp - 2 c s a_pq + s^2 a_qq simplified with the choice of t), a'_pq = 0.
 // V is kept transposed (vt: row k = column k of V), so V J also changes two rows.
-void rotate(std::vector<double>& a, std::vector<double>& vt, int64_t n, int64_t p, int64_t q) {
+void rotate(std::vector<double>& a, std::vector<double>& vt, int64_t n, int64_t p, int64_t q) {  // vt may be empty
   const double apq = a[p * n + q];
   const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
   const double sign = theta >= 0 ? 1.0 : -1.0;
@@ -82,6 +82,7 @@ void rotate(std::vector<double>& a, std::vector<double>& vt, int64_t n, int64_t 
   row_p[p] -= t * apq;
   row_q[q] += t * apq;
   row_p[q] = row_q[p] = 0;
+  if (vt.empty()) return;
   double* v_p = vt.data() + p * n;
   double* v_q = vt.data() + q * n;
   for (int64_t k = 0; k < n; ++k) {
@@ -99,10 +100,11 @@ double eigenvalue_noise_floor(const std::vector<double>& values) {
   return 64 * static_cast<double>(values.size()) * std::numeric_limits<double>::epsilon() * largest;
 }
 
-SymmetricEigen symmetric_eigen(const std::vector<double>& input, int64_t n) {
-  std::vector<double> a = checked_symmetric(input, n);  // (n, n), becomes diag(lambda)
-  std::vector<double> vt(static_cast<size_t>(n * n), 0.0);  // (n, n), becomes V^T: row k = eigenvector k
-  for (int64_t i = 0; i < n; ++i) vt[i * n + i] = 1;
+SymmetricEigen symmetric_eigen(const std::vector<double>& input, int64_t n, bool want_vectors) {
+  std::vector<double> a = checked_symmetric(input, n);                         // (n, n), becomes diag(lambda)
+  std::vector<double> vt(want_vectors ? static_cast<size_t>(n * n) : 0, 0.0);  // (n, n): V^T, row k = eigenvector k
+  if (want_vectors)
+    for (int64_t i = 0; i < n; ++i) vt[i * n + i] = 1;
   const double norm = frobenius_norm(a);
   // An entry below eps * ||A||_F is rounding noise of earlier rotations:
   // rotating it away changes no eigenvalue by more than the rounding of the
@@ -126,18 +128,19 @@ SymmetricEigen symmetric_eigen(const std::vector<double>& input, int64_t n) {
     converged = !rotated;
   }
   LOOM_CHECK(converged || off_diagonal_norm(a, n) <= 1e-10 * norm, "symmetric_eigen: Jacobi did not converge in ",
-             kMaxSweeps, " sweeps for a ", n, " x ", n, " matrix (off-diagonal norm ", off_diagonal_norm(a, n),
-             " of ", norm, ")");
+             kMaxSweeps, " sweeps for a ", n, " x ", n, " matrix (off-diagonal norm ", off_diagonal_norm(a, n), " of ",
+             norm, ")");
 
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return a[i * n + i] < a[j * n + j]; });
   SymmetricEigen result;
   result.values.resize(static_cast<size_t>(n));
-  result.vectors.resize(static_cast<size_t>(n * n));
+  result.vectors.resize(want_vectors ? static_cast<size_t>(n * n) : 0);
   for (int64_t k = 0; k < n; ++k) {
     result.values[k] = a[order[k] * n + order[k]];
-    for (int64_t i = 0; i < n; ++i) result.vectors[i * n + k] = vt[order[k] * n + i];
+    if (want_vectors)
+      for (int64_t i = 0; i < n; ++i) result.vectors[i * n + k] = vt[order[k] * n + i];
   }
   return result;
 }
@@ -175,11 +178,11 @@ std::vector<double> matmul_square(const std::vector<double>& a, const std::vecto
 }
 
 double trace_sqrt_product(const std::vector<double>& s1, const std::vector<double>& s2, int64_t n) {
-  const std::vector<double> root1 = psd_sqrt(s1, n);                                   // S1^{1/2}
+  const std::vector<double> root1 = psd_sqrt(s1, n);                             // S1^{1/2}
   std::vector<double> m = matmul_square(matmul_square(root1, s2, n), root1, n);  // S1^{1/2} S2 S1^{1/2}
   for (int64_t i = 0; i < n; ++i)  // symmetric up to rounding: take the symmetric part
     for (int64_t j = i + 1; j < n; ++j) m[i * n + j] = m[j * n + i] = 0.5 * (m[i * n + j] + m[j * n + i]);
-  const SymmetricEigen eig = symmetric_eigen(m, n);
+  const SymmetricEigen eig = symmetric_eigen(m, n, /*want_vectors=*/false);
   const double floor = eigenvalue_noise_floor(eig.values);
   double trace = 0;
   for (double mu : eig.values)

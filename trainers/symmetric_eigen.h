@@ -27,7 +27,9 @@ struct SymmetricEigen {
 // Throws unless `a` holds n * n values and is symmetric (|a_ij - a_ji| <= 1e-9
 // relative to the largest entry; the mean of the two is used), or when Jacobi
 // has not converged after 100 sweeps.
-SymmetricEigen symmetric_eigen(const std::vector<double>& a, int64_t n);
+// With want_vectors = false only the eigenvalues are computed (a third less
+// work); `vectors` is then empty.
+SymmetricEigen symmetric_eigen(const std::vector<double>& a, int64_t n, bool want_vectors = true);
 
 // The level below which a computed eigenvalue is rounding noise of a zero
 // one: 64 n eps max_k |lambda_k| (Jacobi is backward stable: each eigenvalue

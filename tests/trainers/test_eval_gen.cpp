@@ -136,7 +136,8 @@ TEST(EvalGenFeatures, SpatialMeanAndStdOfEveryChannel) {
           for (int64_t y = 0; y < h; ++y)
             for (int64_t x = 0; x < w; ++x) squares += std::pow(psi.at({i, c, y, x}) - mean, 2);
           const double expected = pass == 0 ? mean : std::sqrt(squares / (h * w));
-          EXPECT_NEAR(f.row(i)[column], expected, 1e-6 * (1 + std::abs(expected))) << "image " << i << " col " << column;
+          EXPECT_NEAR(f.row(i)[column], expected, 1e-6 * (1 + std::abs(expected)))
+              << "image " << i << " col " << column;
         }
     }
   }
@@ -234,7 +235,8 @@ TEST(EvalGen, DcganRunEqualsTheMetricsOnItsSamples) {
   EXPECT_EQ(json["generated"]["count"], 20);
   EXPECT_EQ(json["real"]["count"], 15);
   bool noted = false;
-  for (const auto& note : json["notes"]) noted |= note.get<std::string>().find("published Inception") != std::string::npos;
+  for (const auto& note : json["notes"])
+    noted |= note.get<std::string>().find("published Inception") != std::string::npos;
   EXPECT_TRUE(noted);
 }
 

@@ -18,11 +18,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <string>
 #include <tuple>
-
-#include <nlohmann/json.hpp>
 
 #include "tensor/error.h"
 #include "tensor/random.h"
@@ -147,8 +146,8 @@ class NumpyReference {
     spec_["mode"] = mode;
     const fs::path spec_path = dir_ / "spec.json";
     std::ofstream(spec_path) << spec_.dump();
-    const std::string command = std::string(kPython) + " " + LOOM_SOURCE_DIR +
-                                "/tests/trainers/gen_metrics_reference.py " + spec_path.string();
+    const std::string command =
+        std::string(kPython) + " " + LOOM_SOURCE_DIR + "/tests/trainers/gen_metrics_reference.py " + spec_path.string();
     FILE* pipe = ::popen(command.c_str(), "r");
     std::string out;
     char buffer[4096];
@@ -234,6 +233,12 @@ TEST(SymmetricEigen, DecomposesRandomRepeatedAndSingularMatrices) {
         EXPECT_NEAR(av, e.values[k] * e.vectors[i * n + k], 1e-12 * scale * n) << c.name << " A v, " << i << "," << k;
         EXPECT_NEAR(vtv, i == k ? 1.0 : 0.0, 1e-13 * n) << c.name << " V^T V, " << i << "," << k;
       }
+  }
+  // eigenvalues alone: the same values
+  for (const Case& c : cases) {
+    const SymmetricEigen values_only = symmetric_eigen(c.a, c.n, /*want_vectors=*/false);
+    EXPECT_TRUE(values_only.vectors.empty());
+    EXPECT_EQ(values_only.values, symmetric_eigen(c.a, c.n).values) << c.name;
   }
   // the spectrum of the repeated case is exactly what it was built from
   const SymmetricEigen repeated = symmetric_eigen(cases[1].a, 12);
@@ -375,7 +380,8 @@ TEST(Fid, MatchesNumpyOnSamples) {
 // zero eigenvalues above the floor at most: a looser tolerance).
 TEST(Fid, SampleRouteEqualsCovarianceRoute) {
   Generator gen(6);
-  for (const auto& [n, d, tolerance] : std::vector<std::tuple<int64_t, int64_t, double>>{{40, 12, 1e-11}, {9, 16, 1e-6}}) {
+  for (const auto& [n, d, tolerance] :
+       std::vector<std::tuple<int64_t, int64_t, double>>{{40, 12, 1e-11}, {9, 16, 1e-6}}) {
     const FeatureMatrix x = isotropic_samples(n, std::vector<double>(d, 0.0), 1.0, gen);
     FeatureMatrix y = isotropic_samples(n + 3, std::vector<double>(d, 0.5), 2.0, gen);
     for (int64_t r = 0; r < y.rows; ++r) y.values[r * d + 2] -= 0.5 * y.values[r * d + 1];
@@ -461,8 +467,8 @@ TEST(Kid, ApproachesTheClosedFormMmdOfGaussians) {
   EXPECT_NEAR(kid.mean, exact, tolerance) << "exact " << exact << ", std " << kid.std;
   EXPECT_LT(tolerance, 0.3 * exact);  // the check means something
   // one distribution against itself: MMD^2 = 0
-  const KidResult same = kernel_inception_distance(x, isotropic_samples(n, a, sa, gen), {.subset_size = m, .subsets = 20},
-                                                   gen);
+  const KidResult same =
+      kernel_inception_distance(x, isotropic_samples(n, a, sa, gen), {.subset_size = m, .subsets = 20}, gen);
   EXPECT_NEAR(same.mean, 0, 4 * same.std * std::sqrt(static_cast<double>(m) / n));
 }
 
