@@ -58,7 +58,8 @@ Tensor GramProjection::forward(const Tensor& g) {
   LOOM_CHECK(g.dim() == 2, repr(*this), ": g must be (N, gram_dim), got ", shape_str(g.shape()));
   const int64_t n = g.size(0), d = g.size(1);
   const Tensor standardised = (*norm)(g.reshape({n, d, 1, 1})).reshape({n, d});  // norm(g): (N, gram_dim)
-  return (*linear)(standardised);                                                // c = W norm(g) + b
+  const Tensor projected = (*linear)(standardised);                              // W norm(g) + b: (N, cond)
+  return projected / sqrt(mean(projected * projected, {1}, true) + 1e-8);        // c: rms(c) = 1 per sample
 }
 
 std::string GramProjection::extra_repr() const {
@@ -82,7 +83,7 @@ Tensor CganGenerator::forward(const Tensor& z, const Tensor& g) {
              shape_str(z.shape()));
   const int64_t n = z.size(0);
   check_condition(*this, g, n, options.gram_dim);
-  const Tensor c = (*condition)(g);  // c = W norm(g) + b: (N, cond)
+  const Tensor c = (*condition)(g);  // c = unit_rms(W norm(g) + b): (N, cond)
   const Tensor h = cat({z.reshape({n, options.nz, 1, 1}), c.reshape({n, options.condition_dim, 1, 1})}, 1);  // [z, c]
   return (*main)(h);  // x' = G(z, G^phi)
 }
@@ -117,7 +118,7 @@ Tensor CganDiscriminator::forward(const Tensor& x, const Tensor& g) {
   check_condition(*this, g, n, options.gram_dim);
   const Tensor phi = (*features)(x);                        // phi(x): (N, Cf, 4, 4)
   const Tensor unconditional = (*head)(phi);                // psi(phi(x)): (N, 1, 1, 1)
-  const Tensor v = (*embed)((*condition)(g));               // V c, c = W norm(g) + b: (N, Cf)
+  const Tensor v = (*embed)((*condition)(g));               // V c, c = unit_rms(W norm(g) + b): (N, Cf)
   const Tensor pooled = mean(phi, {2, 3});                  // mean_{h,w} phi(x): (N, Cf)
   const Tensor projection = sum(v * pooled, {1});           // <V c, mean_hw phi(x)>: (N)
   return unconditional + projection.reshape({n, 1, 1, 1});  // Miyato eq. 3: logits (N, 1, 1, 1)

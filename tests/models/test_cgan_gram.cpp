@@ -308,6 +308,40 @@ std::pair<double, double> train_discriminator(CganDiscriminator& D, const Tensor
   return {first, last};
 }
 
+TEST(CganGram, ConditionIsTheStandardisedGramProjectedAndScaledToUnitRms) {
+  // In training mode on a batch of 8: norm(g) standardises each Gram entry over
+  // the batch (biased variance, eps 1e-5), p = W norm(g) + b, c = p / sqrt(mean_j p_j^2 + 1e-8),
+  // computed here in double from the Linear's weights.
+  TinyCgan m;
+  const Tensor c = (*m.G.condition)(m.g);  // (8, 16)
+  const int64_t n = m.g.size(0), d = m.g.size(1), k = 16;
+  const std::vector<double> g = m.g.to_vector<double>();
+  const std::vector<double> w = m.G.condition->linear->weight.to_vector<double>();  // (k, d)
+  const std::vector<double> b = m.G.condition->linear->bias.to_vector<double>();    // (k)
+  std::vector<double> standardised(static_cast<size_t>(n * d));
+  for (int64_t j = 0; j < d; ++j) {
+    double mu = 0, var = 0;
+    for (int64_t i = 0; i < n; ++i) mu += g[static_cast<size_t>(i * d + j)] / n;
+    for (int64_t i = 0; i < n; ++i) var += std::pow(g[static_cast<size_t>(i * d + j)] - mu, 2) / n;
+    for (int64_t i = 0; i < n; ++i)
+      standardised[static_cast<size_t>(i * d + j)] = (g[static_cast<size_t>(i * d + j)] - mu) / std::sqrt(var + 1e-5);
+  }
+  std::vector<double> expected;
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<double> p(static_cast<size_t>(k));
+    double mean_square = 0;
+    for (int64_t o = 0; o < k; ++o) {
+      double v = b[static_cast<size_t>(o)];
+      for (int64_t j = 0; j < d; ++j)
+        v += w[static_cast<size_t>(o * d + j)] * standardised[static_cast<size_t>(i * d + j)];
+      p[static_cast<size_t>(o)] = v;
+      mean_square += v * v / k;
+    }
+    for (double v : p) expected.push_back(v / std::sqrt(mean_square + 1e-8));
+  }
+  expect_close(c, expected, 1e-4, 1e-4, "c");
+}
+
 TEST(CganGram, DiscriminatorIsThePaperProjection) {
   // In eval mode (batch norms use running statistics, so each sample is on
   // its own): D(x, g) = sum(head.weight * phi(x)) + <V c, mean_hw phi(x)>, c =
