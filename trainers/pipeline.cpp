@@ -61,7 +61,10 @@ class PipelineState {
     for (const StageInfo& s : kStages) json_["stages"][s.name] = {{"state", "pending"}, {"what", s.what}};
     save();
   }
-  std::string state(const std::string& stage) const { return json_["stages"][stage].value("state", "pending"); }
+  std::string state(const std::string& stage) const {
+    const auto& stages = json_.at("stages");
+    return stages.contains(stage) ? stages.at(stage).value("state", "pending") : "pending";
+  }
   nlohmann::ordered_json& stage(const std::string& stage) { return json_["stages"][stage]; }
   void set(const std::string& name, const std::string& state) {
     stage(name)["state"] = state;

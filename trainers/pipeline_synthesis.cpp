@@ -126,24 +126,40 @@ Tensor blend_window(const Tensor& b, const Tensor& t, const models::PasteWindow&
   return b * (1.0 - m) + t * m;
 }
 
-// The (2 r + 1)^2 box mean of each channel (the window clipped at the borders), as a flat (C, H, W) vector.
-std::vector<float> box_blur(const Tensor& image, int64_t r) {
-  const int64_t C = image.size(0), H = image.size(1), W = image.size(2);
-  const std::vector<float> x = image.contiguous().to_vector<float>();
-  if (r <= 0) return x;
-  std::vector<float> out(x.size());
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t i = 0; i < H; ++i)
-      for (int64_t j = 0; j < W; ++j) {
-        double sum = 0;
-        int64_t n = 0;
-        for (int64_t u = std::max<int64_t>(0, i - r); u <= std::min(H - 1, i + r); ++u)
-          for (int64_t v = std::max<int64_t>(0, j - r); v <= std::min(W - 1, j + r); ++v, ++n)
-            sum += x[static_cast<size_t>((c * H + u) * W + v)];
-        out[static_cast<size_t>((c * H + i) * W + j)] = static_cast<float>(sum / static_cast<double>(n));
-      }
-  return out;
-}
+// Images as flat (C, H, W) vectors with the patch distance of the mask rule:
+// dist(a, p, b, q) = mean over the channels and the 3 x 3 offsets u of
+// |a(p + u) - b(q + u)|, coordinates clamped to the image (border replicated).
+class PatchDistance {
+ public:
+  explicit PatchDistance(const Tensor& image)
+      : C_(image.size(0)), H_(image.size(1)), W_(image.size(2)), v_(image.contiguous().to_vector<float>()) {}
+  double operator()(const PatchDistance& other, int64_t i, int64_t j, int64_t i2, int64_t j2) const {
+    double s = 0;
+    for (int64_t c = 0; c < C_; ++c)
+      for (int64_t u = -1; u <= 1; ++u)
+        for (int64_t v = -1; v <= 1; ++v) s += std::abs(at(c, i + u, j + v) - other.at(c, i2 + u, j2 + v));
+    return s / static_cast<double>(9 * C_);
+  }
+  // min over q = p + delta, |delta|_inf <= radius and >= exclude, of dist(this, p, other, q).
+  double nearest(const PatchDistance& other, int64_t i, int64_t j, int64_t radius, int64_t exclude) const {
+    double best = 1e30;
+    for (int64_t dy = -radius; dy <= radius; ++dy)
+      for (int64_t dx = -radius; dx <= radius; ++dx)
+        if (std::max(std::abs(dy), std::abs(dx)) >= exclude)
+          best = std::min(best, (*this)(other, i, j, i + dy, j + dx));
+    return best;
+  }
+
+ private:
+  float at(int64_t c, int64_t i, int64_t j) const {
+    i = std::clamp<int64_t>(i, 0, H_ - 1), j = std::clamp<int64_t>(j, 0, W_ - 1);
+    return v_[static_cast<size_t>((c * H_ + i) * W_ + j)];
+  }
+  int64_t C_, H_, W_;
+  std::vector<float> v_;
+};
+
+int64_t search_radius(const Tensor& image) { return std::max<int64_t>(2, std::min(image.size(1), image.size(2)) / 8); }
 
 // (1, S, S) -> (3, S, S) for the sheet.
 Tensor as_rgb(const Tensor& gray) { return cat({gray, gray, gray}, 0); }
@@ -168,46 +184,35 @@ double quantile(std::vector<float> values, double q) {
   return values[below] + t * (static_cast<double>(values[above]) - values[below]);
 }
 
+double texture_threshold(const Tensor& background, const FusedRegionOptions& o) {
+  LOOM_CHECK(background.dim() == 3, "texture_threshold: the background must be (C, H, W)");
+  const PatchDistance b(background);
+  const int64_t H = background.size(1), W = background.size(2), R = search_radius(background);
+  std::vector<float> novelty;  // of b's own patches against b's other patches nearby (every 2nd pixel)
+  for (int64_t i = 0; i < H; i += 2)
+    for (int64_t j = 0; j < W; j += 2) novelty.push_back(static_cast<float>(b.nearest(b, i, j, R, 2)));
+  return quantile(novelty, o.texture_quantile);
+}
+
 FusedRegion fused_region_mask(const Tensor& background, const Tensor& fused, const models::PasteWindow& window,
-                              const FusedRegionOptions& o) {
+                              const FusedRegionOptions& o, double threshold) {
   LOOM_CHECK(background.dim() == 3 && background.shape() == fused.shape(),
              "fused_region_mask: background and fused image must both be (C, H, W) of one shape");
-  const int64_t C = background.size(0), H = background.size(1), W = background.size(2);
+  const int64_t H = background.size(1), W = background.size(2);
   LOOM_CHECK(window.top >= 0 && window.left >= 0 && window.height >= 1 && window.width >= 1 &&
                  window.top + window.height <= H && window.left + window.width <= W,
              "fused_region_mask: the window lies outside the ", H, "x", W, " image");
-  const std::vector<float> b = box_blur(background, o.smooth), y = box_blur(fused, o.smooth);
-  auto at = [&](const std::vector<float>& v, int64_t c, int64_t i, int64_t j) {
-    return v[static_cast<size_t>((c * H + i) * W + j)];
-  };
+  FusedRegion region;
+  region.threshold = threshold >= 0 ? threshold : texture_threshold(background, o);
+  const PatchDistance b(background), y(fused);
+  const int64_t R = search_radius(background);
   auto inside = [&](int64_t i, int64_t j) {
     return i >= window.top && i < window.top + window.height && j >= window.left && j < window.left + window.width;
   };
-  // d(p) = mean_c |y(p) - b(p)|  (H, W)
-  std::vector<float> d(static_cast<size_t>(H * W));
-  for (int64_t i = 0; i < H; ++i)
-    for (int64_t j = 0; j < W; ++j) {
-      double s = 0;
-      for (int64_t c = 0; c < C; ++c) s += std::abs(at(y, c, i, j) - at(b, c, i, j));
-      d[static_cast<size_t>(i * W + j)] = static_cast<float>(s / static_cast<double>(C));
-    }
-  // tau_texture: mean_c |b(p) - b(p + delta)| over p and the three half-image shifts.
-  std::vector<float> texture;
-  for (const auto& [dy, dx] : std::vector<std::pair<int64_t, int64_t>>{{H / 2, 0}, {0, W / 2}, {H / 2, W / 2}})
-    for (int64_t i = 0; i < H; ++i)
-      for (int64_t j = 0; j < W; ++j) {
-        double s = 0;
-        for (int64_t c = 0; c < C; ++c) s += std::abs(at(b, c, i, j) - at(b, c, (i + dy) % H, (j + dx) % W));
-        texture.push_back(static_cast<float>(s / static_cast<double>(C)));
-      }
-  FusedRegion region;
-  region.threshold = quantile(texture, o.texture_quantile);
-
   std::vector<float> raw(static_cast<size_t>(H * W), 0.0f);  // {p in W : d(p) > tau}
   for (int64_t i = 0; i < H; ++i)
     for (int64_t j = 0; j < W; ++j)
-      if (inside(i, j) && d[static_cast<size_t>(i * W + j)] > region.threshold)
-        raw[static_cast<size_t>(i * W + j)] = 1.0f;
+      if (inside(i, j) && y.nearest(b, i, j, R, 0) > region.threshold) raw[static_cast<size_t>(i * W + j)] = 1.0f;
   const Regions regions = connected_regions_8(Tensor::from_vector(raw, {1, H, W}));
   const std::vector<int64_t> labels = regions.labels.contiguous().to_vector<int64_t>();  // (H, W)
   std::vector<int64_t> sizes(static_cast<size_t>(regions.count + 1), 0);
@@ -269,6 +274,7 @@ SynthesisResult synthesize_defects(const SynthesisOptions& o) {
   result.image_size = S;
   nlohmann::ordered_json records = nlohmann::ordered_json::array();
   std::vector<Tensor> sheet;
+  std::map<std::string, double> thresholds;  // tau of each background, computed once
   const int64_t min_side = std::max<int64_t>(4, std::llround(o.window_min * static_cast<double>(S)));
   const int64_t max_side = std::max<int64_t>(min_side, std::llround(o.window_max * static_cast<double>(S)));
   for (int64_t k = 0; k < o.samples; ++k) {
@@ -285,7 +291,9 @@ SynthesisResult synthesize_defects(const SynthesisOptions& o) {
       const Tensor crop = generator.crop(patch, gen);                                         // (1, 3, S_c, S_c)
       const Tensor pasted = models::paste_into_window(b.unsqueeze(0), crop, {window}).input;  // (1, 3, S, S)
       const Tensor fused = as_8bit(blend_window(b, fuser.fuse(pasted).select(0, 0), window, o.margin));  // y
-      const FusedRegion region = fused_region_mask(b, fused, window, region_options);
+      const std::string key = category + "/" + stem;
+      if (!thresholds.count(key)) thresholds[key] = texture_threshold(b, region_options);
+      const FusedRegion region = fused_region_mask(b, fused, window, region_options, thresholds.at(key));
       if (region.pixels == 0) {
         ++result.rejected;
         continue;
@@ -334,8 +342,9 @@ SynthesisResult synthesize_defects(const SynthesisOptions& o) {
   nlohmann::ordered_json record = {
       {"rule",
        "mask = the 8-connected regions (>= max(4 px, 2% of the window, 1/4 of the largest)) of the window's pixels "
-       "where mean_c |fused - background| > the 0.95 quantile of the background's own texture variation "
-       "mean_c |b(p) - b(p + delta)|, delta = half-image circular shifts; both images 3x3 box-blurred first" +
+       "p whose 3x3 patch in the fused image differs from every 3x3 patch of the background within S/8 px of p "
+       "(mean |.|) by more than tau = the 0.95 quantile of the same novelty of the background's own patches "
+       "against its other patches (offsets >= 2 px)" +
            std::string(o.mask == "box" ? "; then their enclosing rectangle" : "")},
       {"image_size", S},
       {"crop_size", Sc},

@@ -28,18 +28,20 @@
 // the sample is skipped. A category left without any sample is removed from
 // the dataset (with a warning; the record lists it). None written at all is an error.
 //
-// The mask rule (fused_region_mask). With y and b first blurred by a 3 x 3 box
-// mean (smooth = 1: it evens out the weave's thread-scale contrast, which a
-// defect blob survives), and d(p) = mean_c |y(p) - b(p)|:
-//   tau         = the texture_quantile (0.95) quantile of the image's own
-//                 texture variation: mean_c |b(p) - b(p + delta)| over all
-//                 pixels p and the circular shifts delta in {(S/2, 0), (0, S/2),
-//                 (S/2, S/2)}; i.e. how much two misaligned copies of the same
-//                 texture differ, which is what a generated texture that is
-//                 plausible but not aligned with b differs by. A pixel that
-//                 differs from b by more than 95% of such texture-vs-texture
-//                 differences has been changed by the defect.
-//   raw mask    = {p in W : d(p) > tau}
+// The mask rule (fused_region_mask): a pixel is changed when its neighbourhood
+// in y looks like no neighbourhood of the background texture nearby. With
+//   dist(y, p, b, q) = mean over channels and the 3 x 3 offsets u of |y(p + u) - b(q + u)|
+//   novelty(p)       = min over q with |q - p|_inf <= R of dist(y, p, b, q),  R = max(2, S/8)
+// (R covers a weave repeat or more, so texture that is plausible but shifted
+// against b finds its match and is not called a defect, while a defect does
+// not; a per-pixel |y - b| would flag every misaligned thread of a
+// high-contrast texture such as gingham, or miss a defect whose colour lies
+// between its two yarn colours):
+//   tau         = the texture_quantile (0.95) quantile of the background's own
+//                 texture variation: min over 2 <= |q - p|_inf <= R of
+//                 dist(b, p, b, q), over every 2nd pixel p in each direction
+//                 (how far b's patches are from b's other patches nearby)
+//   raw mask    = {p in W : novelty(p) > tau}
 //   cleaned     = the 8-connected regions of the raw mask with at least
 //                 max(min_region_pixels, min_region_share |W|) pixels and at least
 //                 keep_share of the largest region's size (the largest regions;
@@ -73,7 +75,6 @@ train::TrainedRun open_stage_run(const std::filesystem::path& run, const std::st
 
 struct FusedRegionOptions {
   double texture_quantile = 0.95;
-  int64_t smooth = 1;  // box blur radius r ((2 r + 1)^2 box) before differencing; 0: none
   int64_t min_region_pixels = 4;
   double min_region_share = 0.02;  // of the window's area
   double keep_share = 0.25;        // of the largest region's size
@@ -86,9 +87,13 @@ struct FusedRegion {
   int64_t pixels = 0;    // defect pixels of mask
 };
 
-// The rule above; background and fused (3, S, S) in [0, 1].
+// tau of the rule above for a background (C, S, S) in [0, 1].
+double texture_threshold(const Tensor& background, const FusedRegionOptions& options = {});
+
+// The rule above; background and fused (C, S, S) in [0, 1]; `threshold` >= 0:
+// tau given (texture_threshold of the same background, computed once), < 0: computed here.
 FusedRegion fused_region_mask(const Tensor& background, const Tensor& fused, const models::PasteWindow& window,
-                              const FusedRegionOptions& options = {});
+                              const FusedRegionOptions& options = {}, double threshold = -1);
 
 // The q-quantile (0 <= q <= 1) of values by linear interpolation between order
 // statistics (numpy's default); throws on an empty list.
