@@ -77,7 +77,7 @@ class PipelineState {
     {
       std::ofstream out(tmp);
       out << json_.dump(2) << "\n";
-      LOOM_CHECK(out.good(), "pipeline: cannot write ", tmp.string());
+      LOOM_CHECK(out.good(), "cannot write ", tmp.string());
     }
     fs::rename(tmp, path_);
   }
@@ -153,13 +153,13 @@ std::string train_stage(const PipelineOptions& o, const std::string& model, cons
 void check_procedural_split(const std::vector<std::string>& source, const std::vector<std::string>& target) {
   const auto& known = data::fabric::fabric_categories();
   LOOM_CHECK(!source.empty() && !target.empty(),
-             "pipeline: --source-categories and --target-categories must each name at least one category");
+             "--source-categories and --target-categories must each name at least one category");
   for (const auto* list : {&source, &target})
     for (const std::string& name : *list)
-      LOOM_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "pipeline: unknown fabric category '",
-                 name, "'; the categories are ", joined(known, ", "));
+      LOOM_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "unknown fabric category '", name,
+                 "'; the categories are ", joined(known, ", "));
   for (const std::string& name : target)
-    LOOM_CHECK(std::find(source.begin(), source.end(), name) == source.end(), "pipeline: category '", name,
+    LOOM_CHECK(std::find(source.begin(), source.end(), name) == source.end(), "category '", name,
                "' is both a source and a target category; the target's defects must stay unseen");
 }
 
@@ -175,30 +175,30 @@ std::vector<std::string> procedural_targets(const PipelineOptions& o) {
 
 void check_options(const PipelineOptions& o) {
   LOOM_CHECK(o.source.empty() == o.target.empty(),
-             "pipeline: give both --source and --target (MVTec AD datasets), or neither (procedural fabric)");
-  LOOM_CHECK(o.samples >= 1, "pipeline: --samples must be positive, got ", o.samples);
-  LOOM_CHECK(o.mask == "fused" || o.mask == "box", "pipeline: --mask must be 'fused' or 'box', got '", o.mask, "'");
+             "give both --source and --target (MVTec AD datasets), or neither (procedural fabric)");
+  LOOM_CHECK(o.samples >= 1, "--samples must be positive, got ", o.samples);
+  LOOM_CHECK(o.mask == "fused" || o.mask == "box", "--mask must be 'fused' or 'box', got '", o.mask, "'");
   LOOM_CHECK(o.cgan_steps >= 1 && o.fusion_steps >= 1 && o.unet_steps >= 1,
-             "pipeline: --cgan-steps, --fusion-steps and --unet-steps must be positive");
-  LOOM_CHECK(o.fabric_train >= 1 && o.fabric_test >= 1, "pipeline: --fabric-train and --fabric-test must be positive");
+             "--cgan-steps, --fusion-steps and --unet-steps must be positive");
+  LOOM_CHECK(o.fabric_train >= 1 && o.fabric_test >= 1, "--fabric-train and --fabric-test must be positive");
   if (o.source.empty()) check_procedural_split(split_names(o.source_categories), procedural_targets(o));
 }
 
 // The run directory: --resume's, --run-dir's, or a new one; a non-empty folder
 // must be a pipeline's or hold only its entries.
 fs::path pick_run_dir(const PipelineOptions& o) {
-  LOOM_CHECK(o.resume.empty() || o.run_dir.empty() || fs::path(o.resume) == fs::path(o.run_dir), "pipeline: --resume ",
-             o.resume, " and --run-dir ", o.run_dir, " name two folders; give one");
+  LOOM_CHECK(o.resume.empty() || o.run_dir.empty() || fs::path(o.resume) == fs::path(o.run_dir), "--resume ", o.resume,
+             " and --run-dir ", o.run_dir, " name two folders; give one");
   if (!o.resume.empty()) {
-    LOOM_CHECK(fs::exists(fs::path(o.resume) / "pipeline.json"), "pipeline: --resume ", o.resume,
+    LOOM_CHECK(fs::exists(fs::path(o.resume) / "pipeline.json"), "--resume ", o.resume,
                " is not a pipeline run directory (it has no pipeline.json)");
     return o.resume;
   }
   const fs::path dir = o.run_dir.empty() ? train::default_run_dir("pipeline") : fs::path(o.run_dir);
   if (fs::exists(dir) && !fs::exists(dir / "pipeline.json")) {
-    LOOM_CHECK(fs::is_directory(dir), "pipeline: --run-dir ", dir.string(), " is a file");
+    LOOM_CHECK(fs::is_directory(dir), "--run-dir ", dir.string(), " is a file");
     for (const auto& entry : fs::directory_iterator(dir))
-      LOOM_CHECK(kEntries.count(entry.path().filename().string()), "pipeline: --run-dir ", dir.string(),
+      LOOM_CHECK(kEntries.count(entry.path().filename().string()), "--run-dir ", dir.string(),
                  " is not empty and is no pipeline run (no pipeline.json; it holds ", entry.path().filename().string(),
                  "); give another --run-dir");
   }

@@ -18,7 +18,7 @@ std::vector<data::SampleFile> select_or_throw(const data::DatasetScan& scan, con
   try {
     return data::select_files(scan, selection);
   } catch (const Error& e) {
-    detail::throw_error("pipeline: ", what, " ", scan.root, " ", problem, " (", e.what(), ")");
+    detail::throw_error(what, " ", scan.root, " ", problem, " (", e.what(), ")");
   }
 }
 
@@ -27,9 +27,9 @@ data::DatasetScan scan_mvtec_root(const std::string& root, const std::string& wh
   try {
     layout = data::detect_layout(root);
   } catch (const Error& e) {
-    detail::throw_error("pipeline: ", what, " ", root, ": ", e.what());
+    detail::throw_error(what, " ", root, ": ", e.what());
   }
-  LOOM_CHECK(layout == data::Layout::MvtecAD, "pipeline: ", what, " ", root, " is in the ", data::layout_name(layout),
+  LOOM_CHECK(layout == data::Layout::MvtecAD, what, " ", root, " is in the ", data::layout_name(layout),
              " layout; the pipeline reads the MVTec AD layout (<category>/train/good, test/<defect>, "
              "ground_truth/<defect>)");
   return data::scan_dataset(root);
@@ -42,7 +42,7 @@ void check_mask_sizes(const std::vector<data::SampleFile>& files, const std::str
     const data::ImageInfo image = data::read_image_info(f.image_path);
     for (const std::string& mask_path : f.mask_paths) {
       const data::ImageInfo mask = data::read_image_info(mask_path);
-      LOOM_CHECK(mask.width == image.width && mask.height == image.height, "pipeline: ", what, ": ",
+      LOOM_CHECK(mask.width == image.width && mask.height == image.height, what, ": ",
                  data::mask_size_mismatch(mask_path, mask.width, mask.height, f.image_path, image.width, image.height));
     }
   }
@@ -77,7 +77,7 @@ std::vector<std::string> check_pipeline_target(const std::string& root, const st
     for (const data::SampleFile& f : scan.files) found.insert(f.category);
     categories.assign(found.begin(), found.end());
   }
-  LOOM_CHECK(!categories.empty(), "pipeline: --target ", root, " holds no category");
+  LOOM_CHECK(!categories.empty(), "--target ", root, " holds no category");
   for (const std::string& category : categories) {
     select_or_throw(
         scan, {.category = category, .split = data::Split::Train, .labels = data::LabelFilter::Good}, "--target",
