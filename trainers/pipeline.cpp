@@ -37,9 +37,9 @@ const std::vector<StageInfo> kStages = {
     {"stage3_unet", "U-Net on the target's good images and the synthetic defects"},
     {"stage3_eval", "loom eval of the U-Net on the target's test split"}};
 // What a run directory may hold besides pipeline.json (a fresh run accepts these).
-const std::set<std::string> kEntries = {"data",         "stage1_cgan",      "stage2_fusion",    "stage3_synthetic",
-                                        "stage3_unet",  "stage3_eval",      "stage3_sheet.png", "stage3_samples.json",
-                                        "pipeline.log", "pipeline.json.tmp"};
+const std::set<std::string> kEntries = {
+    "data",        "stage1_cgan",      "stage2_fusion",       "stage3_synthetic", "stage3_unet",
+    "stage3_eval", "stage3_sheet.png", "stage3_samples.json", "pipeline.json.tmp"};
 
 // RUN/pipeline.json: the settings and each stage's state.
 class PipelineState {
