@@ -6,6 +6,7 @@
 // checkpoint bit for bit, and bad inputs are refused with errors naming them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -205,14 +206,33 @@ TEST(Pipeline, InterruptedTrainingStageResumesFromItsCheckpoint) {
   EXPECT_NE(read_bytes(dir / "stage3_unet/train.log").find("resuming from step 2"), std::string::npos);
 }
 
-TEST(Pipeline, GivenSourceAndTargetDatasets) {
+// --source and --target given (no data stage), with --mask box: every mask is a filled rectangle.
+TEST(Pipeline, GivenSourceAndTargetDatasetsWithBoxMasks) {
   const fs::path source = tiny_dataset("given_source", "plain_gray");
   const fs::path target = tiny_dataset("given_target", "basket_navy");
   const fs::path dir = fresh_dir("given");
-  run_tiny(dir, {"--source", source.string(), "--target", target.string(), "--cgan-batch", "2", "--unet-batch", "2"});
+  run_tiny(dir, {"--source", source.string(), "--target", target.string(), "--cgan-batch", "2", "--unet-batch", "2",
+                 "--mask", "box"});
   EXPECT_FALSE(fs::exists(dir / "data"));
-  EXPECT_TRUE(fs::exists(dir / "stage3_synthetic/basket_navy/test/gan"));
   EXPECT_TRUE(fs::exists(dir / "stage3_eval/eval.json"));
+  const nlohmann::json record = read_json(dir / "stage3_samples.json");
+  ASSERT_GT(record["written"].get<int64_t>(), 0);
+  for (const nlohmann::json& s : record["samples"]) {
+    const fs::path image = dir / "stage3_synthetic" / s["name"].get<std::string>();
+    const std::vector<uint8_t> v = data::load_image_u8((image.parent_path().parent_path().parent_path() /
+                                                        "ground_truth/gan" / (image.stem().string() + "_mask.png"))
+                                                           .string(),
+                                                       data::ColorMode::Gray)
+                                       .to_vector<uint8_t>();
+    int64_t top = 32, left = 32, bottom = -1, right = -1, on = 0;
+    for (int64_t i = 0; i < 32; ++i)
+      for (int64_t j = 0; j < 32; ++j)
+        if (v[static_cast<size_t>(i * 32 + j)]) {
+          ++on;
+          top = std::min(top, i), left = std::min(left, j), bottom = std::max(bottom, i), right = std::max(right, j);
+        }
+    EXPECT_EQ(on, (bottom - top + 1) * (right - left + 1)) << image;
+  }
 }
 
 TEST(Pipeline, RefusesASourceWithoutDefectiveSamples) {
