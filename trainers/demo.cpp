@@ -21,6 +21,7 @@
 #include "trainers/demo_report.h"
 #include "trainers/inference.h"
 #include "trainers/predict.h"
+#include "trainers/run_trainer.h"
 #include "trainers/sample.h"
 #include "trainers/train_cgan.h"
 #include "trainers/train_dcgan.h"
@@ -106,18 +107,6 @@ std::string joined(const std::vector<std::string>& words) {
   std::string s;
   for (const std::string& w : words) s += (s.empty() ? "" : " ") + w;
   return s;
-}
-
-// Runs a trainer in this process exactly as `loom train <model> <args>` would.
-template <class Options>
-fs::path run_trainer(void (*add)(SettingsBinder&, Options&), fs::path (*train)(SettingsBinder&, Options&),
-                     const std::vector<std::string>& args) {
-  CLI::App app;
-  Options options;
-  SettingsBinder binder(&app);
-  add(binder, options);
-  app.parse(std::vector<std::string>(args.rbegin(), args.rend()));  // CLI11 takes the arguments reversed
-  return train(binder, options);
 }
 
 // The last row of <run>/metrics.csv as "name value, ..." (without lr).

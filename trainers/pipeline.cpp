@@ -15,6 +15,7 @@
 #include "trainers/pipeline_inputs.h"
 #include "trainers/pipeline_synthesis.h"
 #include "trainers/run_dir.h"
+#include "trainers/run_trainer.h"
 #include "trainers/train_cgan.h"
 #include "trainers/train_fusion.h"
 #include "trainers/train_unet.h"
@@ -97,18 +98,6 @@ std::string joined(const std::vector<std::string>& words, const char* separator 
   return s;
 }
 
-// Runs a trainer in this process exactly as `loom train <model> <args>` would.
-template <class Options>
-fs::path run_trainer(void (*add)(train::SettingsBinder&, Options&),
-                     fs::path (*train_fn)(train::SettingsBinder&, Options&), const std::vector<std::string>& args) {
-  CLI::App app;
-  Options options;
-  train::SettingsBinder binder(&app);
-  add(binder, options);
-  app.parse(std::vector<std::string>(args.rbegin(), args.rend()));  // CLI11 takes the arguments reversed
-  return train_fn(binder, options);
-}
-
 bool has_checkpoint(const fs::path& run) {
   if (!fs::is_directory(run / "checkpoints")) return false;
   for (const auto& entry : fs::directory_iterator(run / "checkpoints"))
@@ -142,10 +131,10 @@ std::string train_stage(const PipelineOptions& o, const std::string& model, cons
     std::vector<std::string> resume = {"--resume", run.string()};
     resume.insert(resume.end(), intervals.begin(), intervals.end());
     if (o.quiet) resume.push_back("--quiet");
-    run_trainer(add, train_fn, resume);
+    train::run_trainer(add, train_fn, resume);
   } else {
     args.insert(args.end(), {"--run-dir", run.string()});
-    run_trainer(add, train_fn, args);
+    train::run_trainer(add, train_fn, args);
   }
   return command;
 }

@@ -17,9 +17,13 @@
 
 #include "tensor/safetensors.h"
 #include "trainers/progress.h"
+#include "trainers/run_trainer.h"
 #include "trainers/settings.h"
 
 namespace loom::train::test {
+
+// `loom train X args` in this process (trainers/run_trainer.h).
+using loom::train::run_trainer;
 
 // <temp>/<suite>_<pid>/<name>, removed if it exists (the run creates it).
 inline std::filesystem::path fresh_dir(const std::string& suite, const std::string& name) {
@@ -68,18 +72,6 @@ Options parse_options(Add add_options, const std::vector<std::string>& args) {
 
 // A step's metrics by name.
 inline std::map<std::string, double> metrics_map(const Metrics& metrics) { return {metrics.begin(), metrics.end()}; }
-
-// Parses `args` into `options` with `add_options` and runs `train`, as
-// `loom train X args` would.
-template <class Options, class Add, class Train>
-std::filesystem::path run_trainer(Add add_options, Train train, const std::vector<std::string>& args) {
-  CLI::App app;
-  Options options;
-  SettingsBinder binder(&app);
-  add_options(binder, options);
-  app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
-  return train(binder, options);
-}
 
 // `front` followed by `back`.
 inline std::vector<std::string> concat(std::vector<std::string> front, const std::vector<std::string>& back) {
