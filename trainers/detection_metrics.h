@@ -58,7 +58,10 @@ PixelF1 best_pixel_f1(const Tensor& maps, const Tensor& masks);
 PixelF1 pixel_f1_at(const Tensor& maps, const Tensor& masks, double threshold);
 
 // Everything above for one set of maps; NaN for a metric the data cannot
-// define (image AUROC without good images, AUROC/AUPRO/F1 without defects).
+// define (image AUROC without both good and defective images, pixel AUROC and
+// AUPRO without both defect and defect-free pixels, best F1 without defects).
+// at_threshold is always defined (pixel_f1_at's rule: 1 when neither the
+// prediction nor the masks hold a defect pixel).
 struct DetectionMetrics {
   int64_t images = 0, defective_images = 0;
   double image_auroc = 0, pixel_auroc = 0, aupro = 0;
