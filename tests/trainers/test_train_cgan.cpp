@@ -1,20 +1,25 @@
 // test_train_cgan.cpp: the stage-1 trainer (trainers/train_cgan.h) at tiny
 // sizes (image 32, width 8): the training crops hold their defect and the
-// condition patches are defect-free, D learns to tell real defect crops from
+// condition patches are defect-free (procedural scenes; and MVTec-layout
+// data, where c comes from the defective image itself beside the defect, or
+// from a train/good image only when there is no room), D learns to tell real defect crops from
 // G's within 30 steps, resume is bit-exact, a run writes what it should, and
 // `loom sample` on a cgan run draws G(z, E(c)) of a G and E rebuilt here.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "autograd/grad_mode.h"
+#include "data/fabric/dataset.h"
 #include "data/image.h"
 #include "data/transforms.h"
 #include "nn/checkpoint.h"
 #include "tensor/safetensors.h"
 #include "tests/trainers/train_test_util.h"
 #include "trainers/defect_scenes.h"
+#include "trainers/mvtec_defect_crops.h"
 #include "trainers/run_dir.h"
 #include "trainers/sample.h"
 #include "trainers/train_cgan.h"
@@ -67,6 +72,107 @@ TEST(TrainCgan, PoolCropsHoldTheDefectAndConditionsAreClean) {
         found = max_abs(c - data::crop(scene.clean, {top, left, S, S})) == 0.0;
     EXPECT_TRUE(found) << "condition " << i << " is no window of the clean image";
   }
+}
+
+// make_mvtec_defect_crops (S = 16) on a 64x64 MVTec-layout dataset whose two
+// masks are drawn here: image 000 has a 4x4 defect near the top-left corner
+// (room beside it), image 001 a 32x32 defect in the middle (no room). Checked
+// against the files, by brute force over every window position:
+//   side = min(64, max(S, 3/2 max(box h, box w))), keep = box grown by ceil(side / 16)
+//   x    = resize_area(the side x side window centred on the box, moved inside)
+//   000: c = resize_area(a side x side window of the SAME defective image), and
+//        every window it can be lies outside keep and holds no mask pixel;
+//        over seeds 0..3 the window is drawn (not always the same one)
+//   001: no side x side window avoids keep, and c = resize_area(a side x side
+//        window of one of the two train/good images) (the fallback)
+//   counts: 1 own image, 1 good image.
+TEST(TrainCgan, MvtecDefectCropsTakeTheConditionBesideTheDefect) {
+  const int64_t S = 16, N = 64;
+  const fs::path dir = fresh_dir("mvtec_crops");
+  data::fabric::FabricDatasetOptions d;
+  d.out_dir = dir.string();
+  d.categories = {"plain_gray"};
+  d.defects = {data::fabric::DefectKind::Hole};
+  d.n_train = 2;
+  d.n_test = 2;
+  d.size = N;
+  data::fabric::write_fabric_dataset(d);
+  struct Box {
+    int64_t top, left, height, width;
+  };
+  const std::vector<Box> boxes = {{2, 3, 4, 4}, {16, 16, 32, 32}};
+  for (size_t k = 0; k < boxes.size(); ++k) {
+    Tensor mask = Tensor::zeros({1, N, N});
+    float* m = mask.data<float>();
+    for (int64_t r = boxes[k].top; r < boxes[k].top + boxes[k].height; ++r)
+      for (int64_t q = boxes[k].left; q < boxes[k].left + boxes[k].width; ++q) m[r * N + q] = 1;
+    data::save_png((dir / "plain_gray/ground_truth/hole" / ("00" + std::to_string(k) + "_mask.png")).string(), mask);
+  }
+  std::vector<Tensor> goods;
+  for (const auto& entry : fs::directory_iterator(dir / "plain_gray/train/good"))
+    goods.push_back(data::load_image(entry.path().string()));
+  ASSERT_EQ(goods.size(), 2u);
+  // The top-left corners of the side x side windows of `image` whose resize to S is `c`.
+  auto windows_giving = [&](const Tensor& image, const Tensor& c, int64_t side) {
+    std::vector<std::pair<int64_t, int64_t>> found;
+    for (int64_t top = 0; top + side <= image.size(1); ++top)
+      for (int64_t left = 0; left + side <= image.size(2); ++left)
+        if (max_abs(data::resize_area(data::crop(image, {top, left, side, side}), S, S) - c) < 1e-6)
+          found.push_back({top, left});
+    return found;
+  };
+  std::set<std::pair<int64_t, int64_t>> drawn;  // condition windows of image 000 over the seeds
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    const auto crops = make_mvtec_defect_crops(dir.string(), S, seed);
+    ASSERT_EQ(crops->size(), 2);
+    const CropConditionCounts counts = crop_condition_counts(*crops);
+    EXPECT_EQ(counts.own_image, 1);
+    EXPECT_EQ(counts.good_image, 1);
+    for (int64_t i = 0; i < 2; ++i) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + ", sample " + std::to_string(i));
+      const data::Sample sample = crops->get(i);
+      ASSERT_EQ(sample.image.shape(), (Shape{6, S, S}));
+      const size_t k = fs::path(sample.path).stem() == "000" ? 0 : 1;
+      const Box& box = boxes[k];
+      const Tensor image = data::load_image(sample.path);  // (3, N, N)
+      const int64_t side = std::min(N, std::max(S, std::max(box.height, box.width) * 3 / 2));
+      const int64_t margin = (side + 15) / 16;
+      // x: the window centred on the box.
+      const int64_t top = std::clamp(box.top + box.height / 2 - side / 2, int64_t{0}, N - side);
+      const int64_t left = std::clamp(box.left + box.width / 2 - side / 2, int64_t{0}, N - side);
+      EXPECT_LT(max_abs(sample.image.narrow(0, 0, 3) -
+                        data::resize_area(data::crop(image, {top, left, side, side}), S, S)),
+                1e-6);
+      // Windows clear of keep = box grown by the margin (every mask pixel is in box).
+      auto clear = [&](int64_t t, int64_t l) {
+        return t + side <= box.top - margin || t >= box.top + box.height + margin || l + side <= box.left - margin ||
+               l >= box.left + box.width + margin;
+      };
+      int64_t clear_windows = 0;
+      for (int64_t t = 0; t + side <= N; ++t)
+        for (int64_t l = 0; l + side <= N; ++l) clear_windows += clear(t, l);
+      const Tensor c = sample.image.narrow(0, 3, 3);
+      const auto own = windows_giving(image, c, side);
+      if (k == 0) {
+        ASSERT_GT(clear_windows, 0);
+        ASSERT_FALSE(own.empty()) << "c is no window of its own defective image";
+        for (const auto& [t, l] : own) {
+          EXPECT_TRUE(clear(t, l)) << "condition window at " << t << "," << l << " overlaps the defect's surroundings";
+          const Tensor mask = data::load_image((dir / "plain_gray/ground_truth/hole/000_mask.png").string(),
+                                               data::ColorMode::Gray);
+          EXPECT_EQ(max_abs(data::crop(mask, {t, l, side, side})), 0.0) << "mask pixel in the condition window";
+        }
+        drawn.insert(own.front());
+      } else {
+        EXPECT_EQ(clear_windows, 0);
+        EXPECT_TRUE(own.empty()) << "the fallback's c comes from the defective image";
+        size_t from_good = 0;
+        for (const Tensor& good : goods) from_good += windows_giving(good, c, side).size();
+        EXPECT_GE(from_good, 1u) << "c is no window of a train/good image";
+      }
+    }
+  }
+  EXPECT_GE(drawn.size(), 2u) << "the condition window of image 000 is the same for every seed";
 }
 
 // D's accuracy (share of D(x, g) > 0.5 and of D(G(z, g), g) < 0.5, averaged)
