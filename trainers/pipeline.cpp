@@ -3,15 +3,19 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 
 #include "data/fabric/dataset.h"
 #include "data/fabric/presets.h"
 #include "tensor/error.h"
+#include "trainers/mvtec_defect_crops.h"
 #include "trainers/pipeline_inputs.h"
 #include "trainers/pipeline_synthesis.h"
 #include "trainers/run_dir.h"
@@ -32,7 +36,7 @@ struct StageInfo {
 };
 const std::vector<StageInfo> kStages = {
     {"data", "procedural fabric source and target datasets (MVTec AD layout)"},
-    {"stage1_cgan", "cgan_gram: defect crops of the source, conditioned on Gram matrices of defect-free patches"},
+    {"stage1_cgan", "cgan_gram: defect crops of the source, conditioned on Gram matrices of their defect-free surroundings"},
     {"stage2_fusion", "fusion T: fuse a pasted defect window into its fabric (source)"},
     {"stage3_synthetic", "synthetic defects on the target textures: G(z, E(own patch)), pasted, fused by T, masked"},
     {"stage3_unet", "U-Net on the target's good images and the synthetic defects"},
@@ -46,10 +50,7 @@ const std::set<std::string> kEntries = {
 class PipelineState {
  public:
   explicit PipelineState(fs::path dir) : path_(std::move(dir) / "pipeline.json") {
-    if (fs::exists(path_)) {
-      std::ifstream in(path_);
-      json_ = nlohmann::ordered_json::parse(in);
-    }
+    if (fs::exists(path_)) json_ = read(path_);
   }
   bool exists() const { return !json_.is_null(); }
   const nlohmann::ordered_json& settings() const { return json_.at("settings"); }
@@ -71,6 +72,29 @@ class PipelineState {
     stage(name)["state"] = state;
     stage(name)[state == "done" ? "finished" : "started"] = train::utc_timestamp_iso();
     save();
+  }
+  // pipeline.json as written by save(): an object with "settings" and "stages"
+  // objects; anything else (a torn or edited file) is refused naming the file
+  // and the ways out.
+  static nlohmann::ordered_json read(const fs::path& path) {
+    std::string problem;
+    nlohmann::ordered_json json;
+    try {
+      std::ifstream in(path, std::ios::binary);
+      LOOM_CHECK(in.good(), "cannot open ", path.string());
+      json = nlohmann::ordered_json::parse(in);
+      if (!json.is_object() || !json.contains("settings") || !json["settings"].is_object() ||
+          !json.contains("stages") || !json["stages"].is_object())
+        problem = "it has no \"settings\" and \"stages\" objects";
+    } catch (const nlohmann::json::exception& e) {
+      problem = std::string("it is not valid JSON: ") + e.what();
+    }
+    LOOM_CHECK(problem.empty(), path.string(), " is damaged (", problem,
+               "). It holds the pipeline's settings and stage states. To recover: put back a good copy of it; or "
+               "delete it and run `loom pipeline --run-dir ", path.parent_path().string(),
+               "` again with the same options (the stages run again; each training stage continues from the "
+               "newest checkpoint in its folder); or give another --run-dir to start afresh");
+    return json;
   }
   // Written to a temporary file, then renamed over the old one.
   void save() const {
@@ -96,6 +120,35 @@ std::string joined(const std::vector<std::string>& words, const char* separator 
   std::string s;
   for (const std::string& w : words) s += (s.empty() ? "" : separator) + w;
   return s;
+}
+
+// `word` as one shell word: unchanged when it holds only characters the shell
+// leaves alone, else in single quotes (a ' inside as '\'').
+std::string shell_word(const std::string& word) {
+  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || std::string_view("_-./,:=+@%").find(ch) != std::string_view::npos;
+  });
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char ch : word) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return quoted + "'";
+}
+
+// A command line that a shell runs as `words` (each word quoted where needed).
+std::string command_line(const std::vector<std::string>& words) {
+  std::vector<std::string> quoted;
+  for (const std::string& w : words) quoted.push_back(shell_word(w));
+  return joined(quoted);
+}
+
+// The shortest decimal text that reads back as exactly `value` ("0.2", not "0.200000").
+std::string number_text(double value) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
 }
 
 bool has_checkpoint(const fs::path& run) {
@@ -124,7 +177,10 @@ std::string train_stage(const PipelineOptions& o, const std::string& model, cons
                                               "2"};
   args.insert(args.end(), intervals.begin(), intervals.end());
   if (o.quiet) args.push_back("--quiet");
-  const std::string command = "loom train " + model + " " + joined(args) + " --run-dir " + run.string();
+  std::vector<std::string> words = {"loom", "train", model};
+  words.insert(words.end(), args.begin(), args.end());
+  words.insert(words.end(), {"--run-dir", run.string()});
+  const std::string command = command_line(words);
   if (has_checkpoint(run)) {
     const train::TrainedRun trained = open_stage_run(run, model);  // refuses another model's checkpoint
     say(o, "  resuming " + run.string() + " from " + trained.checkpoint.filename().string());
@@ -247,6 +303,14 @@ std::string format_mean(const EvalReport& report) {
 
 }  // namespace
 
+std::string eval_command_line(const EvalOptions& options) {
+  std::vector<std::string> words = {"loom", "eval", options.detector, "--data", options.data, "--out", options.out_dir};
+  for (const std::string& category : options.categories) words.insert(words.end(), {"--category", category});
+  if (options.val_share > 0)
+    words.insert(words.end(), {"--val-share", number_text(options.val_share), "--seed", std::to_string(options.seed)});
+  return command_line(words);
+}
+
 void add_pipeline_options(train::SettingsBinder& binder, PipelineOptions& o) {
   binder.add("--run-dir", o.run_dir,
              "run directory (default runs/pipeline-<time>); an existing pipeline's is continued", Resume::Local);
@@ -279,7 +343,8 @@ void add_pipeline_options(train::SettingsBinder& binder, PipelineOptions& o) {
   binder.add("--unet-depth", o.unet_depth, "U-Net depth (max-pool downs)");
   binder.add("--unet-batch", o.unet_batch, "U-Net batch");
   binder.add("--good-share", o.good_share, "share of the U-Net's samples left defect-free");
-  binder.add("--eval-val-share", o.eval_val_share, "loom eval --val-share (0: the U-Net's p > 0.5)");
+  binder.add("--eval-val-share", o.eval_val_share, "loom eval --val-share: hold out this share of the target's test images to choose the threshold (0: "
+             "threshold 0.5, a pixel is a defect where the U-Net's p >= 0.5)");
   binder.add("--quiet", o.quiet, "no progress output", Resume::Local);
 }
 
@@ -310,13 +375,18 @@ PipelineResult run_pipeline(train::SettingsBinder& binder, PipelineOptions& o) {
     fabric.size = o.fabric_size;
     fabric.seed = o.seed;
     int64_t written = 0;
+    std::vector<std::string> commands;  // the same datasets from the shell
     for (const auto& [dir, names] :
          {std::pair{source, split_names(o.source_categories)}, {target, target_categories}}) {
       fabric.out_dir = dir.string();
       fabric.categories = names;
       written += data::fabric::write_fabric_dataset(fabric);
+      commands.push_back(command_line({"loom", "fabric", "--out", dir.string(), "--categories", joined(names, ","),
+                                       "--n", std::to_string(o.fabric_train), "--n-test",
+                                       std::to_string(o.fabric_test), "--size", std::to_string(o.fabric_size),
+                                       "--seed", std::to_string(o.seed)}));
     }
-    record["command"] = "loom fabric --out " + source.string() + " --categories " + o.source_categories + " ...";
+    record["command"] = joined(commands, " && ");
     return std::to_string(written) + " images: source " + o.source_categories + ", target " +
            joined(target_categories, ",");
   });
@@ -324,6 +394,7 @@ PipelineResult run_pipeline(train::SettingsBinder& binder, PipelineOptions& o) {
   // Sample-sheet rows of stages 1 and 2: 6, or every defective source image when fewer.
   const std::string sheet_rows = std::to_string(std::min<int64_t>(6, check_pipeline_source(source.string())));
   target_categories = check_pipeline_target(target.string(), target_categories);
+  if (!procedural) check_pipeline_disjoint(source.string(), target.string(), target_categories);
 
   const std::string seed = std::to_string(o.seed);
   stages.run("stage1_cgan", [&](nlohmann::ordered_json& record) -> std::string {
@@ -335,9 +406,16 @@ PipelineResult run_pipeline(train::SettingsBinder& binder, PipelineOptions& o) {
                                      "--sample-rows",    sheet_rows,
                                      "--sample-columns", "6"};
     if (!o.vgg19.empty()) args.insert(args.end(), {"--vgg19", o.vgg19});
+    // Where the trainer's condition patches come from (mvtec_defect_crops.h): beside
+    // the defect in its own image, or a train/good image where there is no room.
+    const train::CropConditionCounts conditions =
+        train::crop_condition_counts(*train::make_mvtec_defect_crops(source.string(), o.crop, o.seed));
+    record["conditions_own_image"] = conditions.own_image;
+    record["conditions_good_image"] = conditions.good_image;
+    say(o, "  " + train::describe_crop_conditions(conditions));
     record["command"] =
         train_stage(o, "cgan", run / "stage1_cgan", train::add_cgan_options, train::train_cgan, args, o.cgan_steps);
-    return "";
+    return train::describe_crop_conditions(conditions);
   });
   stages.run("stage2_fusion", [&](nlohmann::ordered_json& record) -> std::string {
     const std::vector<std::string> args = {"--image",   std::to_string(o.image),
@@ -385,7 +463,7 @@ PipelineResult run_pipeline(train::SettingsBinder& binder, PipelineOptions& o) {
                                            "--data",        synthetic,
                                            "--defect-data", synthetic,
                                            "--synth",       "none",
-                                           "--good-share",  std::to_string(o.good_share),
+                                           "--good-share",  number_text(o.good_share),
                                            "--samples",     "6"};
     record["command"] =
         train_stage(o, "unet", run / "stage3_unet", train::add_unet_options, train::train_unet, args, o.unet_steps);
@@ -402,8 +480,7 @@ PipelineResult run_pipeline(train::SettingsBinder& binder, PipelineOptions& o) {
                      .quiet = o.quiet};
     result.eval = evaluate_detector(eval);
     result.evaluated_now = true;
-    record["command"] = "loom eval " + eval.detector + " --data " + eval.data + " --out " + eval.out_dir +
-                        " --categories " + joined(target_categories, ",");
+    record["command"] = eval_command_line(eval);
     return format_mean(result.eval);
   });
 

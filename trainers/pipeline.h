@@ -8,8 +8,10 @@
 //                     With --source/--target those folders are used instead.
 //   stage1_cgan       `loom train cgan --data SOURCE`: defect crops of the
 //                     source's defective test images, conditioned on the Gram
-//                     matrices of defect-free patches of the same category
-//                     (mvtec_defect_crops.h) -> RUN/stage1_cgan (a run directory)
+//                     matrices of their defect-free surroundings: a window of
+//                     the same image beside the defect (a train/good window of
+//                     the category only where there is no room; the counts are
+//                     recorded) (mvtec_defect_crops.h) -> RUN/stage1_cgan (a run directory)
 //   stage2_fusion     `loom train fusion --data SOURCE`: T learns to fuse a
 //                     pasted defect window into the real defective image
 //                     -> RUN/stage2_fusion
@@ -30,6 +32,10 @@
 // RUN/pipeline.json holds the settings (every option, as settings.json of a
 // trainer) and each stage's state ("pending", "running", "done"), time,
 // command and summary, rewritten atomically whenever a stage starts or ends.
+// A stage's "command" is a shell line that does the same from the command
+// line (`loom fabric ... && loom fabric ...`, `loom train ...`, `loom eval ...`;
+// stage3_synthetic has none). A damaged pipeline.json is refused naming the
+// file and how to recover.
 // Running `loom pipeline --run-dir RUN` (or --resume RUN) again restores the
 // saved settings (an explicitly given different value is refused, as on a
 // trainer's --resume), skips the stages that are done, resumes an interrupted
@@ -40,7 +46,8 @@
 //
 // Inputs are checked before the stages run; each error names what is wrong:
 // a source without defective test images (with masks) or without train/good
-// images, a target without a category, a target category without train/good
+// images, a target that is the source's folder or shares a category with it
+// (its defects must stay unseen until the evaluation), a target without a category, a target category without train/good
 // images or a target without defective test images to evaluate on, a mask
 // whose size differs from its image's, and a stage's run directory holding a
 // checkpoint of another model.
@@ -98,6 +105,12 @@ struct PipelineResult {
   EvalReport eval;             // stage3_eval's report when it ran in this invocation
   bool evaluated_now = false;  // false: eval was done earlier (its files are in RUN/stage3_eval)
 };
+
+// The `loom eval` shell line that evaluates what `options` says (the fields
+// the pipeline sets: detector, data, out_dir, one --category per category,
+// --val-share and --seed when val_share > 0), each word quoted for a POSIX
+// shell where it needs it: stage3_eval's recorded command.
+std::string eval_command_line(const EvalOptions& options);
 
 // Runs (or continues) the pipeline. `binder` holds the options (bound with
 // add_pipeline_options) so that a continued run restores the saved settings.

@@ -1,6 +1,7 @@
 // pipeline_inputs.cpp: the input checks of `loom pipeline` (see pipeline_inputs.h).
 #include "trainers/pipeline_inputs.h"
 
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -65,8 +66,28 @@ int64_t check_pipeline_source(const std::string& root) {
                       "has no defective test images with masks (stage 1 learns its defect crops from them)");
   check_mask_sizes(defects, "--source");
   select_or_throw(scan, {.split = data::Split::Train, .labels = data::LabelFilter::Good}, "--source",
-                  "has no train/good images (stage 1 takes its condition patches from them)");
+                  "has no train/good images (stage 2 takes its backgrounds from them; stage 1 its condition "
+                  "patches where there is no room beside a defect)");
   return static_cast<int64_t>(defects.size());
+}
+
+void check_pipeline_disjoint(const std::string& source, const std::string& target,
+                             const std::vector<std::string>& target_categories) {
+  std::error_code error;
+  LOOM_CHECK(!std::filesystem::equivalent(source, target, error), "--source ", source, " and --target ", target,
+             " are the same folder; the target's defects must stay unseen by stages 1 and 2: give a target whose "
+             "categories the source does not hold");
+  std::set<std::string> source_categories;
+  for (const data::SampleFile& f : data::scan_dataset(source).files) source_categories.insert(f.category);
+  std::vector<std::string> shared;
+  for (const std::string& category : target_categories)
+    if (source_categories.count(category)) shared.push_back(category);
+  std::string names;
+  for (const std::string& category : shared) names += (names.empty() ? "'" : ", '") + category + "'";
+  LOOM_CHECK(shared.empty(), "--source ", source, " and --target ", target, " share the categor",
+             shared.size() == 1 ? "y " : "ies ", names,
+             "; the target's defects must stay unseen by stages 1 and 2: remove them from the source, or pick "
+             "other target categories with --target-categories");
 }
 
 std::vector<std::string> check_pipeline_target(const std::string& root, const std::vector<std::string>& wanted) {

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -19,6 +18,7 @@
 #include "data/transforms.h"
 #include "nn/checkpoint.h"
 #include "tensor/error.h"
+#include "tensor/file_io.h"
 #include "trainers/detection_metrics.h"
 #include "trainers/inference.h"
 #include "trainers/philox_stream.h"
@@ -355,7 +355,8 @@ SynthesisResult synthesize_defects(const SynthesisOptions& o) {
       {"skipped", result.skipped},
       {"mean_mask_share", result.mean_mask_share},
       {"samples", records}};
-  std::ofstream(o.record) << record.dump(2) << "\n";
+  const std::string record_text = record.dump(2) + "\n";
+  write_file_atomically(o.record.string(), record_text.data(), record_text.size(), "stage 3 record");
   return result;
 }
 

@@ -3,14 +3,19 @@
 // artifact exists, the synthetic masks are non-empty, inside their windows and
 // match the record, the U-Net trained on the synthetic dataset, a second
 // invocation skips every stage, an interrupted U-Net stage resumes from its
-// checkpoint bit for bit, and bad inputs are refused with errors naming them.
+// checkpoint bit for bit, each stage's recorded command is a shell line that
+// says what the stage did (run through sh here), and bad inputs (a source and
+// target that overlap, a damaged pipeline.json, ...) are refused with errors
+// naming them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "data/fabric/dataset.h"
+#include "data/fabric/presets.h"
 #include "data/image.h"
 #include "tests/trainers/train_test_util.h"
 #include "trainers/pipeline.h"
@@ -58,6 +63,20 @@ std::string error_of(F f) {
 }
 
 nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(read_bytes(path)); }
+
+// The words a POSIX shell makes of `command` "loom X ...": the line is run by
+// sh with `loom` replaced by printf '%s\n', one word per output line.
+std::vector<std::string> shell_words(const std::string& command) {
+  EXPECT_EQ(command.rfind("loom ", 0), 0u) << command;
+  const std::string line = "printf '%s\\n' " + command.substr(5);
+  FILE* pipe = ::popen(line.c_str(), "r");
+  EXPECT_NE(pipe, nullptr);
+  std::string out;
+  char buffer[4096];
+  for (size_t got; (got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, got);
+  EXPECT_EQ(::pclose(pipe), 0) << line;
+  return train::test::lines_of(out);
+}
 
 // A one-category procedural dataset (32 px, 2 train/good, 1 test image of two kinds).
 fs::path tiny_dataset(const std::string& name, const std::string& category) {
@@ -115,6 +134,75 @@ TEST(Pipeline, TinyRunWritesEveryArtifact) {
   const nlohmann::json eval = read_json(dir / "stage3_eval/eval.json");
   EXPECT_NE(eval.dump().find("canvas_burlap"), std::string::npos);
   EXPECT_EQ(eval.dump().find("plain_gray"), std::string::npos);
+}
+
+// The recorded commands, split by a real shell, are the commands that redo
+// each stage: the two `loom fabric` calls with every setting of the data stage,
+// the trainers with the pipeline's options, `loom eval` with one --category
+// per target category. Stage 1's record counts where its conditions came from.
+TEST(Pipeline, RecordsCommandsAShellCanRun) {
+  const fs::path& dir = shared_run();
+  const nlohmann::json stages = read_json(dir / "pipeline.json")["stages"];
+  const std::vector<std::string> source = {"plain_gray", "twill_denim", "twill_khaki", "satin_silk"};
+  std::vector<std::string> target;
+  for (const std::string& c : data::fabric::fabric_categories())
+    if (std::find(source.begin(), source.end(), c) == source.end()) target.push_back(c);
+  auto fabric_words = [&](const std::string& folder, const std::vector<std::string>& names) {
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ",") + n;
+    return std::vector<std::string>{
+        "fabric", "--out", (dir / "data" / folder).string(), "--categories", list, "--n", "4", "--n-test", "1",
+        "--size", "32",   "--seed", "0"};
+  };
+  const std::string data = stages["data"]["command"];
+  const size_t and_at = data.find(" && ");
+  ASSERT_NE(and_at, std::string::npos) << data;
+  EXPECT_EQ(shell_words(data.substr(0, and_at)), fabric_words("source", source));
+  EXPECT_EQ(shell_words(data.substr(and_at + 4)), fabric_words("target", target));
+
+  std::vector<std::string> eval = {"eval", (dir / "stage3_unet").string(), "--data", (dir / "data/target").string(),
+                                   "--out", (dir / "stage3_eval").string()};
+  for (const std::string& c : target) eval.insert(eval.end(), {"--category", c});
+  EXPECT_EQ(shell_words(stages["stage3_eval"]["command"]), eval);
+
+  const std::vector<std::string> unet = shell_words(stages["stage3_unet"]["command"]);
+  ASSERT_GE(unet.size(), 2u);
+  EXPECT_EQ(unet[0], "train");
+  EXPECT_EQ(unet[1], "unet");
+  const auto after = [&](const std::vector<std::string>& words, const std::string& flag) {
+    const auto at = std::find(words.begin(), words.end(), flag);
+    return at != words.end() && at + 1 != words.end() ? *(at + 1) : std::string("(missing)");
+  };
+  EXPECT_EQ(after(unet, "--good-share"), "0.2");
+  EXPECT_EQ(after(unet, "--steps"), "3");
+  EXPECT_EQ(after(unet, "--run-dir"), (dir / "stage3_unet").string());
+  EXPECT_EQ(after(shell_words(stages["stage1_cgan"]["command"]), "--data"), (dir / "data/source").string());
+
+  // Every defective source image's condition is counted once: own image or fallback.
+  int64_t defective = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "data/source"))
+    defective += entry.path().parent_path().parent_path().filename() == "ground_truth";
+  EXPECT_GT(defective, 0);
+  EXPECT_EQ(stages["stage1_cgan"]["conditions_own_image"].get<int64_t>() +
+                stages["stage1_cgan"]["conditions_good_image"].get<int64_t>(),
+            defective);
+}
+
+// Paths with spaces and quotes, a share, a seed: the shell gives back each word.
+TEST(Pipeline, EvalCommandLineQuotesEveryWord) {
+  EvalOptions eval;
+  eval.detector = "/tmp/my runs/it's unet";
+  eval.data = "/data/target";
+  eval.out_dir = "/tmp/out $HOME";
+  eval.categories = {"plain gray", "twill"};
+  EXPECT_EQ(shell_words(eval_command_line(eval)),
+            (std::vector<std::string>{"eval", eval.detector, "--data", eval.data, "--out", eval.out_dir, "--category",
+                                      "plain gray", "--category", "twill"}));
+  eval.val_share = 0.1;
+  eval.seed = 7;
+  EXPECT_EQ(shell_words(eval_command_line(eval)),
+            (std::vector<std::string>{"eval", eval.detector, "--data", eval.data, "--out", eval.out_dir, "--category",
+                                      "plain gray", "--category", "twill", "--val-share", "0.1", "--seed", "7"}));
 }
 
 // Each written sample: its mask file is 0/255, non-empty, inside the recorded
@@ -282,6 +370,46 @@ TEST(Pipeline, RefusesAStageRunOfAnotherModel) {
   EXPECT_NE(e.find((dir / "stage1_cgan").string() + " holds a checkpoint of a unet run"), std::string::npos) << e;
   EXPECT_NE(e.find("not of cgan"), std::string::npos) << e;
   EXPECT_EQ(read_json(dir / "pipeline.json")["stages"]["stage1_cgan"]["state"], "running");
+}
+
+// A target that is the source's folder, or shares a category with it, could
+// have shown its defects to stages 1 and 2: refused, naming both.
+TEST(Pipeline, RefusesASourceAndTargetThatOverlap) {
+  const fs::path source = tiny_dataset("overlap_source", "plain_gray");
+  std::string e = error_of([&] {
+    run_tiny(fresh_dir("same_folder"), {"--source", source.string(), "--target", source.string() + "/."});
+  });
+  EXPECT_NE(e.find("--source " + source.string() + " and --target " + source.string() + "/. are the same folder"),
+            std::string::npos)
+      << e;
+  const fs::path target = tiny_dataset("overlap_target", "plain_gray");
+  e = error_of([&] {
+    run_tiny(fresh_dir("shared_category"), {"--source", source.string(), "--target", target.string()});
+  });
+  EXPECT_NE(e.find("--source " + source.string() + " and --target " + target.string() +
+                   " share the category 'plain_gray'"),
+            std::string::npos)
+      << e;
+}
+
+// A damaged pipeline.json (not JSON, or JSON without the settings and stages)
+// is refused naming the file and the ways to recover.
+TEST(Pipeline, RefusesADamagedStateFileNamingIt) {
+  const fs::path dir = fresh_dir("damaged");
+  fs::create_directories(dir);
+  for (const char* text : {"{\"settings\": {\"samples\": 6", "[1, 2, 3]\n"}) {
+    std::ofstream(dir / "pipeline.json") << text;
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--run-dir", dir.string(), "--quiet"}, {"--resume", dir.string(), "--quiet"}}) {
+      const std::string e = error_of([&] { run(args); });
+      EXPECT_NE(e.find((dir / "pipeline.json").string() + " is damaged"), std::string::npos) << e;
+      EXPECT_NE(e.find(std::string(text[0] == '[' ? "no \"settings\"" : "not valid JSON")), std::string::npos) << e;
+      EXPECT_NE(e.find("To recover: put back a good copy of it; or delete it and run `loom pipeline --run-dir " +
+                       dir.string() + "`"),
+                std::string::npos)
+          << e;
+    }
+  }
 }
 
 TEST(Pipeline, RefusesBadOptionsAndForeignFolders) {
