@@ -31,12 +31,23 @@ struct Sample {
   std::string category;
 };
 
+// How a mask is resized to (height, width) (it stays 0/1 either way):
+//   Nearest    every side nearest (src = floor(dst in / out)); shrinking keeps
+//              one pixel per block, so a defect smaller than a block can vanish
+//   AnyDefect  a side that shrinks (out < in): output pixel d covers source
+//              pixels floor(d in / out) .. ceil((d + 1) in / out) - 1 (the
+//              block of an area resize) and is a defect when any of them is
+//              (= area resize > 0), so no defect vanishes; a side that grows
+//              or keeps its size is nearest as above
+enum class MaskResize { Nearest, AnyDefect };
+
 struct DatasetOptions {
   ColorMode color = ColorMode::RGB;
   // When both are > 0 every image is resized to (height, width): bilinear for
-  // the image, nearest for the mask (so it stays 0/1). No antialiasing: a
-  // simple resize, meant for modest factors. 0: keep each file's own size.
+  // the image, `mask_resize` for the mask. No antialiasing: a simple resize,
+  // meant for modest factors. 0: keep each file's own size.
   int64_t height = 0, width = 0;
+  MaskResize mask_resize = MaskResize::Nearest;
 };
 
 class Dataset {

@@ -1,6 +1,9 @@
 // file_list_dataset.cpp: loading one SampleFile (see file_list_dataset.h).
 #include "data/file_list_dataset.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "autograd/functions.h"
 #include "tensor/error.h"
 
@@ -15,6 +18,43 @@ Tensor resize_chw(const Tensor& chw, int64_t height, int64_t width, bool nearest
   if (chw.size(1) == height && chw.size(2) == width) return chw;
   const Tensor nchw = chw.unsqueeze(0);  // (1, C, H, W)
   return (nearest ? upsample_nearest(nchw, height, width) : upsample_bilinear(nchw, height, width)).squeeze(0);
+}
+
+// (1, H, W) 0/1 -> (1, height, width) 0/1 by MaskResize::AnyDefect
+// (dataset.h): each shrinking side takes the max over its output pixel's
+// source block [floor(d in / out), ceil((d + 1) in / out)); then
+// upsample_nearest brings the other sides (which grow or keep their size) to
+// their size (nearest is separable, so a side already at its size is copied).
+Tensor shrink_mask_any_defect(const Tensor& mask, int64_t height, int64_t width) {
+  const int64_t in_h = mask.size(1), in_w = mask.size(2);
+  const int64_t out_h = std::min(height, in_h), out_w = std::min(width, in_w);
+  const Tensor dense = mask.to(DType::Float32).contiguous();  // (1, H, W)
+  const float* m = dense.data<float>();
+  Tensor blocks = Tensor::zeros({1, out_h, out_w}, DType::Float32);  // (1, out_h, out_w)
+  float* b = blocks.data<float>();
+  auto block_of = [](int64_t d, int64_t in, int64_t out) {  // [first, end) of output pixel d
+    return std::pair<int64_t, int64_t>{d * in / out, ((d + 1) * in + out - 1) / out};
+  };
+  for (int64_t y = 0; y < out_h; ++y) {
+    const auto [y0, y1] = block_of(y, in_h, out_h);
+    for (int64_t x = 0; x < out_w; ++x) {
+      const auto [x0, x1] = block_of(x, in_w, out_w);
+      for (int64_t sy = y0; sy < y1 && b[y * out_w + x] == 0; ++sy)
+        for (int64_t sx = x0; sx < x1; ++sx)
+          if (m[sy * in_w + sx] > 0) {
+            b[y * out_w + x] = 1.0f;
+            break;
+          }
+    }
+  }
+  return resize_chw(blocks, height, width, /*nearest=*/true);
+}
+
+// The mask resized by `rule` (dataset.h MaskResize).
+Tensor resize_mask(const Tensor& mask, int64_t height, int64_t width, MaskResize rule) {
+  const bool shrinks = height < mask.size(1) || width < mask.size(2);
+  if (rule == MaskResize::AnyDefect && shrinks) return shrink_mask_any_defect(mask, height, width);
+  return resize_chw(mask, height, width, /*nearest=*/true);
 }
 
 }  // namespace
@@ -69,7 +109,8 @@ Sample FileListDataset::get(int64_t index) const {
   }
   if (options_.height > 0) {
     sample.image = resize_chw(sample.image, options_.height, options_.width, /*nearest=*/false);
-    if (sample.mask.defined()) sample.mask = resize_chw(sample.mask, options_.height, options_.width, /*nearest=*/true);
+    if (sample.mask.defined())
+      sample.mask = resize_mask(sample.mask, options_.height, options_.width, options_.mask_resize);
   }
   return sample;
 }

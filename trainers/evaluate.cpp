@@ -11,14 +11,24 @@
 // the dataset that has test images, in sorted order), every test image, good
 // and defective, read as `loom predict` reads a folder (both are a
 // data::FileListDataset): the scorer's channels (gray or RGB), resized bilinear
-// to its S x S. Masks are resized nearest to S x S (so they stay 0/1); good
+// to its S x S. The test images are those of split "test" (MVTec AD test/,
+// DAGM Test/); a layout without splits (AITEX: every file has split "") has
+// all its images scored. Masks stay 0/1 at S x S (data::MaskResize::AnyDefect):
+// a side that shrinks marks an output pixel defective when any source pixel of
+// its block [floor(d n / S), ceil((d + 1) n / S)) is (an area resize, then
+// > 0), so a defect smaller than a block never vanishes (a nearest shrink of
+// 1024 to 64 keeps 1 pixel in 256) and no defective image counts as good; a
+// side that grows is resized nearest. So a small defect covers a whole block
+// at S x S: pixel metrics are measured at the detector's resolution. Good
 // images get all-zero masks. A mask whose size differs from its image's is an
 // error naming both files and sizes (file_list_dataset.h); a category without
-// defective test images is an error.
+// defective test images is an error. Every map is checked when scored: a NaN
+// or infinite score is an error naming the image file and the detector.
 //
 // The threshold t of the "at t" columns (a pixel is predicted defective where
 // its score s >= t), by the first rule that applies:
-//   1. options.threshold >= 0 (--threshold T): t = T.
+//   1. options.threshold given (--threshold T, T >= 0; negative or NaN is an
+//      error): t = T.
 //   2. options.val_share = F in (0, 1) (--val-share F): a validation hold-out.
 //      In each category c (numbered 0, 1, ... in evaluation order) the test
 //      images are grouped by defect type ("good" is a group too), groups in
@@ -76,8 +86,12 @@ void check_options(const EvalOptions& o) {
   LOOM_CHECK(o.batch >= 1, "--batch must be positive, got ", o.batch);
   LOOM_CHECK(o.gallery >= 0, "--gallery must be >= 0, got ", o.gallery);
   LOOM_CHECK(o.val_share >= 0 && o.val_share < 1, "--val-share must be in [0, 1), got ", o.val_share);
-  LOOM_CHECK(!(o.threshold >= 0 && o.val_share > 0), "give either --threshold (", o.threshold, ") or --val-share (",
-             o.val_share, "), not both: each chooses the threshold");
+  if (o.threshold) {
+    LOOM_CHECK(*o.threshold >= 0, "--threshold must be >= 0 (a pixel is a defect where its score >= t), got ",
+               *o.threshold);
+    LOOM_CHECK(o.val_share == 0, "give either --threshold (", *o.threshold, ") or --val-share (", o.val_share,
+               "), not both: each chooses the threshold");
+  }
 }
 
 struct Detector {
@@ -126,9 +140,27 @@ std::vector<std::string> categories_to_evaluate(const data::DatasetScan& scan, c
   return picked;
 }
 
+// The test split of `category`: Test, or All where its files have no split (AITEX).
+data::Split test_split(const data::DatasetScan& scan, const std::string& category) {
+  for (const data::SampleFile& f : scan.files)
+    if (f.category == category && !f.split.empty()) return data::Split::Test;
+  return data::Split::All;
+}
+
+// Throws naming the image and the detector unless every score of `map` is finite.
+void check_finite(const Tensor& map, const std::string& image, const Detector& detector) {
+  const std::vector<float> scores = map.contiguous().to_vector<float>();  // S * S
+  const auto bad = std::find_if(scores.begin(), scores.end(), [](float v) { return !std::isfinite(v); });
+  LOOM_CHECK(bad == scores.end(), "the detector ", detector.run.checkpoint.string(), " (", detector.run.model,
+             ") scored image ", image, " with a ", std::isnan(*bad) ? "NaN" : "infinite", " value (pixel ",
+             bad - scores.begin(), " of its ", map.size(1), "x", map.size(2),
+             " map); the metrics need finite scores: check the run (diverged training?)");
+}
+
 // Scores every test image of `category`: maps and S x S masks, in dataset order.
-CategoryScores score_category(PixelScorer& scorer, const data::DatasetScan& scan, const std::string& category,
+CategoryScores score_category(const Detector& detector, const data::DatasetScan& scan, const std::string& category,
                               const EvalOptions& o) {
+  PixelScorer& scorer = *detector.scorer;
   const int64_t size = scorer.image_size();
   CategoryScores c;
   c.selector = category;
@@ -138,9 +170,11 @@ CategoryScores score_category(PixelScorer& scorer, const data::DatasetScan& scan
     if (f.category == category && (f.split == "test" || f.split.empty())) (f.label ? defective : good) += 1;
   LOOM_CHECK(defective > 0, "category '", c.name, "' of ", scan.root, " has no defective test images (", good,
              " good ones): the metrics compare maps with defect masks, so the test split needs defects");
-  c.dataset = data::open_dataset(
-      scan.root, {.category = category, .split = data::Split::Test},
-      {.color = scorer.channels() == 1 ? data::ColorMode::Gray : data::ColorMode::RGB, .height = size, .width = size});
+  c.dataset = data::open_dataset(scan.root, {.category = category, .split = test_split(scan, category)},
+                                 {.color = scorer.channels() == 1 ? data::ColorMode::Gray : data::ColorMode::RGB,
+                                  .height = size,
+                                  .width = size,
+                                  .mask_resize = data::MaskResize::AnyDefect});
   const int64_t n = c.dataset->size();
   for (int64_t first = 0; first < n; first += o.batch) {
     const int64_t count = std::min(o.batch, n - first);
@@ -159,7 +193,11 @@ CategoryScores score_category(PixelScorer& scorer, const data::DatasetScan& scan
       NoGradGuard no_grad;
       maps = scorer.score(stack(images, 0)).to(DType::Float32);
     }
-    for (int64_t i = 0; i < count; ++i) c.images[static_cast<size_t>(first + i)].map = maps.select(0, i).clone();
+    for (int64_t i = 0; i < count; ++i) {
+      ScoredImage& image = c.images[static_cast<size_t>(first + i)];
+      image.map = maps.select(0, i).clone();  // (1, S, S)
+      check_finite(image.map, image.path, detector);
+    }
   }
   return c;
 }
@@ -199,7 +237,7 @@ struct ChosenThreshold {
 ChosenThreshold choose_threshold(const EvalOptions& o, const PixelScorer& scorer,
                                  const std::vector<CategoryScores>& categories) {
   char text[200];
-  if (o.threshold >= 0) return {o.threshold, "given (--threshold)"};
+  if (o.threshold) return {*o.threshold, "given (--threshold)"};
   if (o.val_share > 0) {
     std::vector<const ScoredImage*> held;
     for (const CategoryScores& c : categories)
@@ -296,7 +334,7 @@ EvalReport evaluate_detector(const EvalOptions& o) {
   auto progress = [&](const std::string& line) {
     if (!o.quiet) std::fprintf(stderr, "eval: %s\n", line.c_str());
   };
-  Detector detector = open_detector(o.detector);
+  const Detector detector = open_detector(o.detector);
   PixelScorer& scorer = *detector.scorer;
   const bool probability = scorer.output() == train::PixelOutput::DefectProbability;
   progress("detector " + detector.run.checkpoint.string() + " (" + detector.run.model + ", " +
@@ -308,7 +346,7 @@ EvalReport evaluate_detector(const EvalOptions& o) {
 
   std::vector<CategoryScores> categories;
   for (const std::string& name : names) {
-    categories.push_back(score_category(scorer, scan, name, o));
+    categories.push_back(score_category(detector, scan, name, o));
     const CategoryScores& c = categories.back();
     int64_t defective = 0;
     for (const ScoredImage& image : c.images) defective += image.defect != "good";
@@ -346,10 +384,14 @@ EvalReport evaluate_detector(const EvalOptions& o) {
                             .probability = probability,
                             .image_size = scorer.image_size(),
                             .channels = scorer.channels(),
-                            .layout = data::layout_name(scan.layout)};
+                            .layout = data::layout_name(scan.layout),
+                            .split = test_split(scan, names.front()) == data::Split::Test ? "test" : ""};
   write_eval_outputs(context, categories, report);
   progress("wrote " + report.json_path.string() + ", " + report.markdown_path.string() +
-           (report.gallery_path.empty() ? std::string() : ", " + report.gallery_path.string()));
+           (report.gallery_path.empty() ? std::string() : ", " + report.gallery_path.string()) +
+           (report.removed_gallery_path.empty()
+                ? std::string()
+                : "; removed " + report.removed_gallery_path.string() + " (an earlier run's; --gallery 0)"));
   return report;
 }
 

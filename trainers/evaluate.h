@@ -13,10 +13,14 @@
 //               category's good ones; the mean over categories
 //   eval.md     the same as a markdown table
 //   gallery.png image | ground truth | anomaly map | thresholded mask, for the
-//               best and the worst defective images (by pixel F1 at threshold)
+//               best and the worst defective images (by pixel F1 at threshold);
+//               with gallery 0 none, and an earlier run's gallery.png is removed
+// eval.json and eval.md are written atomically (a failed write, a full disk
+// say, throws naming the file and leaves an earlier run's file whole).
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +35,9 @@ struct EvalOptions {
   std::string data;                     // the dataset root
   std::string out_dir;                  // created; eval.json, eval.md, gallery.png
   std::vector<std::string> categories;  // empty: every category of the dataset
-  double threshold = -1;                // >= 0: use it; < 0: chosen on validation data (see evaluate.cpp)
+  // Given (must be >= 0): the threshold t; not given: val_share, the run's own,
+  // or 0.5 for a defect probability (see evaluate.cpp).
+  std::optional<double> threshold{};
   // In (0, 1): hold out this share of each category's test images (seeded,
   // per defect type) as validation, take the best-F1 threshold there and
   // report the rest. 0: no hold-out (the run's threshold, or 0.5 for p).
@@ -57,7 +63,9 @@ struct EvalReport {
   int64_t validation_images = 0;  // held out by val_share (not in the rows)
   nlohmann::json json;            // what eval.json holds
   std::string table;              // the markdown table of eval.md (rows and, for several categories, the mean)
-  std::filesystem::path json_path, markdown_path, gallery_path;
+  std::filesystem::path json_path, markdown_path, gallery_path;  // gallery_path "" with gallery 0
+  // gallery 0: an earlier run's gallery.png removed from out_dir ("" if none).
+  std::filesystem::path removed_gallery_path;
   // The mean over categories of the "all" rows (what a results table quotes).
   DetectionMetrics mean;
 };

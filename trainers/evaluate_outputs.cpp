@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
 #include "data/grid.h"
 #include "tensor/error.h"
+#include "tensor/file_io.h"
 #include "trainers/predict.h"
 
 namespace loom::eval {
@@ -142,7 +142,9 @@ std::string markdown_file(const EvalContext& c, const std::vector<CategoryScores
           (c.probability ? "defect probability p" : "anomaly map a") + ", " + std::to_string(c.image_size) + "x" +
           std::to_string(c.image_size) + ", " + std::to_string(c.channels) + " channel" + (c.channels == 1 ? "" : "s") +
           ")\n";
-  text += "- dataset: `" + c.options.data + "` (" + c.layout + "), test split; categories: " + names + "\n";
+  text += "- dataset: `" + c.options.data + "` (" + c.layout + "), " +
+          (c.split == "test" ? std::string("test split") : "every image (the layout has no split)") +
+          "; categories: " + names + "\n";
   text += "- threshold t = " + fixed(report.threshold, "%.6g") + ": " + report.threshold_source + "\n";
   if (report.validation_images > 0)
     text += "- validation hold-out: " + std::to_string(report.validation_images) +
@@ -178,7 +180,7 @@ nlohmann::json json_of(const EvalContext& c, const std::vector<CategoryScores>& 
         {"output", c.probability ? "defect probability" : "anomaly map"},
         {"image_size", c.image_size},
         {"channels", c.channels}}},
-      {"dataset", {{"root", o.data}, {"layout", c.layout}, {"split", "test"}, {"categories", names}}},
+      {"dataset", {{"root", o.data}, {"layout", c.layout}, {"split", c.split}, {"categories", names}}},
       {"settings",
        {{"max_fpr", o.max_fpr},
         {"val_share", o.val_share},
@@ -199,12 +201,20 @@ nlohmann::json json_of(const EvalContext& c, const std::vector<CategoryScores>& 
   };
 }
 
+// Atomically (tensor/file_io.h): a failed write (a full disk, say) throws
+// naming the file and leaves an earlier run's file as it was.
 void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path);
-  LOOM_CHECK(out.good(), "cannot write ", path.string());
-  out << text;
-  out.close();
-  LOOM_CHECK(out.good(), "writing ", path.string(), " failed");
+  write_file_atomically(path.string(), text.data(), text.size(), "loom eval");
+}
+
+// Removes a gallery.png an earlier run left in the folder (so --gallery 0 never
+// leaves a gallery of other results); returns its path, or "" when none.
+fs::path remove_stale_gallery(const fs::path& png) {
+  std::error_code error;
+  if (!fs::is_regular_file(png, error)) return {};
+  fs::remove(png, error);
+  LOOM_CHECK(!error, "loom eval --gallery 0: cannot remove the earlier run's ", png.string(), ": ", error.message());
+  return png;
 }
 
 }  // namespace
@@ -214,6 +224,7 @@ void write_eval_outputs(const EvalContext& context, const std::vector<CategorySc
   report.json_path = out / "eval.json";
   report.markdown_path = out / "eval.md";
   report.gallery_path.clear();
+  report.removed_gallery_path.clear();
   if (context.options.gallery > 0) {
     report.gallery_path = out / "gallery.png";
     save_gallery(report.gallery_path, context, categories, report.threshold, context.options.gallery);
@@ -222,6 +233,7 @@ void write_eval_outputs(const EvalContext& context, const std::vector<CategorySc
   report.json = json_of(context, categories, report);
   write_text(report.json_path, report.json.dump(2) + "\n");
   write_text(report.markdown_path, markdown_file(context, categories, report));
+  if (context.options.gallery == 0) report.removed_gallery_path = remove_stale_gallery(out / "gallery.png");
 }
 
 }  // namespace loom::eval

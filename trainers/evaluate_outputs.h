@@ -49,10 +49,14 @@ struct EvalContext {
   bool probability = false;  // defect probability (unet) or anomaly map (wae)
   int64_t image_size = 0, channels = 0;
   std::string layout;
+  std::string split = "test";  // the images scored: "test", or "" where the layout has no split (AITEX: all)
 };
 
-// Writes eval.json, eval.md and (gallery > 0) gallery.png into options.out_dir
-// (which exists) and fills report.json, report.table and the paths.
+// Writes gallery.png (gallery > 0), then eval.json and eval.md, each
+// atomically (a failed write throws naming the file and leaves an earlier
+// run's file whole), into options.out_dir (which exists); with gallery 0 a
+// gallery.png of an earlier run there is removed (report.removed_gallery_path).
+// Fills report.json, report.table and the paths.
 void write_eval_outputs(const EvalContext& context, const std::vector<CategoryScores>& categories, EvalReport& report);
 
 }  // namespace loom::eval
