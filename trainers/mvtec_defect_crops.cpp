@@ -139,8 +139,8 @@ class MvtecDefectCrops : public MvtecPool {
     const CropPlan& plan = plans_[static_cast<size_t>(index)];
     Generator gen = philox_stream(seed_, static_cast<uint64_t>(index) << 32);
     const data::Sample defect = load_defect(index);
-    const models::PasteWindow& w = plan.defect;
-    const Tensor x = data::resize_area(data::crop(defect.image, {w.top, w.left, w.height, w.width}), S, S);  // (C, S, S)
+    const data::CropBox around{plan.defect.top, plan.defect.left, plan.side, plan.side};
+    const Tensor x = data::resize_area(data::crop(defect.image, around), S, S);  // (C, S, S)
     Tensor c;  // (C, S, S)
     if (plan.free_positions > 0) {
       const data::CropBox beside = free_window(plan, data::draw_int(gen, 0, plan.free_positions));

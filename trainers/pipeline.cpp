@@ -36,7 +36,8 @@ struct StageInfo {
 };
 const std::vector<StageInfo> kStages = {
     {"data", "procedural fabric source and target datasets (MVTec AD layout)"},
-    {"stage1_cgan", "cgan_gram: defect crops of the source, conditioned on Gram matrices of their defect-free surroundings"},
+    {"stage1_cgan",
+     "cgan_gram: defect crops of the source, conditioned on Gram matrices of their defect-free surroundings"},
     {"stage2_fusion", "fusion T: fuse a pasted defect window into its fabric (source)"},
     {"stage3_synthetic", "synthetic defects on the target textures: G(z, E(own patch)), pasted, fused by T, masked"},
     {"stage3_unet", "U-Net on the target's good images and the synthetic defects"},
@@ -126,7 +127,8 @@ std::string joined(const std::vector<std::string>& words, const char* separator 
 // leaves alone, else in single quotes (a ' inside as '\'').
 std::string shell_word(const std::string& word) {
   const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) || std::string_view("_-./,:=+@%").find(ch) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(ch)) ||
+           std::string_view("_-./,:=+@%").find(ch) != std::string_view::npos;
   });
   if (plain) return word;
   std::string quoted = "'";
@@ -343,7 +345,8 @@ void add_pipeline_options(train::SettingsBinder& binder, PipelineOptions& o) {
   binder.add("--unet-depth", o.unet_depth, "U-Net depth (max-pool downs)");
   binder.add("--unet-batch", o.unet_batch, "U-Net batch");
   binder.add("--good-share", o.good_share, "share of the U-Net's samples left defect-free");
-  binder.add("--eval-val-share", o.eval_val_share, "loom eval --val-share: hold out this share of the target's test images to choose the threshold (0: "
+  binder.add("--eval-val-share", o.eval_val_share,
+             "loom eval --val-share: hold out this share of the target's test images to choose the threshold (0: "
              "threshold 0.5, a pixel is a defect where the U-Net's p >= 0.5)");
   binder.add("--quiet", o.quiet, "no progress output", Resume::Local);
 }
