@@ -422,8 +422,9 @@ TEST(Evaluate, ValShareChoosesTheThresholdOnHeldOutImages) {
 }
 
 // Two categories of 48 px images for a 32 px detector: images resized
-// bilinear, masks nearest; rows per category; the mean averages the two "all"
-// rows and sums their images; --category picks one.
+// bilinear, masks by "any source pixel of the 1.5-pixel block" (both checked
+// against the hand formulas above); rows per category; the mean averages the
+// two "all" rows and sums their images; --category picks one.
 TEST(Evaluate, TwoCategoriesResizedToTheDetectorsSize) {
   const fs::path data = fixture().root / "data48";
   const std::vector<std::string> categories = {data::fabric::fabric_categories()[0],
