@@ -81,8 +81,8 @@ CganTrainer::CganTrainer(const CganTrainOptions& options)
   } else {
     pool_ = make_mvtec_defect_crops(options.common.data, S, options.common.seed);
     data_description_ = "MVTec AD defect crops at " + options.common.data + " (" + std::to_string(pool_->size()) +
-                        " crops of " + std::to_string(S) + "x" + std::to_string(S) +
-                        ", conditions from train/good of the same category)";
+                        " crops of " + std::to_string(S) + "x" + std::to_string(S) + "; " +
+                        describe_crop_conditions(crop_condition_counts(*pool_)) + ")";
   }
   LOOM_CHECK(pool_->size() >= options.common.batch && pool_->size() >= options.sample_rows, "the training crops (",
              data_description_, ") are fewer than --batch (", options.common.batch, ") or --sample-rows (",

@@ -104,7 +104,7 @@ pipeline() {  # pipeline TARGET
       cp -r "$OUT/fabric/unet-gan/stage1_cgan" "$OUT/fabric/unet-gan/stage2_fusion" "$OUT/textures/unet-gan/"
     fi
     timed textures_pipeline "$LOOM" pipeline --run-dir "$OUT/textures/unet-gan" "${PIPELINE[@]}" \
-      --target "$TEXTURES" $PIPELINE_ARGS
+      --source "$OUT/fabric/unet-gan/data/source" --target "$TEXTURES" $PIPELINE_ARGS
   fi
   evaluate "$1" unet-gan "$OUT/$1/unet-gan/stage3_unet"
 }
