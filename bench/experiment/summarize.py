@@ -3,7 +3,8 @@
 output folder (bench/experiment/run.sh): one table per target, one row per
 detector, the mean over categories of `loom eval`'s "all" rows (its eval.json
 "mean"), plus the training and evaluation seconds run.sh recorded, and a
-per-category table of pixel AUROC.
+per-category table of pixel AUROC, and a per-defect-type table of pixel F1 at
+the chosen threshold (the paper's table reports F-measure per defect type).
 
 Usage: summarize.py OUT   (prints markdown)
 """
@@ -55,7 +56,7 @@ def main():
         print(f"### Target: {description}\n")
         print("| detector | images | image AUROC | pixel AUROC | AUPRO@0.3 | F1 max | F1@t | IoU@t | t | seconds |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        per_category = {}
+        per_category, per_defect = {}, {}
         for detector, label in DETECTORS:
             report = eval_json(out, target, detector)
             if report is None:
@@ -72,6 +73,9 @@ def main():
             for row in report["rows"]:
                 if row["defect"] == "all":
                     per_category.setdefault(row["category"], {})[detector] = row["pixel_auroc"]
+                else:
+                    per_defect.setdefault(row["defect"], {}).setdefault(detector, []).append(
+                        row["at_threshold"]["f1"])
         print()
         if per_category:
             names = [d for d, _ in DETECTORS]
@@ -81,6 +85,16 @@ def main():
             for category in sorted(per_category):
                 row = per_category[category]
                 print(f"| {category} | " + " | ".join(fmt(row.get(d)) for d in names) + " |")
+            print()
+        if per_defect:
+            names = [d for d, _ in DETECTORS]
+            mean = lambda xs: sum(xs) / len(xs) if xs else None
+            print("Pixel F1@t per defect type (mean over categories; each row: that type's images and the good ones):\n")
+            print("| defect | " + " | ".join(f"({chr(97 + i)})" for i in range(len(names))) + " |")
+            print("|---|" + "---:|" * len(names))
+            for defect in sorted(per_defect):
+                row = per_defect[defect]
+                print(f"| {defect} | " + " | ".join(fmt(mean(row.get(d, []))) for d in names) + " |")
             print()
     return 0
 
