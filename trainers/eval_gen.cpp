@@ -236,6 +236,8 @@ EvalGenReport evaluate_generator(const EvalGenOptions& o) {
   r.extractor = o.vgg19.empty() ? "random" : "vgg19";
   r.extractor_description = extractor->description();
 
+  check_finite_features(fake, o.generator.empty() ? "--fake " + o.fake_dir : "--generator " + o.generator);
+  check_finite_features(real, "--real " + o.real);
   LOOM_CHECK(real.rows >= 2, "KID and FID need at least 2 real images, but --real ", o.real, " holds ", real.rows);
   LOOM_CHECK(fake.rows >= 2, "KID and FID need at least 2 generated images, got ", fake.rows);
 

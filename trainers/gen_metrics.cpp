@@ -31,6 +31,14 @@ FeatureMatrix FeatureMatrix::select_rows(const std::vector<int64_t>& indices) co
   return out;
 }
 
+void check_finite_features(const FeatureMatrix& features, const std::string& source) {
+  for (int64_t i = 0; i < features.rows; ++i)
+    for (int64_t j = 0; j < features.cols; ++j)
+      LOOM_CHECK(std::isfinite(features.row(i)[j]), "the features of ", source, " hold a non-finite value (image ",
+                 i, ", feature ", j, ": ", features.row(i)[j],
+                 "); a diverged generator draws NaN images, and KID/FID cannot be computed from them");
+}
+
 namespace {
 
 double dot(const double* a, const double* b, int64_t d) {

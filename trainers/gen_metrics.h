@@ -52,6 +52,7 @@
 // clustered to the same centres, give the score to aim for.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "tensor/random.h"
@@ -70,6 +71,11 @@ struct FeatureMatrix {
   // The rows `indices`, in that order.
   FeatureMatrix select_rows(const std::vector<int64_t>& indices) const;
 };
+
+// Throws unless every value is finite, naming `source` (e.g. "--generator RUN"),
+// the first bad row (image) and column: a diverged generator gives NaN images,
+// and NaN features would give a silent NaN KID or an eigen-solver error.
+void check_finite_features(const FeatureMatrix& features, const std::string& source);
 
 // ---- KID ----------------------------------------------------------------
 // k(a, b) = (a . b / d + 1)^3 for two feature vectors of d values.

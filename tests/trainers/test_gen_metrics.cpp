@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <string>
@@ -598,4 +599,23 @@ TEST(Kmeans, FindsSeparatedBlobs) {
     for (int64_t c = 0; c < 3; ++c) best = std::min(best, std::hypot(found.row(c)[0] - cx, found.row(c)[1] - cy));
     EXPECT_LT(best, 0.5) << "no centre near (" << cx << ", " << cy << ")";
   }
+}
+
+// A NaN or infinite feature (a diverged generator) is refused naming the
+// source, the image and the feature; finite features pass.
+TEST(FeatureMatrixCheck, NonFiniteFeaturesNameTheSourceAndImage) {
+  loom::eval::FeatureMatrix f{.rows = 3, .cols = 2, .values = {0.0, 1.0, 2.0, 3.0, 4.0, 5.0}};
+  EXPECT_NO_THROW(loom::eval::check_finite_features(f, "--real x"));
+  f.values[3] = std::nan("");
+  try {
+    loom::eval::check_finite_features(f, "--generator runs/g");
+    FAIL() << "a NaN feature was accepted";
+  } catch (const loom::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("--generator runs/g"), std::string::npos) << message;
+    EXPECT_NE(message.find("image 1, feature 1"), std::string::npos) << message;
+  }
+  f.values[3] = 3.0;
+  f.values[4] = std::numeric_limits<double>::infinity();
+  EXPECT_THROW(loom::eval::check_finite_features(f, "--fake y"), loom::Error);
 }
