@@ -23,6 +23,7 @@
 #include "data/image.h"
 #include "tensor/error.h"
 #include "trainers/command.h"
+#include "trainers/text.h"
 
 namespace {
 
@@ -43,12 +44,6 @@ std::vector<std::string> split_commas(const std::string& spec) {
   return parts;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string s;
-  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 std::vector<std::string> defect_names() {
   std::vector<std::string> names;
   for (fab::DefectKind k : fab::defect_kinds()) names.push_back(fab::defect_name(k));
@@ -57,7 +52,8 @@ std::vector<std::string> defect_names() {
 
 void run(const Args& args) {
   if (args.list) {
-    std::cout << "categories: " << joined(fab::fabric_categories()) << "\ndefects: " << joined(defect_names()) << "\n";
+    std::cout << "categories: " << loom::train::join(fab::fabric_categories(), ", ")
+              << "\ndefects: " << loom::train::join(defect_names(), ", ") << "\n";
     return;
   }
   LOOM_CHECK(!args.out_dir.empty() || !args.sheet.empty(), "give --out DIR (a dataset), --sheet FILE.png, or both");
@@ -100,9 +96,10 @@ loom::cli::CommandRegistration registration{
       cmd->add_option("--size", args->size, "image side in pixels, 16..4096")->capture_default_str();
       cmd->add_option("--seed", args->seed, "Philox seed")->capture_default_str();
       cmd->add_option("--categories", args->categories,
-                      "'all' or a comma-separated list of: " + joined(fab::fabric_categories()))
+                      "'all' or a comma-separated list of: " + loom::train::join(fab::fabric_categories(), ", "))
           ->capture_default_str();
-      cmd->add_option("--defects", args->defects, "'all' or a comma-separated list of: " + joined(defect_names()))
+      cmd->add_option("--defects", args->defects,
+                      "'all' or a comma-separated list of: " + loom::train::join(defect_names(), ", "))
           ->capture_default_str();
       cmd->add_flag("--tileable", args->tileable, "render fabrics that tile seamlessly");
       cmd->add_flag("--force", args->force,

@@ -28,6 +28,7 @@
 #include "trainers/train_fusion.h"
 #include "trainers/train_unet.h"
 #include "trainers/train_wae.h"
+#include "trainers/text.h"
 
 namespace loom::train {
 namespace fs = std::filesystem;
@@ -101,12 +102,6 @@ void prepare_folder(const fs::path& dir) {
   }
   fs::create_directories(dir);
   std::ofstream(dir / kMarker) << "written by loom demo; its folders are replaced when the demo runs again\n";
-}
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string s;
-  for (const std::string& w : words) s += (s.empty() ? "" : " ") + w;
-  return s;
 }
 
 // The last row of <run>/metrics.csv as "name value, ..." (without lr).
@@ -313,7 +308,7 @@ DemoResult run_demo(const DemoOptions& options) {
     DemoStage& stage = stages.begin(model, summary);
     const fs::path run = dir / model;
     const std::vector<std::string> args = concat(model_args, common_args(options, run, data, steps));
-    stage.command = "loom train " + model + " " + joined(args);
+    stage.command = "loom train " + model + " " + join(args, " ");
     run_trainer(add, train, args);
     stage.steps = steps;
     stage.final_metrics = final_metrics(run);

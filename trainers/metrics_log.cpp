@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tensor/error.h"
+#include "trainers/text.h"
 
 namespace loom::train {
 namespace {
@@ -83,13 +84,8 @@ void MetricsLog::write(int64_t step, const Metrics& values) {
     for (const std::string& name : columns_) csv_ << ',' << name;
     csv_ << '\n';
   }
-  auto joined = [](const std::vector<std::string>& names) {
-    std::string s;
-    for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
-    return s;
-  };
-  LOOM_CHECK(keys == columns_, "metrics: step ", step, " has the values [", joined(keys),
-             "], but the log's columns are [", joined(columns_), "]");
+  LOOM_CHECK(keys == columns_, "metrics: step ", step, " has the values [", join(keys, ", "),
+             "], but the log's columns are [", join(columns_, ", "), "]");
   // JSON by hand to keep the column order (nlohmann::json sorts object keys).
   std::string json = "{\"step\":" + std::to_string(step);
   csv_ << step;

@@ -23,6 +23,7 @@
 #include "trainers/train_cgan.h"
 #include "trainers/train_fusion.h"
 #include "trainers/train_unet.h"
+#include "trainers/text.h"
 
 namespace loom::eval {
 namespace fs = std::filesystem;
@@ -117,12 +118,6 @@ void say(const PipelineOptions& o, const std::string& line) {
   if (!o.quiet) std::printf("%s\n", line.c_str()), std::fflush(stdout);
 }
 
-std::string joined(const std::vector<std::string>& words, const char* separator = " ") {
-  std::string s;
-  for (const std::string& w : words) s += (s.empty() ? "" : separator) + w;
-  return s;
-}
-
 // `word` as one shell word: unchanged when it holds only characters the shell
 // leaves alone, else in single quotes (a ' inside as '\'').
 std::string shell_word(const std::string& word) {
@@ -140,7 +135,7 @@ std::string shell_word(const std::string& word) {
 std::string command_line(const std::vector<std::string>& words) {
   std::vector<std::string> quoted;
   for (const std::string& w : words) quoted.push_back(shell_word(w));
-  return joined(quoted);
+  return train::join(quoted, " ");
 }
 
 // The shortest decimal text that reads back as exactly `value` ("0.2", not "0.200000").
@@ -204,7 +199,7 @@ void check_procedural_split(const std::vector<std::string>& source, const std::v
   for (const auto* list : {&source, &target})
     for (const std::string& name : *list)
       LOOM_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "unknown fabric category '", name,
-                 "'; the categories are ", joined(known, ", "));
+                 "'; the categories are ", train::join(known, ", "));
   for (const std::string& name : target)
     LOOM_CHECK(std::find(source.begin(), source.end(), name) == source.end(), "category '", name,
                "' is both a source and a target category; the target's defects must stay unseen");
@@ -384,14 +379,14 @@ PipelineResult run_pipeline(train::SettingsBinder& binder, PipelineOptions& o) {
       fabric.out_dir = dir.string();
       fabric.categories = names;
       written += data::fabric::write_fabric_dataset(fabric);
-      commands.push_back(command_line({"loom", "fabric", "--out", dir.string(), "--categories", joined(names, ","),
+      commands.push_back(command_line({"loom", "fabric", "--out", dir.string(), "--categories", train::join(names, ","),
                                        "--n", std::to_string(o.fabric_train), "--n-test",
                                        std::to_string(o.fabric_test), "--size", std::to_string(o.fabric_size),
                                        "--seed", std::to_string(o.seed)}));
     }
-    record["command"] = joined(commands, " && ");
+    record["command"] = train::join(commands, " && ");
     return std::to_string(written) + " images: source " + o.source_categories + ", target " +
-           joined(target_categories, ",");
+           train::join(target_categories, ",");
   });
 
   // Sample-sheet rows of stages 1 and 2: 6, or every defective source image when fewer.

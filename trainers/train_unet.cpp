@@ -16,6 +16,7 @@
 #include "tensor/error.h"
 #include "trainers/philox_stream.h"
 #include "trainers/trainer_wiring.h"
+#include "trainers/text.h"
 
 namespace loom::train {
 namespace {
@@ -88,11 +89,7 @@ std::vector<std::string> synth_method_names(const std::string& spec) {
   std::stringstream in(spec);
   for (std::string name; std::getline(in, name, ',');) {
     LOOM_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "--synth: unknown method '", name,
-               "'; the methods are all, none, or names joined by commas from: ", [&] {
-                 std::string s;
-                 for (const auto& k : known) s += (s.empty() ? "" : ", ") + k;
-                 return s;
-               }());
+               "'; the methods are all, none, or names joined by commas from: ", join(known, ", "));
     names.push_back(name);
   }
   LOOM_CHECK(!names.empty(), "--synth: no method named in '", spec, "'");
