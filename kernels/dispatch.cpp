@@ -1,11 +1,14 @@
 // dispatch.cpp: defines every loom::ops::X (kernels/op_list.h). Each checks that
 // all of its tensor arguments live on one device and calls the implementation
-// for that device. CUDA kernels arrive with the "CUDA backend" issues; until
-// then a CUDA tensor reaching an op gets an error that says so.
+// for that device: cpu::X (kernels/cpu/) or, in CUDA builds, cuda::X
+// (kernels/cuda/). A CPU-only build given a CUDA tensor says so.
 #include <optional>
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/ops.h"
+#ifdef LOOM_WITH_CUDA
+#include "kernels/cuda/cuda.h"
+#endif
 
 namespace loom::ops {
 
@@ -37,19 +40,28 @@ Device common_device(const char* op, const A&... args) {
   return probe.device.value_or(Device::cpu());
 }
 
+#ifndef LOOM_WITH_CUDA
 [[noreturn]] void not_on_cuda(const char* op) {
-  detail::throw_error(op, ": not implemented on CUDA yet (the CUDA backend issues add it); "
-                          "move the tensors to the CPU with .to(loom::Device::cpu())");
+  detail::throw_error(op, ": got a CUDA tensor, but loom was built without CUDA (no CUDA device)");
 }
+#endif
 
 }  // namespace
 
 #define LOOM_UNPACK(...) __VA_ARGS__
-#define LOOM_OP(ret, name, params, args)                      \
-  ret name params {                                           \
-    if (common_device(#name, LOOM_UNPACK args).is_cuda()) not_on_cuda(#name); \
-    return cpu::name args;                                    \
+#ifdef LOOM_WITH_CUDA
+#define LOOM_OP(ret, name, params, args)                                      \
+  ret name params {                                                           \
+    if (common_device(#name, LOOM_UNPACK args).is_cuda()) return cuda::name args; \
+    return cpu::name args;                                                    \
   }
+#else
+#define LOOM_OP(ret, name, params, args)                                      \
+  ret name params {                                                           \
+    if (common_device(#name, LOOM_UNPACK args).is_cuda()) not_on_cuda(#name); \
+    return cpu::name args;                                                    \
+  }
+#endif
 #include "kernels/op_list.h"
 #undef LOOM_OP
 #undef LOOM_UNPACK

@@ -104,3 +104,14 @@ LOOM_OP(Tensor, pad2d, (const Tensor& x, const Pad2d& pad, PadMode mode), (x, pa
 LOOM_OP(Tensor, pad2d_backward, (const Tensor& grad_out, const Shape& input_shape, const Pad2d& pad, PadMode mode), (grad_out, input_shape, pad, mode))
 // int64 labels (any shape) -> one-hot along a new last dim of size num_classes
 LOOM_OP(Tensor, one_hot, (const Tensor& labels, int64_t num_classes, DType dtype), (labels, num_classes, dtype))
+
+// ---- fused optimizer updates (kernels/cpu/optim.cpp), in place ----
+// One pass over param, grad and the moments of every parameter in the lists
+// (all the same length; tensor i of each list has parameter i's shape). The
+// returned value is nothing: params and moments are updated in place.
+// Adam: steps[i] is parameter i's step count t including this step (>= 1);
+// max_exp_avg_sqs is empty unless opt.amsgrad.
+LOOM_OP(void, adam_update, (const std::vector<Tensor>& params, const std::vector<Tensor>& grads, const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs, const std::vector<Tensor>& max_exp_avg_sqs, const std::vector<int64_t>& steps, const AdamUpdateOptions& opt), (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, opt))
+// SGD: momentum_buffers is empty when opt.momentum == 0; first_step[i] != 0
+// sets buffer i to the (decayed) gradient instead of the momentum update.
+LOOM_OP(void, sgd_update, (const std::vector<Tensor>& params, const std::vector<Tensor>& grads, const std::vector<Tensor>& momentum_buffers, const std::vector<uint8_t>& first_step, const SgdUpdateOptions& opt), (params, grads, momentum_buffers, first_step, opt))

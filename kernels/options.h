@@ -28,4 +28,25 @@ enum class PadMode { Zero, Reflect };
 // Padding of the last two dims: left, right, top, bottom (PyTorch's F.pad order).
 using Pad2d = std::array<int64_t, 4>;
 
+// ops::adam_update: one fused Adam / AdamW step over many parameters
+// (formulas in nn/adam.h).
+struct AdamUpdateOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0;
+  bool decoupled_weight_decay = false;  // true: AdamW (p <- p (1 - lr wd)); false: Adam (g <- g + wd p)
+  bool amsgrad = false;
+};
+
+// ops::sgd_update: one fused SGD step over many parameters (formulas in nn/sgd.h).
+struct SgdUpdateOptions {
+  double lr = 1e-2;
+  double momentum = 0;
+  double dampening = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+};
+
 }  // namespace loom

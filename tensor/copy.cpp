@@ -1,5 +1,6 @@
-// copy.cpp: strided copy with dtype conversion on the CPU; contiguous
-// same-dtype copies between or on CUDA devices go through the CUDA runtime.
+// copy.cpp: strided copy with dtype conversion on the CPU, on a CUDA device
+// (kernels/cuda/copy.cu through tensor/cuda_runtime.h) and between the two
+// (dense same-dtype bytes moved by the CUDA runtime, staged when needed).
 #include "tensor/copy.h"
 
 #include <cstring>
@@ -33,19 +34,35 @@ void strided_copy(const Tensor& dst, const Tensor& src) {
   LOOM_CHECK(dst.shape() == src.shape(), "copy: destination shape ", shape_str(dst.shape()),
              " differs from source shape ", shape_str(src.shape()));
   if (dst.numel() == 0) return;
-  if (dst.device().is_cuda() || src.device().is_cuda()) {
-    LOOM_CHECK(dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous(), "copy: on CUDA only ",
-               "contiguous copies of one dtype are supported so far (got ", dtype_name(src.dtype()), " -> ",
-               dtype_name(dst.dtype()), ")");
-    const size_t nbytes = dst.numel() * dtype_size(dst.dtype());
-    if (dst.device().is_cuda() && src.device().is_cuda()) {
-      LOOM_CHECK(dst.device() == src.device(), "copy: between different CUDA devices is not supported");
-      cuda_rt::copy_device_to_device(dst.raw_data(), src.raw_data(), nbytes, dst.device().index);
-    } else if (dst.device().is_cuda()) {
-      cuda_rt::copy_host_to_device(dst.raw_data(), src.raw_data(), nbytes, dst.device().index);
-    } else {
-      cuda_rt::copy_device_to_host(dst.raw_data(), src.raw_data(), nbytes, src.device().index);
+  if (dst.device().is_cuda() && src.device().is_cuda()) {
+    LOOM_CHECK(dst.device() == src.device(), "copy: between different CUDA devices (", src.device().str(), " -> ",
+               dst.device().str(), ") is not supported; go through the CPU");
+    if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous()) {
+      cuda_rt::copy_device_to_device(dst.raw_data(), src.raw_data(), dst.numel() * dtype_size(dst.dtype()),
+                                     dst.device().index);
+    } else {  // strided and/or converting: one kernel (kernels/cuda/copy.cu)
+      cuda_rt::strided_copy_device(dst.raw_data(), dst.strides().data(), static_cast<int>(dst.dtype()),
+                                   src.raw_data(), src.strides().data(), static_cast<int>(src.dtype()),
+                                   dst.shape().data(), static_cast<int>(dst.dim()), dst.device().index);
     }
+    return;
+  }
+  if (dst.device().is_cuda() || src.device().is_cuda()) {
+    // Between host and device: make the source dense and of dst's dtype on
+    // its own side, move the bytes, then scatter into dst's layout if needed.
+    if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous()) {
+      const size_t nbytes = dst.numel() * dtype_size(dst.dtype());
+      if (dst.device().is_cuda())
+        cuda_rt::copy_host_to_device(dst.raw_data(), src.raw_data(), nbytes, dst.device().index);
+      else
+        cuda_rt::copy_device_to_host(dst.raw_data(), src.raw_data(), nbytes, src.device().index);
+      return;
+    }
+    Tensor staged = Tensor::empty(dst.shape(), dst.dtype(), src.device());  // dense, dst's dtype, src's side
+    strided_copy(staged, src);
+    Tensor moved = Tensor::empty(dst.shape(), dst.dtype(), dst.device());  // dense, on dst's side
+    strided_copy(moved, staged);
+    strided_copy(dst, moved);
     return;
   }
   LOOM_DISPATCH_ALL(dst.dtype(), "copy", [&] {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "tensor/copy.h"
+#include "tensor/cuda_runtime.h"
 #include "tensor/strided_loop.h"
 
 namespace loom {
@@ -32,7 +33,6 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) { return fu
 Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
-  if (device.is_cuda()) return full(shape, value, dtype, Device::cpu()).to(device);
   Tensor t = empty(shape, dtype, device);
   t.fill_(value);
   return t;
@@ -102,7 +102,12 @@ void check_writable(const Tensor& t, const char* op) {
 
 Tensor& Tensor::fill_(double value) {
   check_writable(*this, "fill_");
-  if (device().is_cuda()) return copy_(full(shape(), value, dtype(), Device::cpu()));
+  if (device().is_cuda()) {
+    if (numel() > 0)
+      cuda_rt::fill_device(raw_data(), strides().data(), shape().data(), static_cast<int>(dim()),
+                           static_cast<int>(dtype()), value, device().index);
+    return *this;
+  }
   LOOM_DISPATCH_ALL(dtype(), "fill_", [&] {
     scalar_t* p = data<scalar_t>();
     const scalar_t v = static_cast<scalar_t>(value);
@@ -133,21 +138,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     for (int64_t d = 0; d < s.dim(); ++d) st[lead + d] = s.shape()[d] == 1 ? 0 : s.strides()[d];
     s = s.alias(shape(), st, s.offset());
   }
-  if (s.device() != device()) {
-    // Cross-device copies move dense bytes; densify and convert on the CPU side.
-    if (device().is_cuda()) {
-      LOOM_CHECK(is_contiguous(), "copy_: a non-contiguous CUDA destination is not supported yet");
-      Tensor host = Tensor::empty(shape(), dtype(), Device::cpu());
-      strided_copy(host, s);
-      strided_copy(*this, host);
-    } else {
-      LOOM_CHECK(s.is_contiguous(), "copy_: a non-contiguous CUDA source is not supported yet");
-      Tensor host = Tensor::empty(s.shape(), s.dtype(), Device::cpu());
-      strided_copy(host, s);
-      strided_copy(*this, host);
-    }
-    return *this;
-  }
+  // Same device or not, strided_copy handles it (tensor/copy.cpp stages cross-device copies).
   strided_copy(*this, s);
   return *this;
 }

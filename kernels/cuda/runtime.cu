@@ -69,4 +69,30 @@ void synchronize(int index) {
   LOOM_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
+// ---- STUBS until the runtime work lands (streams, allocator statistics, pinned memory) ----
+int current_device() {
+  int d = 0;
+  LOOM_CUDA_CHECK(cudaGetDevice(&d));
+  return d;
+}
+void set_device(int index) { require_device(index); }
+std::string device_name(int index) {
+  require_device(index);
+  cudaDeviceProp prop{};
+  LOOM_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  return prop.name;
+}
+StreamHandle create_stream(int) { detail::throw_error("create_stream: not implemented yet"); }
+void destroy_stream(StreamHandle, int) noexcept {}
+StreamHandle current_stream(int) { return nullptr; }
+void set_current_stream(int, StreamHandle) { detail::throw_error("set_current_stream: not implemented yet"); }
+void synchronize_stream(StreamHandle, int index) { synchronize(index); }
+MemoryStats memory_stats(int) { return {}; }
+void reset_peak_memory_stats(int) {}
+void empty_cache(int) {}
+void set_poison_allocations(bool) {}
+std::string memory_stats_str(int) { return "(no statistics yet)"; }
+void* malloc_host_pinned(size_t) { detail::throw_error("malloc_host_pinned: not implemented yet"); }
+void free_host_pinned(void*) noexcept {}
+
 }  // namespace loom::cuda_rt

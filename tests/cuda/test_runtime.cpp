@@ -1,4 +1,4 @@
-// test_cuda_runtime.cpp: what can be checked of CUDA on any machine (the
+// test_runtime.cpp: what can be checked of CUDA on any machine (the
 // "no CUDA device" errors) and, where a GPU exists, CPU/CUDA parity of the
 // Philox stream and of copies. Without a GPU the GPU tests report SKIPPED with
 // the reason.
