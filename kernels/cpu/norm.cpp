@@ -14,6 +14,7 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_util.h"
+#include "kernels/norm_layout.h"
 
 namespace loom::cpu {
 
@@ -21,34 +22,12 @@ namespace {
 
 // Work below this many elements stays on one thread.
 
-// The (N, C, S) reading of x (N, C, *).
-struct ChannelLayout {
-  int64_t N = 0, C = 0, S = 1;
-  int64_t M() const { return N * S; }  // values per channel
-};
+using norm_layout::ChannelLayout;
+using norm_layout::check_per_channel;
 
 ChannelLayout channel_layout(const Tensor& x, const char* op) {
   check_float(x, op);
-  LOOM_CHECK(x.dim() >= 2, op, ": input must have shape (N, C, *) with at least 2 dims, got ",
-             shape_str(x.shape()));
-  ChannelLayout L;
-  L.N = x.shape()[0];
-  L.C = x.shape()[1];
-  for (int64_t d = 2; d < x.dim(); ++d) L.S *= x.shape()[d];
-  return L;
-}
-
-// Throws unless t is undefined (when optional) or a (C) tensor of x's dtype.
-void check_per_channel(const Tensor& t, const Tensor& x, int64_t C, const char* op, const char* what,
-                       bool optional) {
-  if (!t.defined()) {
-    LOOM_CHECK(optional, op, ": ", what, " is undefined");
-    return;
-  }
-  LOOM_CHECK(t.dim() == 1 && t.shape()[0] == C, op, ": ", what, " must have shape [", C, "] (one value per channel of input ",
-             shape_str(x.shape()), "), got ", shape_str(t.shape()));
-  LOOM_CHECK(t.dtype() == x.dtype(), op, ": ", what, " is ", dtype_name(t.dtype()), " but input is ",
-             dtype_name(x.dtype()));
+  return norm_layout::channel_layout(x, op);
 }
 
 // A (C) tensor as a vector of doubles (undefined -> `fill`).
@@ -102,9 +81,7 @@ BatchNormResult batch_norm_train(const Tensor& x, const Tensor& weight, const Te
   const ChannelLayout L = channel_layout(x, op);
   check_per_channel(weight, x, L.C, op, "weight", true);
   check_per_channel(bias, x, L.C, op, "bias", true);
-  LOOM_CHECK(L.M() > 1, op, ": expected more than 1 value per channel when training, got input shape ",
-             shape_str(x.shape()));
-  LOOM_CHECK(eps >= 0, op, ": eps must be >= 0, got ", eps);
+  norm_layout::check_train_args(L, x, eps, op);
   const Tensor xd = raw_contiguous(x);  // (N, C, S)
   const std::vector<double> w = channel_values(weight, L.C, 1.0), b = channel_values(bias, L.C, 0.0);
   const double M = static_cast<double>(L.M());

@@ -1,10 +1,7 @@
 // pool.cpp: 2-D max and average pooling on the CPU, forward and backward.
 //
-// x (N, C, H, W) is read as P = N * C independent (H, W) planes. With kernel k,
-// stride s and padding p (per axis), the output size is
-//   OH = floor((H + 2 p - k) / s) + 1            (PyTorch, ceil_mode = false)
-// and output (oh, ow) looks at the window rows [oh s - p, oh s - p + k) and
-// columns [ow s - p, ow s - p + k), clipped to the input.
+// x (N, C, H, W) is read as P = N * C independent (H, W) planes; the output
+// size and windows are in kernels/pool_geometry.h (shared with CUDA).
 //
 // Determinism: each plane is handled by one thread; the backward passes
 // scatter-add a plane's gradients sequentially in output order, so no sum
@@ -16,52 +13,16 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_util.h"
+#include "kernels/pool_geometry.h"
 
 namespace loom::cpu {
 
 namespace {
 
-struct PoolGeometry {
-  int64_t N, C, H, W, OH, OW;
-  int64_t kh, kw, sh, sw, ph, pw;
-};
-
-// Checks the options against an input of shape (N, C, H, W) and computes the output size.
-PoolGeometry pool_geometry(const Shape& in, const Pool2dOptions& opt, const char* op) {
-  LOOM_CHECK(in.size() == 4, op, ": input must have shape (N, C, H, W), got ", shape_str(in));
-  PoolGeometry g{in[0], in[1], in[2], in[3], 0, 0, opt.kernel[0], opt.kernel[1], opt.stride[0], opt.stride[1],
-                 opt.padding[0], opt.padding[1]};
-  LOOM_CHECK(g.kh > 0 && g.kw > 0, op, ": kernel must be positive, got (", g.kh, ", ", g.kw, ")");
-  LOOM_CHECK(g.sh > 0 && g.sw > 0, op, ": stride must be positive, got (", g.sh, ", ", g.sw, ")");
-  LOOM_CHECK(g.ph >= 0 && g.pw >= 0, op, ": padding must be >= 0, got (", g.ph, ", ", g.pw, ")");
-  LOOM_CHECK(2 * g.ph <= g.kh && 2 * g.pw <= g.kw, op, ": padding (", g.ph, ", ", g.pw,
-             ") must be at most half the kernel size (", g.kh, ", ", g.kw, ")");
-  LOOM_CHECK(g.H + 2 * g.ph >= g.kh && g.W + 2 * g.pw >= g.kw, op, ": input ", shape_str(in), " with padding (", g.ph,
-             ", ", g.pw, ") is smaller than the kernel (", g.kh, ", ", g.kw, ")");
-  g.OH = (g.H + 2 * g.ph - g.kh) / g.sh + 1;
-  g.OW = (g.W + 2 * g.pw - g.kw) / g.sw + 1;
-  return g;
-}
-
-// Average-pool window of output (oh, ow): the clipped bounds and the divisor.
-struct AvgWindow {
-  int64_t h0, h1, w0, w1;  // [h0, h1) x [w0, w1) inside the input
-  double divisor;
-};
-
-// PyTorch's rule: the window is first clipped to the padded input (its size
-// is the divisor when count_include_pad), then to the input itself.
-AvgWindow avg_window(const PoolGeometry& g, int64_t oh, int64_t ow, bool count_include_pad) {
-  int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
-  int64_t h1 = std::min(h0 + g.kh, g.H + g.ph), w1 = std::min(w0 + g.kw, g.W + g.pw);
-  const int64_t padded_size = (h1 - h0) * (w1 - w0);
-  h0 = std::max<int64_t>(h0, 0);
-  w0 = std::max<int64_t>(w0, 0);
-  h1 = std::min(h1, g.H);
-  w1 = std::min(w1, g.W);
-  const int64_t inside = (h1 - h0) * (w1 - w0);
-  return {h0, h1, w0, w1, static_cast<double>(count_include_pad ? padded_size : inside)};
-}
+using pool_geometry::avg_window;
+using pool_geometry::AvgWindow;
+using pool_geometry::pool_geometry;
+using pool_geometry::PoolGeometry;
 
 }  // namespace
 

@@ -13,61 +13,33 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_util.h"
+#include "kernels/resample_geometry.h"
 
 namespace loom::cpu {
 
 namespace {
 
-void check_sizes(const Shape& in, int64_t out_h, int64_t out_w, const char* op) {
-  LOOM_CHECK(in.size() == 4, op, ": input must have shape (N, C, H, W), got ", shape_str(in));
-  LOOM_CHECK(in[2] > 0 && in[3] > 0, op, ": input ", shape_str(in), " has an empty spatial dim");
-  LOOM_CHECK(out_h > 0 && out_w > 0, op, ": output size must be positive, got (", out_h, ", ", out_w, ")");
-}
+using resample_geometry::check_sizes;
+using resample_geometry::LinearTap;
 
 // A resampling backward gets grad_out (N, C, OH, OW) for an input (N, C, H, W).
 void check_backward_args(const Tensor& grad_out, const Shape& input_shape, const char* op) {
   check_float(grad_out, op, "grad_out");
-  check_dim(grad_out, 4, op, "grad_out");
-  const int64_t out_h = grad_out.shape()[2], out_w = grad_out.shape()[3];
-  check_sizes(input_shape, out_h, out_w, op);
-  check_shape(grad_out, {input_shape[0], input_shape[1], out_h, out_w}, op, "grad_out");
+  resample_geometry::check_backward_shapes(grad_out, input_shape, op);
 }
 
-// Nearest ('nearest' mode in PyTorch): src = min(floor(dst in / out), in - 1),
-// computed exactly in integers.
+// The source index of every output position (rule: resample_geometry::nearest_source).
 std::vector<int64_t> nearest_table(int64_t in, int64_t out) {
   std::vector<int64_t> src(out);
-  for (int64_t d = 0; d < out; ++d) src[d] = std::min((d * in) / out, in - 1);  // floor(d in / out)
+  for (int64_t d = 0; d < out; ++d) src[d] = resample_geometry::nearest_source(d, in, out);
   return src;
 }
 
-// One output position of a bilinear axis: value = l0 x[i0] + l1 x[i1].
-struct LinearTap {
-  int64_t i0, i1;
-  double l0, l1;
-};
-
-// PyTorch's area_pixel_compute_source_index:
-//   align_corners: src = dst (in - 1) / (out - 1)   (0 when out == 1)
-//   otherwise:     src = max((dst + 0.5) in / out - 0.5, 0)
-// i0 = floor(src), i1 = min(i0 + 1, in - 1), l1 = src - i0, l0 = 1 - l1.
-// Equal sizes are the identity.
+// The bilinear tap of every output position (rule: resample_geometry::linear_tap).
 std::vector<LinearTap> linear_table(int64_t in, int64_t out, bool align_corners) {
   std::vector<LinearTap> taps(out);
-  const double scale = align_corners ? (out > 1 ? static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0)
-                                     : static_cast<double>(in) / static_cast<double>(out);
-  for (int64_t d = 0; d < out; ++d) {
-    if (in == out) {
-      taps[d] = {d, d, 1.0, 0.0};
-      continue;
-    }
-    double src = align_corners ? scale * static_cast<double>(d) : scale * (static_cast<double>(d) + 0.5) - 0.5;
-    if (src < 0) src = 0;
-    const int64_t i0 = static_cast<int64_t>(src);  // floor, src >= 0
-    const int64_t i1 = i0 < in - 1 ? i0 + 1 : i0;
-    const double l1 = src - static_cast<double>(i0);
-    taps[d] = {i0, i1, 1.0 - l1, l1};
-  }
+  const double scale = resample_geometry::linear_scale(in, out, align_corners);
+  for (int64_t d = 0; d < out; ++d) taps[d] = resample_geometry::linear_tap(d, in, out, scale, align_corners);
   return taps;
 }
 

@@ -10,60 +10,20 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_util.h"
+#include "kernels/pad_geometry.h"
 
 namespace loom::cpu {
 
 namespace {
 
-const char* pad_mode_name(PadMode mode) { return mode == PadMode::Zero ? "zero" : "reflect"; }
-
-// The padded geometry of an input shape (*, H, W).
-struct PadGeometry {
-  int64_t planes, H, W, OH, OW;
-  Shape out_shape;
-};
-
-PadGeometry pad_geometry(const Shape& in, const Pad2d& pad, PadMode mode, const char* op) {
-  LOOM_CHECK(in.size() >= 2, op, ": input must have at least 2 dims (*, H, W), got ", shape_str(in));
-  const int64_t left = pad[0], right = pad[1], top = pad[2], bottom = pad[3];
-  PadGeometry g;
-  g.H = in[in.size() - 2];
-  g.W = in[in.size() - 1];
-  g.planes = g.H * g.W > 0 ? numel_of(in) / (g.H * g.W) : 0;
-  if (mode == PadMode::Reflect) {
-    LOOM_CHECK(left >= 0 && right >= 0 && top >= 0 && bottom >= 0, op,
-               ": reflect padding must be non-negative, got (left ", left, ", right ", right, ", top ", top,
-               ", bottom ", bottom, ")");
-    LOOM_CHECK(left < g.W && right < g.W && top < g.H && bottom < g.H, op, ": reflect padding (left ", left,
-               ", right ", right, ", top ", top, ", bottom ", bottom,
-               ") must be smaller than the padded dims (H ", g.H, ", W ", g.W, ") of input ", shape_str(in));
-  }
-  g.OH = g.H + top + bottom;
-  g.OW = g.W + left + right;
-  LOOM_CHECK(g.OH > 0 && g.OW > 0, op, ": ", pad_mode_name(mode), " padding (left ", left, ", right ", right,
-             ", top ", top, ", bottom ", bottom, ") of input ", shape_str(in), " leaves an empty output (",
-             g.OH, ", ", g.OW, ")");
-  g.out_shape = in;
-  g.out_shape[in.size() - 2] = g.OH;
-  g.out_shape[in.size() - 1] = g.OW;
-  return g;
-}
+using pad_geometry::pad_geometry;
+using pad_geometry::PadGeometry;
 
 // For each output position along one axis, its source index in the input, or
-// -1 for a zero. Zero: src = o - before. Reflect (mirror without repeating the
-// edge): src = -i for i < 0, 2 (n - 1) - i for i >= n.
+// -1 for a zero (rule: pad_geometry::pad_source).
 std::vector<int64_t> pad_source_table(int64_t n, int64_t out, int64_t before, PadMode mode) {
   std::vector<int64_t> src(out);
-  for (int64_t o = 0; o < out; ++o) {
-    int64_t i = o - before;
-    if (mode == PadMode::Reflect) {
-      if (i < 0) i = -i;
-      if (i >= n) i = 2 * (n - 1) - i;
-    } else if (i < 0 || i >= n) {
-      i = -1;
-    }
-    src[o] = i;
-  }
+  for (int64_t o = 0; o < out; ++o) src[o] = pad_geometry::pad_source(o, n, before, mode == PadMode::Reflect);
   return src;
 }
 
