@@ -5,6 +5,7 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_util.h"
+#include "kernels/elementwise_checks.h"
 #include "tensor/copy.h"
 #include "tensor/strided_loop.h"
 
@@ -47,8 +48,7 @@ Tensor map_pair(const Tensor& g, const Tensor& x, const char* op, F f) {
   check_float(g, op, "grad");
   check_float(x, op);
   check_same_dtype_device(g, x, op);
-  LOOM_CHECK(g.shape() == x.shape(), op, ": grad shape ", shape_str(g.shape()), " differs from input shape ",
-             shape_str(x.shape()));
+  check_grad_shape(g, x, op);
   return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
     Tensor out = Tensor::empty(x.shape(), x.dtype());
     scalar_t* o = out.data<scalar_t>();
