@@ -36,7 +36,6 @@
 // the threads work inside im2col/col2im and the GEMM. Either way, same bits.
 #include <algorithm>
 #include <memory>
-#include <sstream>
 
 #include <omp.h>
 
@@ -44,6 +43,7 @@
 #include "kernels/cpu/cpu_util.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
+#include "kernels/conv_geometry.h"
 
 namespace loom::cpu {
 
@@ -280,67 +280,14 @@ void conv_backward_weight(const ConvGeometry& g, int64_t N, int64_t OC, const T*
   }
 }
 
-// ---- argument checks ---------------------------------------------------------------
-std::string pair_str(const Pair& p) {
-  std::ostringstream s;
-  s << "[" << p[0] << ", " << p[1] << "]";
-  return s.str();
-}
-
-void check_options(const Conv2dOptions& opt, const char* op, bool transposed) {
-  LOOM_CHECK(opt.stride[0] > 0 && opt.stride[1] > 0, op, ": stride must be positive, got ", pair_str(opt.stride));
-  LOOM_CHECK(opt.dilation[0] > 0 && opt.dilation[1] > 0, op, ": dilation must be positive, got ",
-             pair_str(opt.dilation));
-  LOOM_CHECK(opt.padding[0] >= 0 && opt.padding[1] >= 0, op, ": padding must be non-negative, got ",
-             pair_str(opt.padding));
-  if (!transposed) {
-    LOOM_CHECK(opt.output_padding[0] == 0 && opt.output_padding[1] == 0, op, ": output_padding ",
-               pair_str(opt.output_padding), " is only meaningful for conv_transpose2d; it must be [0, 0] here");
-    return;
-  }
-  LOOM_CHECK(opt.output_padding[0] >= 0 && opt.output_padding[1] >= 0, op,
-             ": output_padding must be non-negative, got ", pair_str(opt.output_padding));
-  for (int d = 0; d < 2; ++d)
-    LOOM_CHECK(opt.output_padding[d] < opt.stride[d] || opt.output_padding[d] < opt.dilation[d], op,
-               ": output_padding ", pair_str(opt.output_padding), " must be smaller than either stride ",
-               pair_str(opt.stride), " or dilation ", pair_str(opt.dilation), " in each dim (as PyTorch)");
-}
-
-// Geometry of a conv2d of an input of shape (N, C, H, W) with a weight of shape
-// (OC, C, KH, KW): checks ranks, channels and that the dilated kernel fits in
-// the padded input, and computes OH = (H + 2 pad - dil (KH-1) - 1) / stride + 1.
-ConvGeometry conv_geometry(const char* op, const Shape& in, const Shape& ws, const Conv2dOptions& opt) {
-  LOOM_CHECK(in.size() == 4, op, ": input must have 4 dims (N, C, H, W), got shape ", shape_str(in));
-  LOOM_CHECK(ws.size() == 4, op, ": weight must have 4 dims (out_channels, in_channels, KH, KW), got shape ",
-             shape_str(ws));
-  LOOM_CHECK(in[1] == ws[1], op, ": input has ", in[1], " channels, weight expects ", ws[1], " (input shape ",
-             shape_str(in), ", weight shape ", shape_str(ws), ")");
-  LOOM_CHECK(ws[2] > 0 && ws[3] > 0, op, ": kernel size must be positive, weight shape ", shape_str(ws));
-  ConvGeometry g;
-  g.C = in[1];
-  g.H = in[2];
-  g.W = in[3];
-  g.KH = ws[2];
-  g.KW = ws[3];
-  g.sh = opt.stride[0], g.sw = opt.stride[1];
-  g.ph = opt.padding[0], g.pw = opt.padding[1];
-  g.dh = opt.dilation[0], g.dw = opt.dilation[1];
-  const int64_t ekh = g.dh * (g.KH - 1) + 1, ekw = g.dw * (g.KW - 1) + 1;  // dilated kernel extent
-  LOOM_CHECK(g.H + 2 * g.ph >= ekh && g.W + 2 * g.pw >= ekw, op, ": kernel ", ekh, "x", ekw,
-             " (dilated) is larger than the padded input ", g.H + 2 * g.ph, "x", g.W + 2 * g.pw, " (input shape ",
-             shape_str(in), ", weight shape ", shape_str(ws), ", padding ", pair_str(opt.padding), ", dilation ",
-             pair_str(opt.dilation), ")");
-  g.OH = (g.H + 2 * g.ph - ekh) / g.sh + 1;  // OH = (H + 2 pad - dil (KH-1) - 1) / stride + 1
-  g.OW = (g.W + 2 * g.pw - ekw) / g.sw + 1;
-  return g;
-}
+// ---- argument checks (kernels/conv_geometry.h) -------------------------------------
+using conv_geometry::check_options;
 
 void check_bias(const Tensor& bias, const Tensor& x, int64_t channels, const char* op) {
   if (!bias.defined()) return;
   check_float(bias, op, "bias");
   check_same_dtype_device(x, bias, op);
-  LOOM_CHECK(bias.dim() == 1 && bias.shape()[0] == channels, op, ": bias must have shape [", channels,
-             "] (one value per output channel), got ", shape_str(bias.shape()));
+  conv_geometry::check_bias_shape(bias.shape(), channels, op);
 }
 
 }  // namespace
@@ -353,7 +300,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   check_float(weight, op, "weight");
   check_same_dtype_device(x, weight, op);
   check_options(opt, op, false);
-  const ConvGeometry g = conv_geometry(op, x.shape(), weight.shape(), opt);
+  const ConvGeometry g = conv_geometry::conv2d(op, x.shape(), weight.shape(), opt);
   const int64_t N = x.shape()[0], OC = weight.shape()[0];
   check_bias(bias, x, OC, op);
   return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
@@ -373,7 +320,7 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const
   check_float(weight, op, "weight");
   check_same_dtype_device(grad_out, weight, op);
   check_options(opt, op, false);
-  const ConvGeometry g = conv_geometry(op, input_shape, weight.shape(), opt);
+  const ConvGeometry g = conv_geometry::conv2d(op, input_shape, weight.shape(), opt);
   const int64_t N = input_shape[0], OC = weight.shape()[0];
   check_shape(grad_out, {N, OC, g.OH, g.OW}, op, "grad_out");
   return LOOM_DISPATCH_FLOATING(grad_out.dtype(), op, [&] {
@@ -392,7 +339,7 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Sha
   check_float(x, op, "input");
   check_same_dtype_device(grad_out, x, op);
   check_options(opt, op, false);
-  const ConvGeometry g = conv_geometry(op, x.shape(), weight_shape, opt);
+  const ConvGeometry g = conv_geometry::conv2d(op, x.shape(), weight_shape, opt);
   const int64_t N = x.shape()[0], OC = weight_shape[0];
   check_shape(grad_out, {N, OC, g.OH, g.OW}, op, "grad_out");
   return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
@@ -410,33 +357,10 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   check_float(weight, op, "weight");
   check_same_dtype_device(x, weight, op);
   check_options(opt, op, true);
-  const Shape& xs = x.shape();
-  const Shape& ws = weight.shape();
-  LOOM_CHECK(x.dim() == 4, op, ": input must have 4 dims (N, C, H, W), got shape ", shape_str(xs));
-  LOOM_CHECK(weight.dim() == 4, op, ": weight must have 4 dims (in_channels, out_channels, KH, KW), got shape ",
-             shape_str(ws));
-  LOOM_CHECK(xs[1] == ws[0], op, ": input has ", xs[1], " channels, weight expects ", ws[0], " (input shape ",
-             shape_str(xs), ", weight shape ", shape_str(ws), " is (in_channels, out_channels, KH, KW))");
-  LOOM_CHECK(ws[2] > 0 && ws[3] > 0, op, ": kernel size must be positive, weight shape ", shape_str(ws));
-  LOOM_CHECK(xs[2] > 0 && xs[3] > 0, op, ": input height and width must be positive, got shape ", shape_str(xs));
-  const int64_t N = xs[0], IC = xs[1], OC = ws[1];
-  check_bias(bias, x, OC, op);
-  // OH = (H-1) stride - 2 pad + dil (KH-1) + output_padding + 1
-  const int64_t OH = (xs[2] - 1) * opt.stride[0] - 2 * opt.padding[0] + opt.dilation[0] * (ws[2] - 1) +
-                     opt.output_padding[0] + 1;
-  const int64_t OW = (xs[3] - 1) * opt.stride[1] - 2 * opt.padding[1] + opt.dilation[1] * (ws[3] - 1) +
-                     opt.output_padding[1] + 1;
-  LOOM_CHECK(OH > 0 && OW > 0, op, ": output size would be ", OH, "x", OW, ", it must be positive (input shape ",
-             shape_str(xs), ", weight shape ", shape_str(ws), ", stride ", pair_str(opt.stride), ", padding ",
-             pair_str(opt.padding), "); reduce the padding");
   // The forward convolution this is the transpose of: image (OC, OH, OW) -> (IC, H, W).
-  ConvGeometry g;
-  g.C = OC, g.H = OH, g.W = OW;
-  g.KH = ws[2], g.KW = ws[3];
-  g.OH = xs[2], g.OW = xs[3];
-  g.sh = opt.stride[0], g.sw = opt.stride[1];
-  g.ph = opt.padding[0], g.pw = opt.padding[1];
-  g.dh = opt.dilation[0], g.dw = opt.dilation[1];
+  const ConvGeometry g = conv_geometry::transposed(op, x.shape(), weight.shape(), opt);
+  const int64_t N = x.shape()[0], IC = x.shape()[1], OC = g.C, OH = g.H, OW = g.W;
+  check_bias(bias, x, OC, op);
   return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
     Tensor xc = raw_contiguous(x);       // (N, IC, H, W): the "dy" of the forward convolution
     Tensor wc = raw_contiguous(weight);  // (IC, OC KH KW)

@@ -1,0 +1,265 @@
+// conv_implicit_gemm.cu: the default convolution ("implicit" in conv_algo.h):
+// each pass is a GEMM whose operands are read straight from the tensors, the
+// unfolded (im2col) operand gathered on the fly while a tile is loaded into
+// shared memory. No im2col buffer, no col2im, no atomics.
+//
+//   forward          y  (OC, N OH OW)  = W (OC, R) @ col(x) (R, N OH OW),        R = C KH KW
+//   backward-input   dx (C, N H W)     = W' (C, OC KH KW) @ dcol(dy) (OC KH KW, N H W)
+//                    W'[c, (oc,kh,kw)] = w[oc, c, kh, kw]; dcol gathers dy[n, oc, oh, ow] with
+//                    oh = (ih + ph - kh dh) / sh where exact and in range (else 0)
+//   backward-weight  dW (OC, R)        = dY (OC, N OH OW) @ col(x)^T (N OH OW, R)
+//
+// v1_tiled (the only version here): one generic kernel, implicit_gemm_tiled_v1,
+// templated on a "problem" that says how to read A (m, k) and B (k, n) and where
+// to write C (m, n). 256 threads compute a 64x64 tile of C, each thread 4x4
+// outputs strided by 16 (so neighbouring threads write neighbouring columns:
+// coalesced stores along OH OW); K advances in steps of 16 through shared
+// memory (A tile padded by one column against bank conflicts). It is
+// kernels/cuda/gemm's shared-memory + 2-D register tiling step with the loads
+// replaced by gathers; the faster GEMM steps (vector loads, warp tiling,
+// double buffering, mma.sync) are not applied here yet: the gathers break 16-byte
+// alignment, and that work needs a GPU to measure.
+//
+// Epilogue: forward adds the bias and applies the activation before the store.
+//
+// backward-weight reduces over K = N OH OW, which is long while M N = OC R can
+// be small (few tiles, an idle GPU). Split-K with a fixed order: K is cut into
+// S equal slices (multiples of the tile's 16), slice z writes its partial tile
+// to a workspace (S, OC, R), and a second kernel adds the S partials in order
+// z = 0, 1, ... per element. S depends only on the shapes: the same bits on
+// every run, no float atomics.
+//
+// Precision: fp32 (and float64) SIMT only; TF32/BF16 throw "not supported by
+// this algorithm" (use im2col, whose gemm::run has the tensor-core versions).
+#include <algorithm>
+
+#include "kernels/cuda/conv_common.cuh"
+
+namespace loom::cuda::conv::detail {
+
+namespace {
+
+constexpr int kBM = 64, kBN = 64, kBK = 16;  // C tile (kBM, kBN), K step kBK
+constexpr int kTileThreads = 256;             // 16 x 16 threads, 4 x 4 outputs each
+constexpr int kPer = 4;                       // outputs per thread per dimension
+
+// C (M, N) = A (M, K) @ B (K, N) over k in [z kslice, min(K, (z+1) kslice)),
+// z = blockIdx.z; P provides M, N, K, a(m, k), b(k, n), store(m, n, value, z).
+template <class T, class P>
+__global__ void __launch_bounds__(kTileThreads) implicit_gemm_tiled_v1(P p, int64_t kslice) {
+  __shared__ T As[kBK][kBM + 1];  // As[k][m]
+  __shared__ T Bs[kBK][kBN];      // Bs[k][n]
+  const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+  const int64_t m0 = int64_t(blockIdx.y) * kBM, n0 = int64_t(blockIdx.x) * kBN;
+  const int64_t kb = int64_t(blockIdx.z) * kslice, ke = min(p.K, kb + kslice);
+  T acc[kPer][kPer];
+#pragma unroll
+  for (int i = 0; i < kPer; ++i)
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) acc[i][j] = T(0);
+
+  for (int64_t k0 = kb; k0 < ke; k0 += kBK) {
+    // A tile: element e -> (mm, kk) with k fastest (A rows are contiguous in k for the weights)
+#pragma unroll
+    for (int r = 0; r < kBM * kBK / kTileThreads; ++r) {
+      const int e = tid + r * kTileThreads, mm = e / kBK, kk = e % kBK;
+      const int64_t m = m0 + mm, k = k0 + kk;
+      As[kk][mm] = (m < p.M && k < ke) ? p.a(m, k) : T(0);
+    }
+    // B tile: element e -> (kk, nn) with n fastest (B columns run along the image)
+#pragma unroll
+    for (int r = 0; r < kBN * kBK / kTileThreads; ++r) {
+      const int e = tid + r * kTileThreads, kk = e / kBN, nn = e % kBN;
+      const int64_t n = n0 + nn, k = k0 + kk;
+      Bs[kk][nn] = (n < p.N && k < ke) ? p.b(k, n) : T(0);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kBK; ++kk) {
+      T a[kPer], b[kPer];
+#pragma unroll
+      for (int i = 0; i < kPer; ++i) a[i] = As[kk][ty + 16 * i];
+#pragma unroll
+      for (int j = 0; j < kPer; ++j) b[j] = Bs[kk][tx + 16 * j];
+#pragma unroll
+      for (int i = 0; i < kPer; ++i)
+#pragma unroll
+        for (int j = 0; j < kPer; ++j) acc[i][j] += a[i] * b[j];
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < kPer; ++i)
+#pragma unroll
+    for (int j = 0; j < kPer; ++j) {
+      const int64_t m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;
+      if (m < p.M && n < p.N) p.store(m, n, acc[i][j], int64_t(blockIdx.z));
+    }
+}
+
+// x[n, c, ih, iw] for col row k = (c, kh, kw) and output pixel (n, oh, ow); 0 in the padding.
+template <class T>
+__device__ __forceinline__ T gather_x(const ConvShape& s, const T* x, int64_t k, int64_t n, int64_t oh, int64_t ow) {
+  const int64_t kw = k % s.KW, kh = (k / s.KW) % s.KH, c = k / (s.KH * s.KW);
+  const int64_t ih = oh * s.sh - s.ph + kh * s.dh, iw = ow * s.sw - s.pw + kw * s.dw;
+  if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) return T(0);
+  return x[((n * s.C + c) * s.H + ih) * s.W + iw];
+}
+
+// forward: M = OC, N = N OH OW (column j = (n, oh, ow)), K = R.
+template <class T>
+struct ForwardProblem {
+  ConvShape s;
+  const T* x;  // (N, C, H, W)
+  const T* w;  // (OC, R)
+  T* y;        // (N, OC, OH, OW)
+  Epilogue<T> epi;
+  int64_t M, N, K;
+  __device__ T a(int64_t m, int64_t k) const { return w[m * K + k]; }
+  __device__ T b(int64_t k, int64_t j) const {
+    const int64_t l = j % s.L(), n = j / s.L();
+    return gather_x(s, x, k, n, l / s.OW, l % s.OW);
+  }
+  __device__ void store(int64_t m, int64_t j, T v, int64_t) const {
+    const int64_t l = j % s.L(), n = j / s.L();
+    y[(n * s.OC + m) * s.L() + l] = epi(v, m);
+  }
+};
+
+// backward-input: M = C, N = N H W (column j = (n, ih, iw)), K = OC KH KW (row k = (oc, kh, kw)).
+template <class T>
+struct BackwardInputProblem {
+  ConvShape s;
+  const T* dy;  // (N, OC, OH, OW)
+  const T* w;   // (OC, C, KH, KW)
+  T* dx;        // (N, C, H, W)
+  int64_t M, N, K;
+  __device__ T a(int64_t c, int64_t k) const {
+    const int64_t khw = k % (s.KH * s.KW), oc = k / (s.KH * s.KW);
+    return w[(oc * s.C + c) * s.KH * s.KW + khw];
+  }
+  __device__ T b(int64_t k, int64_t j) const {
+    const int64_t kw = k % s.KW, kh = (k / s.KW) % s.KH, oc = k / (s.KH * s.KW);
+    const int64_t hw = j % s.HW(), n = j / s.HW(), ih = hw / s.W, iw = hw % s.W;
+    const int64_t th = ih + s.ph - kh * s.dh, tw = iw + s.pw - kw * s.dw;  // = oh sh, ow sw
+    if (th < 0 || tw < 0 || th % s.sh != 0 || tw % s.sw != 0) return T(0);
+    const int64_t oh = th / s.sh, ow = tw / s.sw;
+    if (oh >= s.OH || ow >= s.OW) return T(0);
+    return dy[((n * s.OC + oc) * s.OH + oh) * s.OW + ow];
+  }
+  __device__ void store(int64_t c, int64_t j, T v, int64_t) const {
+    const int64_t hw = j % s.HW(), n = j / s.HW();
+    dx[(n * s.C + c) * s.HW() + hw] = v;
+  }
+};
+
+// backward-weight: M = OC, N = R (column r = (c, kh, kw)), K = N OH OW (row k = (n, oh, ow)).
+// Slice z stores into out + z M N (out = dw itself when there is one slice).
+template <class T>
+struct BackwardWeightProblem {
+  ConvShape s;
+  const T* dy;  // (N, OC, OH, OW)
+  const T* x;   // (N, C, H, W)
+  T* out;       // (S, OC, R)
+  int64_t M, N, K;
+  __device__ T a(int64_t oc, int64_t k) const {
+    const int64_t l = k % s.L(), n = k / s.L();
+    return dy[(n * s.OC + oc) * s.L() + l];
+  }
+  __device__ T b(int64_t k, int64_t r) const {
+    const int64_t l = k % s.L(), n = k / s.L();
+    return gather_x(s, x, r, n, l / s.OW, l % s.OW);
+  }
+  __device__ void store(int64_t oc, int64_t r, T v, int64_t z) const { out[(z * M + oc) * N + r] = v; }
+};
+
+// dw[i] = sum_{z = 0 .. S-1} partial[z][i], in that order.
+template <class T>
+__global__ void split_k_reduce_v1(const T* __restrict__ partial, int64_t slices, int64_t total, T* __restrict__ dw) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    T acc = partial[i];
+    for (int64_t z = 1; z < slices; ++z) acc += partial[z * total + i];
+    dw[i] = acc;
+  }
+}
+
+template <class T, class P>
+void launch_tiled(const P& p, int64_t slices, int64_t kslice, cudaStream_t stream, const char* name) {
+  const int64_t grid_n = (p.N + kBN - 1) / kBN, grid_m = (p.M + kBM - 1) / kBM;
+  LOOM_CHECK(grid_m <= 65535 && slices <= 65535, name, ": GEMM of ", p.M, " rows is too large for the grid");
+  LOOM_CHECK(grid_n <= 0x7fffffff, name, ": GEMM of ", p.N, " columns is too large for the grid");
+  const dim3 grid{unsigned(grid_n), unsigned(grid_m), unsigned(slices)};
+  implicit_gemm_tiled_v1<T, P><<<grid, kTileThreads, 0, stream>>>(p, kslice);
+  LOOM_CUDA_CHECK_LAUNCH(name);
+}
+
+// K (padded to whole kBK steps) in the widest slices that still give about
+// kTargetBlocks blocks; at least kMinSliceSteps steps per slice. Shapes only.
+int64_t split_k_slices(int64_t M, int64_t N, int64_t K) {
+  constexpr int64_t kTargetBlocks = 264, kMinSliceSteps = 8, kMaxSlices = 64;
+  const int64_t tiles = ((M + kBM - 1) / kBM) * ((N + kBN - 1) / kBN);
+  const int64_t steps = (K + kBK - 1) / kBK;
+  int64_t slices = std::max<int64_t>(1, kTargetBlocks / std::max<int64_t>(tiles, 1));
+  slices = std::min({slices, std::max<int64_t>(1, steps / kMinSliceSteps), kMaxSlices});
+  return slices;
+}
+
+}  // namespace
+
+void implicit_forward(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
+                      gemm::Precision precision, Activation act, double slope) {
+  require_fp32(precision, "implicit", "conv2d");
+  if (y.numel() == 0) return;
+  LOOM_DISPATCH_FLOATING(x.dtype(), "conv2d (implicit)", [&] {
+    ForwardProblem<scalar_t> p;
+    p.s = s, p.x = x.data<scalar_t>(), p.w = w.data<scalar_t>(), p.y = y.data<scalar_t>();
+    p.epi.bias = bias.defined() ? bias.data<scalar_t>() : nullptr;
+    p.epi.act = act, p.epi.slope = scalar_t(slope);
+    p.M = s.OC, p.N = s.N * s.L(), p.K = s.R();
+    launch_tiled<scalar_t>(p, 1, std::max<int64_t>(p.K, 1), stream_of(x), "implicit_gemm_tiled_v1 (conv forward)");
+  });
+}
+
+void implicit_backward_input(const ConvShape& s, const Tensor& dy, const Tensor& w, Tensor& dx,
+                             gemm::Precision precision) {
+  require_fp32(precision, "implicit", "conv2d_backward_input");
+  if (dx.numel() == 0) return;
+  LOOM_DISPATCH_FLOATING(dy.dtype(), "conv2d_backward_input (implicit)", [&] {
+    BackwardInputProblem<scalar_t> p;
+    p.s = s, p.dy = dy.data<scalar_t>(), p.w = w.data<scalar_t>(), p.dx = dx.data<scalar_t>();
+    p.M = s.C, p.N = s.N * s.HW(), p.K = s.OC * s.KH * s.KW;
+    launch_tiled<scalar_t>(p, 1, std::max<int64_t>(p.K, 1), stream_of(dy),
+                           "implicit_gemm_tiled_v1 (conv backward-input)");
+  });
+}
+
+void implicit_backward_weight(const ConvShape& s, const Tensor& dy, const Tensor& x, Tensor& dw,
+                              gemm::Precision precision) {
+  require_fp32(precision, "implicit", "conv2d_backward_weight");
+  const int64_t total = dw.numel();
+  if (total == 0) return;
+  LOOM_DISPATCH_FLOATING(x.dtype(), "conv2d_backward_weight (implicit)", [&] {
+    BackwardWeightProblem<scalar_t> p;
+    p.s = s, p.dy = dy.data<scalar_t>(), p.x = x.data<scalar_t>();
+    p.M = s.OC, p.N = s.R(), p.K = s.N * s.L();
+    const int64_t slices = split_k_slices(p.M, p.N, p.K);
+    // slice length: whole kBK steps, so every slice but the last is full
+    const int64_t steps = (p.K + kBK - 1) / kBK;
+    const int64_t kslice = std::max<int64_t>(1, (steps + slices - 1) / slices) * kBK;
+    const int64_t used = std::max<int64_t>(1, (p.K + kslice - 1) / kslice);  // slices that hold any k
+    const char* name = "implicit_gemm_tiled_v1 (conv backward-weight)";
+    if (used == 1) {
+      p.out = dw.data<scalar_t>();  // K == 0 too: the kernel stores zeros
+      launch_tiled<scalar_t>(p, 1, std::max<int64_t>(kslice, p.K), stream_of(x), name);
+      return;
+    }
+    Tensor partial = Tensor::empty({used, p.M, p.N}, x.dtype(), x.device());  // (S, OC, R)
+    p.out = partial.data<scalar_t>();
+    launch_tiled<scalar_t>(p, used, kslice, stream_of(x), name);
+    split_k_reduce_v1<scalar_t><<<blocks_for(total), kThreads, 0, stream_of(x)>>>(p.out, used, total,
+                                                                                  dw.data<scalar_t>());
+    LOOM_CUDA_CHECK_LAUNCH("split_k_reduce_v1");
+  });
+}
+
+}  // namespace loom::cuda::conv::detail
