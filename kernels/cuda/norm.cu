@@ -20,6 +20,7 @@
 
 #include "kernels/cuda/cuda.h"
 #include "kernels/cuda/cuda_util.cuh"
+#include "kernels/cuda/grid_stride.cuh"
 #include "kernels/norm_layout.h"
 
 namespace loom::cuda {
@@ -91,8 +92,7 @@ template <class T>
 __global__ void batch_norm_apply(const T* __restrict__ x, const double* __restrict__ stats,
                                  const T* __restrict__ weight, const T* __restrict__ bias, int64_t C, int64_t S,
                                  int64_t n, T* __restrict__ y) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  LOOM_GRID_STRIDE_LOOP(i, n) {
     const int64_t c = (i / S) % C;
     const double w = weight ? static_cast<double>(weight[c]) : 1.0, b = bias ? static_cast<double>(bias[c]) : 0.0;
     const double scale = stats[2 * c + 1] * w;
@@ -106,8 +106,7 @@ __global__ void batch_norm_eval_apply(const T* __restrict__ x, const T* __restri
                                       const T* __restrict__ running_var, const T* __restrict__ weight,
                                       const T* __restrict__ bias, double eps, int64_t C, int64_t S, int64_t n,
                                       T* __restrict__ y) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  LOOM_GRID_STRIDE_LOOP(i, n) {
     const int64_t c = (i / S) % C;
     const double w = weight ? static_cast<double>(weight[c]) : 1.0, b = bias ? static_cast<double>(bias[c]) : 0.0;
     const double scale = w / ::sqrt(static_cast<double>(running_var[c]) + eps);
@@ -149,8 +148,7 @@ __global__ void batch_norm_backward_input(const T* __restrict__ g, const T* __re
                                           const T* __restrict__ mean, const T* __restrict__ invstd,
                                           const T* __restrict__ weight, const double* __restrict__ sums, int64_t C,
                                           int64_t S, double M, int64_t n, T* __restrict__ dx) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  LOOM_GRID_STRIDE_LOOP(i, n) {
     const int64_t c = (i / S) % C;
     const double w = weight ? static_cast<double>(weight[c]) : 1.0;
     const double is = static_cast<double>(invstd[c]), m = static_cast<double>(mean[c]);

@@ -24,6 +24,7 @@
 
 #include "kernels/cuda/cuda.h"
 #include "kernels/cuda/cuda_util.cuh"
+#include "kernels/cuda/grid_stride.cuh"
 #include "kernels/cuda/device_flag.cuh"
 #include "kernels/pool_geometry.h"
 
@@ -35,16 +36,12 @@ using pool_geometry::PoolGeometry;
 
 constexpr int kOwnerThreads = 128;  // block size (and tile length) of the max-pool backward
 
-#define LOOM_GRID_STRIDE(i, n)                                                          \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-
 // out[p, oh, ow] = max of the window (padding never wins); indices = h W + w.
 // First maximum wins a tie; a NaN wins over any number, a later NaN over an earlier one.
 template <class T>
 __global__ void max_pool2d_forward(const T* __restrict__ x, PoolGeometry g, int64_t n, T* __restrict__ out,
                                    int64_t* __restrict__ indices) {
-  LOOM_GRID_STRIDE(o, n) {
+  LOOM_GRID_STRIDE_LOOP(o, n) {
     const int64_t ow = o % g.OW, oh = (o / g.OW) % g.OH, p = o / (g.OW * g.OH);
     const int64_t hs = oh * g.sh - g.ph, ws = ow * g.sw - g.pw;
     const int64_t h0 = hs > 0 ? hs : 0, h1 = hs + g.kh < g.H ? hs + g.kh : g.H;
@@ -100,7 +97,7 @@ __global__ void max_pool2d_backward_v1_owner_scan(const T* __restrict__ g, const
 template <class T>
 __global__ void avg_pool2d_forward(const T* __restrict__ x, PoolGeometry g, bool count_include_pad, int64_t n,
                                    T* __restrict__ out) {
-  LOOM_GRID_STRIDE(o, n) {
+  LOOM_GRID_STRIDE_LOOP(o, n) {
     const int64_t ow = o % g.OW, oh = (o / g.OW) % g.OH, p = o / (g.OW * g.OH);
     const pool_geometry::AvgWindow win = pool_geometry::avg_window(g, oh, ow, count_include_pad);
     const T* xs = x + p * g.H * g.W;
@@ -116,7 +113,7 @@ __global__ void avg_pool2d_forward(const T* __restrict__ x, PoolGeometry g, bool
 template <class T>
 __global__ void avg_pool2d_backward_v1_gather(const T* __restrict__ g, PoolGeometry geo, bool count_include_pad,
                                               int64_t n, T* __restrict__ gx) {
-  LOOM_GRID_STRIDE(i, n) {
+  LOOM_GRID_STRIDE_LOOP(i, n) {
     const int64_t w = i % geo.W, h = (i / geo.W) % geo.H, p = i / (geo.W * geo.H);
     const pool_geometry::OutputRange rh = pool_geometry::outputs_containing(h, geo.kh, geo.sh, geo.ph, geo.OH);
     const pool_geometry::OutputRange rw = pool_geometry::outputs_containing(w, geo.kw, geo.sw, geo.pw, geo.OW);
