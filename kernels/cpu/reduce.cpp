@@ -12,6 +12,7 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_util.h"
+#include "kernels/reduce_shape.h"
 
 namespace loom::cpu {
 
@@ -28,27 +29,12 @@ struct ReducePlan {
 };
 
 ReducePlan make_plan(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim, const char* op) {
+  const ReduceShape s = reduce_shape(x.shape(), dims_in, keepdim, op);
   ReducePlan p;
-  const int64_t nd = x.dim();
-  std::vector<bool> reduced(nd, dims_in.empty());
-  for (int64_t d : dims_in) {
-    const int64_t k = normalize_dim(d, nd, op);
-    LOOM_CHECK(!reduced[k] || dims_in.empty(), op, ": dim ", d, " appears twice");
-    reduced[k] = true;
-  }
-  for (int64_t d = 0; d < nd; ++d)
-    if (!reduced[d]) p.perm.push_back(d);
-  for (int64_t d = 0; d < nd; ++d)
-    if (reduced[d]) p.perm.push_back(d);
-  for (int64_t d = 0; d < nd; ++d) {
-    if (!reduced[d]) {
-      p.out_shape.push_back(x.shape()[d]);
-      p.rows *= x.shape()[d];
-    } else {
-      if (keepdim) p.out_shape.push_back(1);
-      p.R *= x.shape()[d];
-    }
-  }
+  p.perm = s.perm;
+  p.out_shape = s.out_shape;
+  p.rows = s.rows;
+  p.R = s.R;
   Tensor perm_view = raw_permute(x, p.perm);
   p.permuted_shape = perm_view.shape();
   p.dense = raw_contiguous(perm_view);
