@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_util.h"
+#include "kernels/cat_shape.h"
 #include "kernels/pad_geometry.h"
 
 namespace loom::cpu {
@@ -32,29 +33,10 @@ std::vector<int64_t> pad_source_table(int64_t n, int64_t out, int64_t before, Pa
 // out = the inputs side by side along dim; all other dims must agree.
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   const char* op = "cat";
-  LOOM_CHECK(!xs.empty(), op, ": expected at least one tensor");
+  const cat_shape::CatShape cs = cat_shape::cat_shape(xs, dim, op);
+  const int64_t d = cs.dim;
   const Tensor& first = xs[0];
-  LOOM_CHECK(first.defined(), op, ": tensor 0 is undefined");
-  LOOM_CHECK(first.dim() > 0, op, ": cannot concatenate 0-dim tensors");
-  const int64_t d = normalize_dim(dim, first.dim(), op);
-  Shape out_shape = first.shape();
-  out_shape[d] = 0;
-  for (size_t i = 0; i < xs.size(); ++i) {
-    const Tensor& x = xs[i];
-    LOOM_CHECK(x.defined(), op, ": tensor ", i, " is undefined");
-    LOOM_CHECK(x.dtype() == first.dtype(), op, ": tensor ", i, " is ", dtype_name(x.dtype()), " but tensor 0 is ",
-               dtype_name(first.dtype()));
-    LOOM_CHECK(x.device() == first.device(), op, ": tensor ", i, " is on ", x.device().str(),
-               " but tensor 0 is on ", first.device().str());
-    LOOM_CHECK(x.dim() == first.dim(), op, ": tensor ", i, " has shape ", shape_str(x.shape()),
-               " but tensor 0 has shape ", shape_str(first.shape()), " (different number of dims)");
-    for (int64_t k = 0; k < x.dim(); ++k)
-      LOOM_CHECK(k == d || x.shape()[k] == first.shape()[k], op, ": tensor ", i, " has shape ",
-                 shape_str(x.shape()), " but tensor 0 has shape ", shape_str(first.shape()),
-                 "; sizes must match except in dim ", d);
-    out_shape[d] += x.shape()[d];
-  }
-  Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
+  Tensor out = Tensor::empty(cs.out_shape, first.dtype(), first.device());
   int64_t start = 0;  // where the next input begins along dim
   for (const Tensor& x : xs) {
     if (x.numel() > 0)  // out[..., start:start+size_d, ...] = x
