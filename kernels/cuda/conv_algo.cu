@@ -35,7 +35,8 @@ gemm::Precision parse_precision(const std::string& name) {
   if (name == "fp32") return gemm::Precision::FP32;
   if (name == "tf32") return gemm::Precision::TF32;
   if (name == "bf16") return gemm::Precision::BF16;
-  ::loom::detail::throw_error("LOOM_CONV_PRECISION: unknown precision \"", name, "\"; expected one of fp32, tf32, bf16");
+  ::loom::detail::throw_error("LOOM_CONV_PRECISION: unknown precision \"", name,
+                              "\"; expected one of fp32, tf32, bf16");
 }
 
 const char* precision_label(gemm::Precision p) {

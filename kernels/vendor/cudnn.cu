@@ -204,6 +204,11 @@ void conv_backward_data(const ConvShape& s, const Tensor& dy, const Tensor& w, T
 void conv_backward_filter(const ConvShape& s, const Tensor& dy, const Tensor& x, Tensor& dw, Precision precision) {
   const char* op = "conv2d_backward_weight (cudnn)";
   if (dw.numel() == 0) return;
+  if (s.N == 0 || s.L() == 0) {  // nothing to sum (cuDNN refuses empty descriptors)
+    const size_t elem = x.dtype() == DType::Float64 ? sizeof(double) : sizeof(float);
+    LOOM_CUDA_CHECK(cudaMemsetAsync(dw.raw_data(), 0, size_t(dw.numel()) * elem, cuda::stream_of(x)));
+    return;
+  }
   cudnnHandle_t h = handle_for(x);
   Descriptors d(s, x.dtype(), precision, op);
   const auto algo = static_cast<cudnnConvolutionBwdFilterAlgo_t>(
