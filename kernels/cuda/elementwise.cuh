@@ -31,7 +31,7 @@ struct MultiIndexer {
   int64_t sizes[kMaxDims] = {};
   int64_t strides[N][kMaxDims] = {};
 
-  __host__ __device__ void offsets(int64_t linear, int64_t (&off)[N]) const {
+  __device__ void offsets(int64_t linear, int64_t (&off)[N]) const {
 #pragma unroll
     for (int k = 0; k < N; ++k) off[k] = 0;
     for (int d = ndim - 1; d >= 0; --d) {
@@ -177,12 +177,20 @@ void launch_map(const char* op, cudaStream_t stream, void* out, const int64_t* o
       return;
     }
   }
+  // The index space with size-1 dims dropped and neighbours merged where every
+  // operand steps through them as one dim (outer stride = inner stride * inner
+  // size): the same offsets with fewer div/mod steps per element.
   MultiIndexer<Arity + 1> ix;
-  ix.ndim = ndim;
   for (int d = 0; d < ndim; ++d) {
-    ix.sizes[d] = sizes[d];
-    ix.strides[0][d] = out_strides[d];
-    for (int k = 0; k < Arity; ++k) ix.strides[k + 1][d] = inputs[k].strides[d];
+    if (sizes[d] == 1) continue;
+    int64_t st[Arity + 1];
+    st[0] = out_strides[d];
+    for (int k = 0; k < Arity; ++k) st[k + 1] = inputs[k].strides[d];
+    bool merges = ix.ndim > 0;
+    for (int k = 0; k <= Arity && merges; ++k) merges = ix.strides[k][ix.ndim - 1] == st[k] * sizes[d];
+    const int target = merges ? ix.ndim - 1 : ix.ndim++;
+    ix.sizes[target] = merges ? ix.sizes[target] * sizes[d] : sizes[d];
+    for (int k = 0; k <= Arity; ++k) ix.strides[k][target] = st[k];
   }
   map_v1_strided<Arity><<<blocks_for(n), kThreads, 0, stream>>>(ops, ix, n, f);
   LOOM_CUDA_CHECK_LAUNCH(op);

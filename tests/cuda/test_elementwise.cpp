@@ -398,13 +398,13 @@ TEST(CudaElementwise, AutogradOfCompositeExpressionsMatchesCpu) {
       y.backward(in[2]);
       return std::vector<Tensor>{y.detach(), a.grad(), b.grad()};
     };
-    EXPECT_TRUE(parity(run, {x, w, seed}, math_tol(dt))) << dtype_name(dt);
+    EXPECT_TRUE(parity(run, {x, w, seed}, cuda_test::tol_for(dt))) << dtype_name(dt);
     // The same on transposed leaves (strided inputs all the way down).
     auto run_t = [&](const Ins& in) {
       Ins t = {in[0].transpose(0, 1), in[1].transpose(0, 1), in[2].transpose(0, 1)};
       return run(t);
     };
-    EXPECT_TRUE(parity(run_t, {x, w, seed}, math_tol(dt))) << dtype_name(dt) << " transposed";
+    EXPECT_TRUE(parity(run_t, {x, w, seed}, cuda_test::tol_for(dt))) << dtype_name(dt) << " transposed";
   }
 }
 
@@ -420,7 +420,7 @@ TEST(CudaElementwise, AutogradOfBroadcastExpressionsMatchesCpu) {
       y.backward(in[2]);
       return std::vector<Tensor>{y.detach(), a.grad(), b.grad()};
     };
-    EXPECT_TRUE(parity(run, {x, bias, seed}, math_tol(dt))) << dtype_name(dt);
+    EXPECT_TRUE(parity(run, {x, bias, seed}, cuda_test::tol_for(dt))) << dtype_name(dt);
   }
 }
 
