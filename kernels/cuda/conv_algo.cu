@@ -39,15 +39,6 @@ gemm::Precision parse_precision(const std::string& name) {
                               "\"; expected one of fp32, tf32, bf16");
 }
 
-const char* precision_label(gemm::Precision p) {
-  switch (p) {
-    case gemm::Precision::FP32: return "fp32";
-    case gemm::Precision::TF32: return "tf32";
-    case gemm::Precision::BF16: return "bf16";
-  }
-  return "?";
-}
-
 template <class T>
 __global__ void conv_epilogue_inplace_v1(T* y, int64_t OC, int64_t L, detail::Epilogue<T> epi, int64_t total) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x)
@@ -110,7 +101,7 @@ gemm::Precision current_precision() {
 namespace detail {
 
 void require_fp32(gemm::Precision p, const char* algorithm, const char* op) {
-  LOOM_CHECK(p == gemm::Precision::FP32, op, ": precision ", precision_label(p),
+  LOOM_CHECK(p == gemm::Precision::FP32, op, ": precision ", gemm::precision_name(p),
              " is not supported by this algorithm (", algorithm,
              " runs fp32 only); use the im2col algorithm (LOOM_CONV=im2col) for tf32/bf16");
 }

@@ -9,7 +9,7 @@
 //                    oh = (ih + ph - kh dh) / sh where exact and in range (else 0)
 //   backward-weight  dW (OC, R)        = dY (OC, N OH OW) @ col(x)^T (N OH OW, R)
 //
-// v1_tiled (the only version here): one generic kernel, implicit_gemm_tiled_v1,
+// v1_tiled (the default): one generic kernel, implicit_gemm_tiled_v1,
 // templated on a "problem" that says how to read A (m, k) and B (k, n) and where
 // to write C (m, n). 256 threads compute a 64x64 tile of C, each thread 4x4
 // outputs strided by 16 (so neighbouring threads write neighbouring columns:
@@ -29,9 +29,16 @@
 // z = 0, 1, ... per element. S depends only on the shapes: the same bits on
 // every run, no float atomics.
 //
-// Precision: fp32 (and float64) SIMT only; TF32/BF16 throw "not supported by
-// this algorithm" (use im2col, whose gemm::run has the tensor-core versions).
+// v2_mma_tf32 (implicit_gemm_mma_tf32_v2): the same tiles, loads and epilogue,
+// the inner product on the tensor cores with mma.sync m16n8k8 TF32 (fp32
+// accumulate), for precision TF32 on float32 tensors. What it teaches: only the
+// multiply changes; the gathers and the fixed-order split-K stay as they are.
+//
+// Precision: FP32 (default, v1; float64 always v1 in float64), TF32 (v2);
+// BF16 throws "not supported by this algorithm" (im2col runs it through gemm::run).
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/conv_common.cuh"
 
@@ -95,6 +102,91 @@ __global__ void __launch_bounds__(kTileThreads) implicit_gemm_tiled_v1(P p, int6
       const int64_t m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;
       if (m < p.M && n < p.N) p.store(m, n, acc[i][j], int64_t(blockIdx.z));
     }
+}
+
+// ---- v2: the same tiles on the tensor cores (TF32 in, fp32 accumulate) ----------------------------
+// mma.sync.m16n8k8 TF32: the 8 warps of the block form a 2 (m) x 4 (n) grid,
+// each warp owning a 32 x 16 piece of the 64 x 64 tile = 2 x 2 mma tiles of
+// 16 x 8. Operands are rounded to tf32 (cvt.rna) as they enter shared memory.
+// Fragment layout (PTX ISA, m16n8k8 .tf32), g = lane / 4, t = lane % 4:
+//   A (16 x 8, row): a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4)
+//   B (8 x 8, col):  b0 (t, g), b1 (t+4, g)
+//   C (16 x 8):      c0 (g, 2t), c1 (g, 2t+1), c2 (g+8, 2t), c3 (g+8, 2t+1)
+// The shared rows are padded by 8 words so a fragment load hits 32 distinct banks.
+constexpr int kPad = 8;
+
+__device__ __forceinline__ uint32_t to_tf32(float v) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+  return r;
+}
+
+__device__ __forceinline__ void mma_tf32_m16n8k8(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+template <class P>
+__global__ void __launch_bounds__(kTileThreads) implicit_gemm_mma_tf32_v2(P p, int64_t kslice) {
+  __shared__ uint32_t As[kBK][kBM + kPad];  // As[k][m], tf32 bits
+  __shared__ uint32_t Bs[kBK][kBN + kPad];  // Bs[k][n]
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int g = lane / 4, t = lane % 4;
+  const int wm = (warp / 4) * 32, wn = (warp % 4) * 16;  // the warp's piece of the tile
+  const int64_t m0 = int64_t(blockIdx.y) * kBM, n0 = int64_t(blockIdx.x) * kBN;
+  const int64_t kb = int64_t(blockIdx.z) * kslice, ke = min(p.K, kb + kslice);
+  float acc[2][2][4] = {};  // [m16 tile][n8 tile][c0..c3]
+
+  for (int64_t k0 = kb; k0 < ke; k0 += kBK) {
+#pragma unroll
+    for (int r = 0; r < kBM * kBK / kTileThreads; ++r) {
+      const int e = tid + r * kTileThreads, mm = e / kBK, kk = e % kBK;
+      const int64_t m = m0 + mm, k = k0 + kk;
+      As[kk][mm] = to_tf32((m < p.M && k < ke) ? p.a(m, k) : 0.0f);
+    }
+#pragma unroll
+    for (int r = 0; r < kBN * kBK / kTileThreads; ++r) {
+      const int e = tid + r * kTileThreads, kk = e / kBN, nn = e % kBN;
+      const int64_t n = n0 + nn, k = k0 + kk;
+      Bs[kk][nn] = to_tf32((n < p.N && k < ke) ? p.b(k, n) : 0.0f);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int ks = 0; ks < kBK; ks += 8) {
+      uint32_t a[2][4], b[2][2];
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi) {
+        const int row = wm + mi * 16 + g;
+        a[mi][0] = As[ks + t][row];
+        a[mi][1] = As[ks + t][row + 8];
+        a[mi][2] = As[ks + t + 4][row];
+        a[mi][3] = As[ks + t + 4][row + 8];
+      }
+#pragma unroll
+      for (int ni = 0; ni < 2; ++ni) {
+        const int col = wn + ni * 8 + g;
+        b[ni][0] = Bs[ks + t][col];
+        b[ni][1] = Bs[ks + t + 4][col];
+      }
+#pragma unroll
+      for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < 2; ++ni) mma_tf32_m16n8k8(acc[mi][ni], a[mi], b[ni]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < 2; ++ni)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const int64_t m = m0 + wm + mi * 16 + g + (c >= 2 ? 8 : 0), n = n0 + wn + ni * 8 + 2 * t + (c & 1);
+        if (m < p.M && n < p.N) p.store(m, n, acc[mi][ni][c], int64_t(blockIdx.z));
+      }
 }
 
 // x[n, c, ih, iw] for col row k = (c, kh, kw) and output pixel (n, oh, ow); 0 in the padding.
@@ -183,14 +275,29 @@ __global__ void split_k_reduce_v1(const T* __restrict__ partial, int64_t slices,
   }
 }
 
+// v1 (SIMT, T = float or double), or v2 (TF32 tensor cores) for float32 when tf32 is true.
 template <class T, class P>
-void launch_tiled(const P& p, int64_t slices, int64_t kslice, cudaStream_t stream, const char* name) {
+void launch_tiled(const P& p, int64_t slices, int64_t kslice, bool tf32, cudaStream_t stream, const char* name) {
   const int64_t grid_n = (p.N + kBN - 1) / kBN, grid_m = (p.M + kBM - 1) / kBM;
   LOOM_CHECK(grid_m <= 65535 && slices <= 65535, name, ": GEMM of ", p.M, " rows is too large for the grid");
   LOOM_CHECK(grid_n <= 0x7fffffff, name, ": GEMM of ", p.N, " columns is too large for the grid");
   const dim3 grid{unsigned(grid_n), unsigned(grid_m), unsigned(slices)};
+  if constexpr (std::is_same_v<T, float>) {
+    if (tf32) {
+      implicit_gemm_mma_tf32_v2<P><<<grid, kTileThreads, 0, stream>>>(p, kslice);
+      LOOM_CUDA_CHECK_LAUNCH("implicit_gemm_mma_tf32_v2");
+      return;
+    }
+  }
   implicit_gemm_tiled_v1<T, P><<<grid, kTileThreads, 0, stream>>>(p, kslice);
   LOOM_CUDA_CHECK_LAUNCH(name);
+}
+
+// FP32 and TF32 run here; BF16 is refused naming the algorithm.
+bool wants_tf32(gemm::Precision precision, const char* op) {
+  if (precision == gemm::Precision::TF32) return true;
+  require_fp32(precision, "implicit", op);
+  return false;
 }
 
 // K (padded to whole kBK steps) in the widest slices that still give about
@@ -208,7 +315,7 @@ int64_t split_k_slices(int64_t M, int64_t N, int64_t K) {
 
 void implicit_forward(const ConvShape& s, const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                       gemm::Precision precision, Activation act, double slope) {
-  require_fp32(precision, "implicit", "conv2d");
+  const bool tf32 = wants_tf32(precision, "conv2d");
   if (y.numel() == 0) return;
   LOOM_DISPATCH_FLOATING(x.dtype(), "conv2d (implicit)", [&] {
     ForwardProblem<scalar_t> p;
@@ -216,26 +323,27 @@ void implicit_forward(const ConvShape& s, const Tensor& x, const Tensor& w, cons
     p.epi.bias = bias.defined() ? bias.data<scalar_t>() : nullptr;
     p.epi.act = act, p.epi.slope = scalar_t(slope);
     p.M = s.OC, p.N = s.N * s.L(), p.K = s.R();
-    launch_tiled<scalar_t>(p, 1, std::max<int64_t>(p.K, 1), stream_of(x), "implicit_gemm_tiled_v1 (conv forward)");
+    launch_tiled<scalar_t>(p, 1, std::max<int64_t>(p.K, 1), tf32, stream_of(x),
+                           "implicit_gemm_tiled_v1 (conv forward)");
   });
 }
 
 void implicit_backward_input(const ConvShape& s, const Tensor& dy, const Tensor& w, Tensor& dx,
                              gemm::Precision precision) {
-  require_fp32(precision, "implicit", "conv2d_backward_input");
+  const bool tf32 = wants_tf32(precision, "conv2d_backward_input");
   if (dx.numel() == 0) return;
   LOOM_DISPATCH_FLOATING(dy.dtype(), "conv2d_backward_input (implicit)", [&] {
     BackwardInputProblem<scalar_t> p;
     p.s = s, p.dy = dy.data<scalar_t>(), p.w = w.data<scalar_t>(), p.dx = dx.data<scalar_t>();
     p.M = s.C, p.N = s.N * s.HW(), p.K = s.OC * s.KH * s.KW;
-    launch_tiled<scalar_t>(p, 1, std::max<int64_t>(p.K, 1), stream_of(dy),
+    launch_tiled<scalar_t>(p, 1, std::max<int64_t>(p.K, 1), tf32, stream_of(dy),
                            "implicit_gemm_tiled_v1 (conv backward-input)");
   });
 }
 
 void implicit_backward_weight(const ConvShape& s, const Tensor& dy, const Tensor& x, Tensor& dw,
                               gemm::Precision precision) {
-  require_fp32(precision, "implicit", "conv2d_backward_weight");
+  const bool tf32 = wants_tf32(precision, "conv2d_backward_weight");
   const int64_t total = dw.numel();
   if (total == 0) return;
   LOOM_DISPATCH_FLOATING(x.dtype(), "conv2d_backward_weight (implicit)", [&] {
@@ -250,12 +358,12 @@ void implicit_backward_weight(const ConvShape& s, const Tensor& dy, const Tensor
     const char* name = "implicit_gemm_tiled_v1 (conv backward-weight)";
     if (used == 1) {
       p.out = dw.data<scalar_t>();  // K == 0 too: the kernel stores zeros
-      launch_tiled<scalar_t>(p, 1, std::max<int64_t>(kslice, p.K), stream_of(x), name);
+      launch_tiled<scalar_t>(p, 1, std::max<int64_t>(kslice, p.K), tf32, stream_of(x), name);
       return;
     }
     Tensor partial = Tensor::empty({used, p.M, p.N}, x.dtype(), x.device());  // (S, OC, R)
     p.out = partial.data<scalar_t>();
-    launch_tiled<scalar_t>(p, used, kslice, stream_of(x), name);
+    launch_tiled<scalar_t>(p, used, kslice, tf32, stream_of(x), name);
     split_k_reduce_v1<scalar_t><<<blocks_for(total), kThreads, 0, stream_of(x)>>>(p.out, used, total,
                                                                                   dw.data<scalar_t>());
     LOOM_CUDA_CHECK_LAUNCH("split_k_reduce_v1");

@@ -353,8 +353,9 @@ TEST(CudaConv, ShapeErrorsAsOnTheCpu) {
                Error);  // bias of the wrong length
 }
 
-// TF32 and BF16 through im2col (gemm::run's tensor-core versions) and cuDNN
-// (tf32); the SIMT-only algorithms refuse them naming the algorithm.
+// TF32 and BF16 through im2col (gemm::run's tensor-core versions), TF32 through
+// the implicit GEMM's mma.sync version and cuDNN; what an algorithm cannot run
+// (implicit bf16, direct tf32) is refused naming the algorithm.
 TEST(CudaConv, ReducedPrecision) {
   REQUIRE_GPU();
   Generator gen(404);
@@ -366,7 +367,8 @@ TEST(CudaConv, ReducedPrecision) {
   const Tensor ref_dw = ops::conv2d_backward_weight(f64(d.dy), f64(d.x), d.w.shape(), opt);
   const Tensor xg = to_gpu(d.x), wg = to_gpu(d.w), bg = to_gpu(d.bias), dyg = to_gpu(d.dy);
   std::vector<std::pair<Algo, Precision>> runs{{Algo::Im2colGemm, Precision::TF32},
-                                               {Algo::Im2colGemm, Precision::BF16}};
+                                               {Algo::Im2colGemm, Precision::BF16},
+                                               {Algo::ImplicitGemm, Precision::TF32}};
   if (vendor::cudnn_built()) runs.push_back({Algo::Cudnn, Precision::TF32});
   for (const auto& [a, p] : runs) {
     Tensor y, dx, dw;
@@ -382,9 +384,11 @@ TEST(CudaConv, ReducedPrecision) {
     EXPECT_TRUE(rel_close(dx, ref_dx, tol)) << "backward_input " << what;
     EXPECT_TRUE(rel_close(dw, ref_dw, tol)) << "backward_weight " << what;
   }
-  for (Algo a : {Algo::ImplicitGemm, Algo::Direct}) {
+  const std::pair<Algo, Precision> refused[] = {{Algo::ImplicitGemm, Precision::BF16},
+                                                {Algo::Direct, Precision::TF32}};
+  for (const auto& [a, p] : refused) {
     try {
-      conv::forward(xg, wg, bg, opt, a, Precision::TF32);
+      conv::forward(xg, wg, bg, opt, a, p);
       FAIL() << "expected an error from " << conv::algo_name(a);
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("not supported by this algorithm"), std::string::npos) << e.what();
