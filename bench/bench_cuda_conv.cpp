@@ -3,13 +3,13 @@
 // at batch 64 and 128, a U-Net 64px subset at batch 64), each pass, each
 // precision, beside cuDNN when loom was built with it, all in one run.
 //
-//   algorithm  precisions          layers
+//   algorithm  precisions          layers                        (run in this order)
+//   cudnn      fp32, tf32, bf16    all, when built with cuDNN
+//   implicit   fp32, tf32, bf16    all
 //   auto       fp32                all (what the conv ops pick by default)
 //   im2col     fp32, tf32          all
-//   implicit   fp32, tf32, bf16    all
 //   direct     fp32                layers with at most 8 channels on one side
 //                                  (it is meant for those; elsewhere it is slow)
-//   cudnn      fp32, tf32, bf16    all, when built with cuDNN
 //
 // Passes, as autograd runs them (same mapping as bench/bench_conv.cpp):
 //   conv2d layer (D, U-Net convs)        conv_transpose2d layer (G, U-Net ups)
@@ -59,14 +59,15 @@ struct AlgoRun {
   std::vector<Precision> precisions;
 };
 
+// In the order they run: cuDNN first (the reference), then the default
+// implicit GEMM, so that a run cut short by a time limit still compares them.
 std::vector<AlgoRun> algos_to_time() {
-  std::vector<AlgoRun> runs = {
-      {conv::Algo::Auto, {Precision::FP32}},
-      {conv::Algo::Im2colGemm, {Precision::FP32, Precision::TF32}},
-      {conv::Algo::ImplicitGemm, {Precision::FP32, Precision::TF32, Precision::BF16}},
-      {conv::Algo::Direct, {Precision::FP32}},
-  };
+  std::vector<AlgoRun> runs;
   if (vendor::cudnn_built()) runs.push_back({conv::Algo::Cudnn, {Precision::FP32, Precision::TF32, Precision::BF16}});
+  runs.push_back({conv::Algo::ImplicitGemm, {Precision::FP32, Precision::TF32, Precision::BF16}});
+  runs.push_back({conv::Algo::Auto, {Precision::FP32}});
+  runs.push_back({conv::Algo::Im2colGemm, {Precision::FP32, Precision::TF32}});
+  runs.push_back({conv::Algo::Direct, {Precision::FP32}});
   return runs;
 }
 

@@ -115,14 +115,19 @@ std::string prec_tag(gemm::Precision p) {
   return "?";
 }
 
-// Versions to time: loom's, then cuBLAS (FP32 = SGEMM, TF32) when built and
-// not already among versions().
+// Versions to time, in the order they run: cuBLAS first (FP32 = SGEMM, TF32;
+// when built), then loom's from the last version to the first, so that a run
+// cut short by a time limit still has the reference and the fast versions.
 std::vector<gemm::VersionInfo> versions_to_time() {
-  std::vector<gemm::VersionInfo> vs = gemm::versions();
+  std::vector<gemm::VersionInfo> loom_versions = gemm::versions(), vs;
   bool have_cublas = false;
-  for (const auto& v : vs) have_cublas |= v.name == "cublas";
+  for (const auto& v : loom_versions) have_cublas |= v.name == "cublas";
   if (!have_cublas && vendor::cublas_built())
     vs.push_back({"cublas", {gemm::Precision::FP32, gemm::Precision::TF32}, "cuBLAS (vendor, for comparison)"});
+  for (const auto& v : loom_versions)
+    if (v.name == "cublas") vs.insert(vs.begin(), v);
+  for (auto it = loom_versions.rbegin(); it != loom_versions.rend(); ++it)
+    if (it->name != "cublas") vs.push_back(*it);
   return vs;
 }
 

@@ -23,7 +23,7 @@
 #              cuDNN from PyTorch's nvidia-cudnn wheel when the toolkit has none)
 #   build_cuda the CUDA library, the GPU benchmarks and the loom_test_cuda_* tests first
 #   build_all  everything else (keep going past a broken target)
-#   ctest      the whole CTest suite, ctest -j (logs/ctest.log)
+#   ctest      the whole CTest suite, ctest -j (logs/ctest.log), and at the same time
 #   sanitizer  compute-sanitizer --tool memcheck on every loom_test_cuda_* (logs/sanitizer_*.log),
 #              SANITIZER_FILTER (a --gtest_filter, default '*') for a quick subset
 #   bench_*    bench_cuda_bandwidth, bench_cuda_gemm, bench_cuda_conv -> OUTDIR/bench_cuda_*.json
@@ -36,7 +36,7 @@
 # script, default 560 s, so that it ends inside a 10-minute call), BENCH_SAMPLES
 # (default 10), BENCH_MAX_S (seconds of samples per benchmark, default 0.3),
 # BENCH_FILTER_BANDWIDTH / _GEMM / _CONV (a --benchmark_filter each),
-# SANITIZER_FILTER, LOOM_COMMIT (the commit, when the copy has no .git),
+# SANITIZER_FILTER, CTEST_ARGS (more ctest arguments, e.g. -R for a subset), LOOM_COMMIT (the commit, when the copy has no .git),
 # DEVICE_CHECK_ALLOW_NO_GPU, SKIP_BUILD=1 (use BUILD_DIR as it is).
 set -uo pipefail
 
@@ -254,7 +254,7 @@ else
 fi
 
 # ---- tests ----
-step ctest 150 190 "ctest --test-dir '$BUILD_DIR' -j $JOBS --timeout 120 --output-on-failure"
+CTEST_CMD="ctest --test-dir '$BUILD_DIR' -j $JOBS --timeout 120 --output-on-failure ${CTEST_ARGS:-}"
 
 SANITIZER="$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)"
 # sanitize_one PROGRAM: memcheck of one CUDA test program -> logs/sanitizer_<program>.log
@@ -274,8 +274,11 @@ elif [[ -z "$SANITIZER" ]]; then
   record sanitizer skipped 0 "compute-sanitizer not found"
 else
   # One memcheck per CUDA test program, 4 programs at a time.
-  step sanitizer 90 150 "printf '%s\\n' ${CUDA_TESTS[*]} | xargs -P 4 -I{} bash -c 'sanitize_one {}'"
+  # (in the background, beside CTest: both only check correctness, so sharing the GPU costs nothing)
+  step sanitizer 150 170 "printf '%s\\n' ${CUDA_TESTS[*]} | xargs -P 4 -I{} bash -c 'sanitize_one {}'" &
 fi
+step ctest 150 170 "$CTEST_CMD"
+wait
 
 # ---- benchmarks ----
 BENCH_DIR="$(dirname "$(find "$BUILD_DIR" -name bench_cuda_gemm -type f 2>/dev/null | head -n 1)" 2>/dev/null)"

@@ -217,13 +217,26 @@ def peer_rows(peer):
 # ---------------------------------------------------------------- sections
 
 SIZES = ["1MB", "16MB", "256MB", "1GB"]
+PRECISIONS = ["fp32", "tf32", "bf16"]
+ALGOS = ["im2col", "implicit", "direct", "auto", "cudnn"]
+
+
+def version_key(vp):
+    """(version, precision) in reading order: by precision, loom's numbered versions, then cuBLAS."""
+    v, p = vp
+    return (PRECISIONS.index(p) if p in PRECISIONS else 9, v == "cublas", v)
+
+
+def algo_key(ap):
+    a, p = ap
+    return (ALGOS.index(a) if a in ALGOS else 9, PRECISIONS.index(p) if p in PRECISIONS else 9)
 SQUARES = ["square_1024", "square_2048", "square_4096"]
 
 
 def header_section(env, steps):
     gpu = env.get("gpu_query") or env.get("nvidia_smi_L") or "?"
     lines = ["# loom device check", ""]
-    lines.append(f"- GPU: {gpu}; {env.get('driver_cuda', '')}; nvcc {env.get('nvcc', '?')}")
+    lines.append("- GPU: " + "; ".join(x for x in (gpu, env.get("driver_cuda"), f"nvcc {env.get('nvcc', '?')}") if x))
     lines.append(f"- date: {env.get('date_utc', '?')}; commit: {env.get('commit', '?')}")
     total = sum(int(s["seconds"]) for s in steps if s["seconds"].isdigit())
     lines.append(f"- torch: {env.get('torch', '?')}; steps took {total} s in all")
@@ -320,6 +333,7 @@ def gemm_section(ctx, rows, peer):
     for (v, prec, _s) in g:
         if (v, prec) not in versions:
             versions.append((v, prec))
+    versions.sort(key=version_key)
     model_shapes = sorted({s for (_v, _p, s) in g if not s.startswith("square_")})
     lines.append("| version | prec | 1024 | 2048 | 4096 | % peak 4096 | / cuBLAS 4096 | / cuBLAS, model shapes (geomean) |")
     lines.append("|---|---|---|---|---|---|---|---|")
@@ -356,6 +370,7 @@ def conv_section(rows, peer):
     for (a, prec, _l, _p) in c:
         if (a, prec) not in runs:
             runs.append((a, prec))
+    runs.sort(key=algo_key)
     passes = ["fwd", "dx", "dW"]
     lines.append("| algo | prec | " + " | ".join(f"{p} GFLOP/s | {p} / cuDNN" for p in passes) + " |")
     lines.append("|---|---|" + "---|---|" * len(passes))
@@ -443,6 +458,7 @@ def full_tables(bw_rows, gemm_rows, conv_rows, peer):
                     versions.append(v)
             if not versions:
                 continue
+            versions.sort(key=lambda v, prec=prec: version_key((v, prec)))
             lines += [f"## GEMM {prec} (GFLOP/s)", "", "| shape | " + " | ".join(versions) + " | torch |",
                       "|---|" + "---|" * (len(versions) + 1)]
             for s in shapes:
@@ -455,6 +471,7 @@ def full_tables(bw_rows, gemm_rows, conv_rows, peer):
         for (a, p, _l, _ps) in c:
             if f"{a}/{p}" not in runs:
                 runs.append(f"{a}/{p}")
+        runs.sort(key=lambda r: algo_key(tuple(r.split("/"))))
         keys = []
         for (_a, _p, l, ps) in c:
             if (l, ps) not in keys:
@@ -481,6 +498,8 @@ def summarize(outdir):
     peer = load_peer(os.path.join(outdir, "peer_cuda.json"))
     lines = header_section(env, steps)
     lines += tests_section(ctest, sanitizer)
+    if env.get("no_gpu") == "yes" and not (bw_rows or gemm_rows or conv_rows):
+        return write_outputs(outdir, lines, [], [], [], peer)
     lines += bandwidth_section(bw_ctx, bw_rows, peer)
     lines += gemm_section(gemm_ctx, gemm_rows, peer)
     lines += conv_section(conv_rows, peer)
@@ -492,6 +511,11 @@ def summarize(outdir):
     else:
         lines += ["", f"PyTorch peer: torch {peer.get('torch', '?')}, {len(peer_rows(peer))} rows "
                   "(fp32 = TF32 off, tf32 = TF32 on; see tables.md)."]
+    return write_outputs(outdir, lines, bw_rows, gemm_rows, conv_rows, peer)
+
+
+def write_outputs(outdir, lines, bw_rows, gemm_rows, conv_rows, peer):
+    """Writes summary.md (the lines) and tables.md; returns the summary text."""
     summary = "\n".join(lines) + "\n"
     with open(os.path.join(outdir, "summary.md"), "w") as f:
         f.write(summary)
