@@ -19,6 +19,10 @@
 //   "<name>.max_exp_avg_sq"  v_max, only with amsgrad
 //   "<name>.step"            t, an int64 0-dim CPU tensor (>= 1)
 // A parameter without a gradient at some step() keeps its state and count.
+//
+// CPU parameters step with loom's elementwise ops (one op per line above);
+// CUDA parameters with the fused ops::adam_update (one launch for many
+// parameters), which computes the same arithmetic in one pass.
 #pragma once
 #include "nn/optimizer.h"
 
@@ -47,6 +51,10 @@ class Adam : public Optimizer {
   void check_state_values(const std::string& param_name, const ParamState& state) const override;
 
  private:
+  struct FusedBatch;
+  // The composite update of one CPU parameter at its step count t (formulas above).
+  void composite_step(Tensor& param, Tensor grad, ParamState& state, int64_t t);
+
   AdamOptions options_;
   bool decoupled_weight_decay_;  // AdamW
 };

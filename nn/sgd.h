@@ -11,6 +11,8 @@
 // The arithmetic runs in the parameter's dtype with double coefficients.
 // State per parameter (see optimizer.h), only when momentum != 0, created at
 // its first step: "<name>.momentum_buffer", the parameter's shape and dtype.
+// CPU parameters step with loom's elementwise ops; CUDA parameters with the
+// fused ops::sgd_update (one launch for many parameters), the same arithmetic.
 #pragma once
 #include "nn/optimizer.h"
 
@@ -35,6 +37,11 @@ class SGD : public Optimizer {
   std::vector<BufferSpec> state_layout(const Tensor& param) const override;
 
  private:
+  struct FusedBatch;
+  // The composite update of one CPU parameter (formulas above); state is null
+  // without momentum, first_step says the parameter had no state before.
+  void composite_step(Tensor& param, Tensor grad, ParamState* state, bool first_step);
+
   SGDOptions options_;
 };
 

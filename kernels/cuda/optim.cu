@@ -159,8 +159,7 @@ void launch_v1(const std::vector<TensorJob<Depth>>& jobs, const F& f, cudaStream
 // all fit continues in the next launch (it becomes slot 0 there).
 template <int Depth, class F>
 void launch_v2(const std::vector<TensorJob<Depth>>& jobs, const F& f, cudaStream_t stream) {
-  TensorListMeta<Depth> meta;
-  std::memset(&meta, 0, sizeof meta);
+  TensorListMeta<Depth> meta{};  // all zero
   int tensors = 0, blocks = 0;
   auto put = [&](int slot, const TensorJob<Depth>& job) {
     for (int d = 0; d < Depth; ++d) meta.ptrs[d][slot] = job.ptrs[d];
