@@ -56,25 +56,29 @@ DcganTrainer::DcganTrainer(const DcganTrainOptions& options)
     : options_(options),
       model_(model_options(options)),
       noise_(philox_stream(options.common.seed, kNoiseOffset)),
-      images_(image_source_options(options)) {
+      images_(image_source_options(options)),
+      device_(training_device(options.common)) {
   check_options(options);
   Generator init(options.common.seed);
-  G_ = models::dcgan_generator(model_, init);
+  G_ = models::dcgan_generator(model_, init);  // initialised on the CPU: the same weights on every device
   D_ = models::dcgan_discriminator(model_, init);
+  G_->to(device_);  // before the optimizers, whose moments follow the parameters' device
+  D_->to(device_);
   optG_ = make_adam(*G_, options);
   optD_ = make_adam(*D_, options);
   Generator fixed = philox_stream(options.common.seed, kFixedZOffset);
   state_.models = {{"G", G_.get()}, {"D", D_.get()}};
   state_.optimizers = {{"G", optG_.get()}, {"D", optD_.get()}};
   state_.generators = {{"noise", &noise_}};
-  state_.extra_tensors = {{"fixed_z", randn({options.samples, options.nz, 1, 1}, fixed)}};  // (n, nz, 1, 1)
+  state_.extra_tensors = {{"fixed_z", randn({options.samples, options.nz, 1, 1}, fixed)}};  // (n, nz, 1, 1), CPU
 }
 
 Metrics DcganTrainer::step(int64_t step) {
   const int64_t batch = options_.common.batch;
   const double clip = options_.common.clip;
-  const Tensor real = images_.next_batch();                   // (B, C, S, S) in [-1, 1]
-  const Tensor z = randn({batch, options_.nz, 1, 1}, noise_);  // (B, nz, 1, 1)
+  const Tensor real = images_.next_batch().to(device_);  // (B, C, S, S) in [-1, 1]
+  // The Philox stream gives the same z on the CPU and the GPU.
+  const Tensor z = randn({batch, options_.nz, 1, 1}, noise_, DType::Float32, device_);  // (B, nz, 1, 1)
   const Tensor fake = (*G_)(z);                                // (B, C, S, S)
 
   // D: errD = BCE(D(x), 1) + BCE(D(G(z)), 0); D(x) first (batch-norm statistics).
@@ -102,7 +106,7 @@ Metrics DcganTrainer::step(int64_t step) {
 void DcganTrainer::save_samples(const std::filesystem::path& png) {
   NoGradGuard no_grad;
   G_->eval();
-  const Tensor images = (*G_)(state_.extra_tensors.at("fixed_z"));  // (n, C, S, S) in [-1, 1]
+  const Tensor images = (*G_)(state_.extra_tensors.at("fixed_z").to(device_)).to(Device::cpu());  // (n, C, S, S) in [-1, 1]
   G_->train();
   const int64_t columns = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(std::sqrt(double(options_.samples)))));
   data::GridOptions grid;

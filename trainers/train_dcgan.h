@@ -69,6 +69,7 @@ class DcganTrainer {
   std::unique_ptr<nn::Adam> optG_, optD_;
   Generator noise_;
   ImageSource images_;
+  Device device_;  // where G, D, their optimizers, the noise and the batches live
   nn::TrainingCheckpoint state_;
 };
 

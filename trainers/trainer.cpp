@@ -13,9 +13,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Whether the ops a training step uses (conv, batch norm, GEMM, losses) have
-// CUDA kernels. kernels/cuda holds only the runtime and the RNG so far.
-constexpr bool kCudaTrainingOps = false;
+// The trainers that move their models, batches and noise to the GPU. Every op
+// has CUDA kernels (kernels/cuda); the other trainers still build their
+// batches on the CPU only.
+bool trains_on_cuda(const std::string& model) { return model == "dcgan"; }
 
 bool is_due(int64_t steps_done, int64_t every, int64_t total) {
   return steps_done == total || (every > 0 && steps_done % every == 0);
@@ -65,16 +66,19 @@ void add_common_options(SettingsBinder& binder, CommonOptions& o, const std::str
   binder.add("--quiet", o.quiet, "no progress on stdout (train.log is still written)", Resume::Local);
 }
 
-void check_device(const std::string& device) {
+void check_device(const std::string& device, const std::string& model) {
   if (device == "cpu") return;
   LOOM_CHECK(device == "cuda", "--device must be cpu or cuda, got '", device, "'");
   LOOM_CHECK(cuda_rt::built_with_cuda(),
              "--device cuda: this loom was built without CUDA (configure with -DLOOM_CUDA=ON where nvcc is "
              "installed); use --device cpu");
   LOOM_CHECK(cuda_rt::device_count() > 0, "--device cuda: no CUDA device is visible; use --device cpu");
-  LOOM_CHECK(kCudaTrainingOps,
-             "--device cuda: loom has no CUDA kernels for the training ops yet (convolution, batch norm, GEMM); "
-             "use --device cpu");
+  LOOM_CHECK(trains_on_cuda(model), "--device cuda: loom train ", model,
+             " does not run on CUDA yet (only dcgan does); use --device cpu");
+}
+
+Device training_device(const CommonOptions& options) {
+  return options.device == "cuda" ? Device::cuda(0) : Device::cpu();
 }
 
 std::unique_ptr<nn::LRSchedule> make_schedule(const std::string& name, double base_lr, int64_t steps) {
@@ -115,7 +119,7 @@ RunSetup start_run(const std::string& model, SettingsBinder& binder, CommonOptio
   LOOM_CHECK(options.log_every >= 1, "--log-every must be positive, got ", options.log_every);
   LOOM_CHECK(options.sample_every >= 0 && options.checkpoint_every >= 0 && options.keep_checkpoints >= 0,
              "--sample-every, --checkpoint-every and --keep-checkpoints must be >= 0");
-  check_device(options.device);
+  check_device(options.device, model);
   make_schedule(options.schedule, options.lr, options.steps);  // validates the name
   if (validate) validate();
   if (dir.empty()) dir = default_run_dir(model);

@@ -69,10 +69,12 @@ struct CommonOptions {
 // --data and --quiet. `lr_help` names the trainer's default ("Adam lr for G and D").
 void add_common_options(SettingsBinder& binder, CommonOptions& options, const std::string& lr_help = "learning rate");
 
-// Checks that `device` can train: "cpu", or "cuda" when loom was built with
-// CUDA, a GPU is visible and the training ops have CUDA kernels (not yet: for
-// now "cuda" is refused with a message saying which of these is missing).
-void check_device(const std::string& device);
+// Checks that `device` can train `model`: "cpu", or "cuda" when loom was
+// built with CUDA, a GPU is visible and the model's trainer moves its work to
+// the GPU (dcgan so far); otherwise the message says which of these is missing.
+void check_device(const std::string& device, const std::string& model = "dcgan");
+// The device --device names: Device::cpu() or Device::cuda(0).
+Device training_device(const CommonOptions& options);
 
 // The --schedule over `steps` steps: constant (nullptr), step (x0.1 at 1/2 and
 // 3/4 of the run: MultiStepLR), linear (constant for the first half, then linearly
