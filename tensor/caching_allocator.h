@@ -143,3 +143,13 @@ std::string format_bytes(size_t nbytes);
 std::string format_memory_stats(const cuda_rt::MemoryStats& s);
 
 }  // namespace loom::alloc
+
+// ---- the CUDA glue (defined in CUDA builds only) ----
+namespace loom::cuda_rt::detail {
+// Device `index`'s backend (kernels/cuda/allocator.cu).
+std::unique_ptr<alloc::AllocatorBackend> make_cuda_backend(int index);
+// Every block of `stream` in device `index`'s allocator moves to the default
+// stream (tensor/cuda_allocators.cpp); destroy_stream calls it once the
+// stream's work has finished.
+void allocator_forget_stream(int index, StreamHandle stream) noexcept;
+}  // namespace loom::cuda_rt::detail

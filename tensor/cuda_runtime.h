@@ -13,6 +13,8 @@
 namespace loom::cuda_rt {
 
 // ---- devices ----
+// Per-device state (current streams, allocators) is kept for cuda:0 to cuda:63.
+constexpr int kMaxDevices = 64;
 // True when this binary was compiled with CUDA support.
 bool built_with_cuda();
 // Number of visible CUDA devices (0 in a CPU-only build or on a machine without a GPU).
@@ -20,6 +22,9 @@ int device_count();
 // Throws a clear error ("no CUDA device ...") unless device `index` exists;
 // then makes it the current device of the calling thread.
 void require_device(int index);
+// Throws "no CUDA device: <what> needs cuda:<index> ..." unless device `index`
+// exists; unlike require_device it leaves the current device alone.
+void check_device(int index, const char* what);
 // The current device of the calling thread (cudaGetDevice), and setting it.
 int current_device();
 void set_device(int index);

@@ -16,6 +16,7 @@ namespace {
 bool built_with_cuda() { return false; }
 int device_count() { return 0; }
 void require_device(int) { no_cuda(); }
+void check_device(int, const char*) { no_cuda(); }
 int current_device() { no_cuda(); }
 void set_device(int) { no_cuda(); }
 std::string device_name(int) { no_cuda(); }
@@ -24,7 +25,7 @@ void synchronize(int) { no_cuda(); }
 StreamHandle create_stream(int) { no_cuda(); }
 void destroy_stream(StreamHandle, int) noexcept {}
 StreamHandle current_stream(int) { return nullptr; }
-void set_current_stream(int, StreamHandle) {}
+void set_current_stream(int, StreamHandle) { no_cuda(); }
 void synchronize_stream(StreamHandle, int) { no_cuda(); }
 
 void* malloc_device(size_t, int) { no_cuda(); }
