@@ -245,6 +245,9 @@ __global__ void __launch_bounds__(kBlockThreads)
     typename Op::acc_t acc = Op::identity();
     if (row < rows) {
       const int64_t b = load.base(row);
+      // Unrolled so that several independent loads are in flight per thread
+      // (the combines still run in r order: the same bits).
+#pragma unroll 4
       for (int64_t r = r_begin + lane; r < r_end; r += TPR) acc = Op::combine(acc, load(row, b, r));
     }
     acc = group_allreduce<TPR, Op>(acc);
@@ -268,6 +271,7 @@ __global__ void __launch_bounds__(kColumnTile* kColumnSlices)
     acc_t acc = Op::identity();
     if (row < rows) {
       const int64_t b = load.base(row);
+#pragma unroll 4
       for (int64_t r = r_begin + ty; r < r_end; r += kColumnSlices) acc = Op::combine(acc, load(row, b, r));
     }
     slice_partials[ty][tx] = acc;
