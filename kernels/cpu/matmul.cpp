@@ -12,6 +12,7 @@
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/cpu_util.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/matmul_shape.h"
 
 namespace loom::cpu {
 
@@ -52,7 +53,7 @@ Tensor matmul_typed(Tensor a, Tensor b) {
   const int64_t batch = batched_a ? a.shape()[0] : 1;
   const int64_t M = a.shape()[a.dim() - 2], K = a.shape()[a.dim() - 1];
   const int64_t N = b.shape()[b.dim() - 1];
-  Tensor out = Tensor::empty(batched_a ? Shape{batch, M, N} : Shape{M, N}, a.dtype());  // (B, M, N) or (M, N)
+  Tensor out = Tensor::empty(matmul_result_shape(a, b), a.dtype());  // (B, M, N) or (M, N)
   if (out.numel() == 0) return out;
   T* c = out.data<T>();
 
@@ -89,15 +90,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   check_float(a, "matmul", "first input");
   check_float(b, "matmul", "second input");
   check_same_dtype_device(a, b, "matmul");
-  const bool shapes_ok = (a.dim() == 2 && b.dim() == 2) || (a.dim() == 3 && (b.dim() == 2 || b.dim() == 3));
-  LOOM_CHECK(shapes_ok, "matmul: unsupported shapes ", shape_str(a.shape()), " @ ", shape_str(b.shape()),
-             ": expected (M, K) @ (K, N), (B, M, K) @ (B, K, N) or (B, M, K) @ (K, N)");
-  const int64_t ka = a.shape()[a.dim() - 1], kb = b.shape()[b.dim() - 2];
-  LOOM_CHECK(ka == kb, "matmul: inner dimensions differ: ", shape_str(a.shape()), " @ ", shape_str(b.shape()),
-             " (a has K = ", ka, " columns, b has ", kb, " rows)");
-  if (a.dim() == 3 && b.dim() == 3)
-    LOOM_CHECK(a.shape()[0] == b.shape()[0], "matmul: batch sizes differ: ", shape_str(a.shape()), " @ ",
-               shape_str(b.shape()), " (", a.shape()[0], " vs ", b.shape()[0], ")");
+  check_matmul_shapes(a, b);
   return LOOM_DISPATCH_FLOATING(a.dtype(), "matmul", [&] { return matmul_typed<scalar_t>(a, b); });
 }
 
