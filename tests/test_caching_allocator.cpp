@@ -140,7 +140,8 @@ TEST(CachingAllocator, SizeClassesFollowTheDocumentedRule) {
   }
   EXPECT_EQ(CachingAllocator::max_reuse_size(1024), 2048u);
   EXPECT_EQ(CachingAllocator::max_reuse_size(8 * MiB), 10 * MiB);
-  loom::testing::expect_error_containing([] { CachingAllocator::round_size(~size_t{0} - 5); }, "larger than any device");
+  loom::testing::expect_error_containing([] { CachingAllocator::round_size(~size_t{0} - 5); },
+                                         "larger than any device");
 }
 
 TEST(CachingAllocator, ABlockHasTheRoundedSizeAndIsCounted) {
