@@ -1,6 +1,7 @@
 // bench_cuda_gemm.cpp: every CUDA GEMM version of loom (kernels/cuda/gemm.h,
-// gemm::versions()) in every precision it supports, beside cuBLAS (SGEMM and
-// TF32) when loom was built with it, all in one run, at
+// gemm::versions()) in every precision it supports, beside cuBLAS (the
+// versions "cublas" = SGEMM, "cublas_tf32", "cublas_bf16" and "cublaslt", which
+// versions() lists when loom was built with cuBLAS), all in one run, at
 //   - square 1024, 2048, 4096 (the naive version only up to 2048: at 4096 one
 //     call takes seconds);
 //   - the GEMM shapes of loom's model layers (bench/cuda_layers.h has the list
@@ -115,20 +116,18 @@ std::string prec_tag(gemm::Precision p) {
   return "?";
 }
 
-// Versions to time, in the order they run: cuBLAS first (FP32 = SGEMM, TF32;
-// when built), then loom's from the last version to the first, so that a run
+// Versions to time, in the order they run: the vendor ones (cuBLAS SGEMM,
+// TF32, BF16 and cublasLt, which versions() lists when loom was built with
+// cuBLAS) first, then loom's from the last version to the first, so that a run
 // cut short by a time limit still has the reference and the fast versions.
 std::vector<gemm::VersionInfo> versions_to_time() {
-  std::vector<gemm::VersionInfo> loom_versions = gemm::versions(), vs;
-  bool have_cublas = false;
-  for (const auto& v : loom_versions) have_cublas |= v.name == "cublas";
-  if (!have_cublas && vendor::cublas_built())
-    vs.push_back({"cublas", {gemm::Precision::FP32, gemm::Precision::TF32}, "cuBLAS (vendor, for comparison)"});
-  for (const auto& v : loom_versions)
-    if (v.name == "cublas") vs.insert(vs.begin(), v);
-  for (auto it = loom_versions.rbegin(); it != loom_versions.rend(); ++it)
-    if (it->name != "cublas") vs.push_back(*it);
-  return vs;
+  std::vector<gemm::VersionInfo> all = gemm::versions(), ordered;
+  auto vendor_version = [](const gemm::VersionInfo& v) { return v.name.rfind("cublas", 0) == 0; };
+  for (const auto& v : all)
+    if (vendor_version(v)) ordered.push_back(v);
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (!vendor_version(*it)) ordered.push_back(*it);
+  return ordered;
 }
 
 bool is_slow_version(const std::string& name) {

@@ -79,7 +79,8 @@ class SummarizeTest(unittest.TestCase):
                                bench_row("gemm/cublas/fp32/square_4096", **{"GFLOP/s": 50000.0}),
                                bench_row("gemm/cublas/fp32/dcgan_b64_D2", **{"GFLOP/s": 40000.0}),
                                bench_row("gemm/cublas/fp32/dcgan_b64_D3", **{"GFLOP/s": 40000.0}),
-                               bench_row("gemm/cublas/tf32/square_4096", **{"GFLOP/s": 400000.0})]}
+                               bench_row("gemm/cublas_tf32/tf32/square_4096", **{"GFLOP/s": 400000.0}),
+                               bench_row("gemm/cublaslt/tf32/square_4096", **{"GFLOP/s": 100.0})]}
         write(os.path.join(self.out, "bench_cuda_gemm.json"), json.dumps(gemm, indent=2))
         # conv, cut short after two whole rows (as when the time box stops the program)
         conv = {"context": {"gpu": "H100"},
