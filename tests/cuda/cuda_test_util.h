@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/functions.h"  // Tensor * double in uniform()
 #include "tensor/cuda_runtime.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"
