@@ -39,6 +39,9 @@ void synchronize(int index);
 // default stream unless set_current_stream (or a StreamGuard) chose another.
 using StreamHandle = void*;
 StreamHandle create_stream(int index);  // a non-blocking stream on device `index`
+// Waits for the stream's work, hands the blocks allocated on it to the default
+// stream, makes the default stream current again if it was the calling
+// thread's current stream (other threads must not keep it current), destroys it.
 void destroy_stream(StreamHandle stream, int index) noexcept;
 StreamHandle current_stream(int index);
 void set_current_stream(int index, StreamHandle stream);
