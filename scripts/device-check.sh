@@ -104,7 +104,8 @@ step() {
   case $rc in
     0) status=ok ;;
     124 | 137) status=timeout; note="stopped after ${box}s" ;;
-    *) status=failed; note="exit code $rc; see logs/$name.log" ;;
+    *) status=failed
+       note="exit code $rc: $(grep -v '^\s*$' "$LOGS/$name.log" | tail -n 1 | tr '|\t' '/ ' | cut -c1-160)" ;;
   esac
   record "$name" "$status" $(($(date +%s) - t0)) "$note"
   return $rc
