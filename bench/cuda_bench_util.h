@@ -11,8 +11,8 @@
 //   2. calls per sample c = ceil(min_sample / t1) (at least 1): a sample is
 //      c calls back to back between two CUDA events, so launches of a few
 //      microseconds are not lost in the events' resolution;
-//   3. `samples` samples (fewer when one call is slow: at most ~max_bench_s
-//      seconds of samples per benchmark), each giving (event time) / c;
+//   3. `samples` samples (fewer, but at least 3, when one call is slow: about
+//      max_bench_s seconds of samples per benchmark), each giving (event time) / c;
 //   4. the median of the samples is the result: it goes to Google Benchmark
 //      as the manual iteration time (the benchmark has one iteration, so
 //      "Time" in its table is the median per call) and as counter median_us.
@@ -195,8 +195,8 @@ Timing measure(Call&& call, int device = 0) {
   const Flags& f = flags();
   const int per = static_cast<int>(std::clamp(std::ceil(1e-3 * f.min_sample_ms / one), 1.0, 100000.0));
   const double sample_s = one * per;
-  const int samples = static_cast<int>(std::clamp(std::floor(f.max_bench_s / sample_s), 3.0,
-                                                  static_cast<double>(f.samples)));
+  const double most = static_cast<double>(f.samples), least = std::min(3.0, most);
+  const int samples = static_cast<int>(std::clamp(std::floor(f.max_bench_s / sample_s), least, most));
   std::vector<double> per_call;
   per_call.reserve(samples);
   for (int k = 0; k < samples; ++k) {
