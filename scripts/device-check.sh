@@ -32,12 +32,14 @@
 # At the end the logs are packed into OUTDIR/logs.tar.gz (and the loose logs
 # removed when OUTDIR is $OUT, whose files come back only up to 8).
 #
-# Environment: BUILD_DIR (default build-gpu), DEVICE_CHECK_BUDGET_S (the whole
-# script, default 560 s, so that it ends inside a 10-minute call), BENCH_SAMPLES
-# (default 10), BENCH_MAX_S (seconds of samples per benchmark, default 0.3),
-# BENCH_FILTER_BANDWIDTH / _GEMM / _CONV (a --benchmark_filter each),
-# SANITIZER_FILTER, CTEST_ARGS (more ctest arguments, e.g. -R for a subset), LOOM_COMMIT (the commit, when the copy has no .git),
-# DEVICE_CHECK_ALLOW_NO_GPU, SKIP_BUILD=1 (use BUILD_DIR as it is).
+# Environment: BUILD_DIR (default build-gpu); DEVICE_CHECK_BUDGET_S (the whole
+# script, default 560 s, so that it ends inside a 10-minute call); BENCH_SAMPLES
+# (default 10); BENCH_MAX_S (seconds of samples per benchmark, default 0.3);
+# BENCH_FILTER_BANDWIDTH / _GEMM / _CONV (a --benchmark_filter each);
+# SANITIZER_FILTER; SANITIZER_EACH_S (seconds per test program, default 65);
+# CTEST_ARGS (more ctest arguments, e.g. -R for a subset); LOOM_COMMIT (the
+# commit, when the copy has no .git); DEVICE_CHECK_ALLOW_NO_GPU=1; SKIP_BUILD=1
+# (use BUILD_DIR as it is); LOOM_GOLDEN_DIR (else .device-deps/golden if carried).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -263,12 +265,13 @@ sanitize_one() {
   local exe
   exe="$(find "$BUILD_DIR" -name "$1" -type f -perm -u+x 2>/dev/null | head -n 1)"
   if [[ -z "$exe" ]]; then echo "$1: not built" | tee "$LOGS/sanitizer_$1.log"; return 0; fi
-  "$SANITIZER" --tool memcheck --error-exitcode 1 --log-file "$LOGS/sanitizer_$1.log" \
+  timeout -k 5 "$SANITIZER_EACH_S" "$SANITIZER" --tool memcheck --error-exitcode 1 --log-file "$LOGS/sanitizer_$1.log" \
     "$exe" --gtest_filter="$SANITIZER_FILTER" >"$LOGS/sanitizer_$1.out" 2>&1
   echo "$1: exit $?"
 }
 export -f sanitize_one
-export SANITIZER SANITIZER_FILTER BUILD_DIR LOGS
+SANITIZER_EACH_S="${SANITIZER_EACH_S:-65}"  # per program: 4 at a time, two rounds inside the step's box
+export SANITIZER SANITIZER_FILTER SANITIZER_EACH_S BUILD_DIR LOGS
 if [[ -z "$GPU_LIST" ]]; then
   record sanitizer skipped 0 "no GPU"
 elif [[ -z "$SANITIZER" ]]; then
