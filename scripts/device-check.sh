@@ -42,6 +42,7 @@
 # (use BUILD_DIR as it is); LOOM_GOLDEN_DIR (else .device-deps/golden if carried).
 set -uo pipefail
 
+CALLER_DIR="$PWD"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
@@ -64,6 +65,7 @@ if [[ "${1:-}" == "--fetch-deps" ]]; then
 fi
 
 OUTDIR="${1:-${OUT:-build-gpu/device-check}}"
+[[ -n "${1:-}" && "$OUTDIR" != /* ]] && OUTDIR="$CALLER_DIR/$OUTDIR"  # an argument is relative to the caller
 BUILD_DIR="${BUILD_DIR:-build-gpu}"
 BUDGET_S="${DEVICE_CHECK_BUDGET_S:-560}"
 BENCH_SAMPLES="${BENCH_SAMPLES:-10}"
