@@ -142,6 +142,7 @@ class SummarizeTest(unittest.TestCase):
         with open(os.path.join(self.out, "tables.md")) as f:
             tables = f.read()
         self.assertIn("| bw/add/1GB | error: does not fit: needs 4 GB | | | |", tables)
+        self.assertIn("GPU: NVIDIA H100 80GB HBM3, 580.1, 81559 MiB; date: 2026-11-22 06:00 UTC; commit: abc1234", tables)
         self.assertIn("| dcgan_b64_D2 | - | 20,000 | 40,000 | - |", tables)
 
     def test_no_gpu_and_nothing_measured(self):

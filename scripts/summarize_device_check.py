@@ -447,8 +447,10 @@ def targets_section(gemm_rows, conv_rows, bw_rows):
 # ---------------------------------------------------------------- full tables
 
 
-def full_tables(bw_rows, gemm_rows, conv_rows, peer):
+def full_tables(bw_rows, gemm_rows, conv_rows, peer, env):
     lines = ["# loom device check: every measured row", ""]
+    lines += [f"GPU: {env.get('gpu_query') or env.get('nvidia_smi_L') or '?'}; date: {env.get('date_utc', '?')}; "
+              f"commit: {env.get('commit', '?')}; torch: {env.get('torch', '?')}", ""]
     torch = {p.get("name"): p for p in peer_rows(peer)}
     if bw_rows:
         lines += ["## Bandwidth", "", "| name | GB/s | % copy | median us | torch GB/s |", "|---|---|---|---|---|"]
@@ -514,7 +516,7 @@ def summarize(outdir):
     lines = header_section(env, steps)
     lines += tests_section(ctest, sanitizer)
     if env.get("no_gpu") == "yes" and not (bw_rows or gemm_rows or conv_rows):
-        return write_outputs(outdir, lines, [], [], [], peer)
+        return write_outputs(outdir, lines, [], [], [], peer, env)
     lines += bandwidth_section(bw_ctx, bw_rows, peer)
     lines += gemm_section(gemm_ctx, gemm_rows, peer)
     lines += conv_section(conv_rows, peer)
@@ -526,16 +528,16 @@ def summarize(outdir):
     else:
         lines += ["", f"PyTorch peer: torch {peer.get('torch', '?')}, {len(peer_rows(peer))} rows "
                   "(fp32 = TF32 off, tf32 = TF32 on; see tables.md)."]
-    return write_outputs(outdir, lines, bw_rows, gemm_rows, conv_rows, peer)
+    return write_outputs(outdir, lines, bw_rows, gemm_rows, conv_rows, peer, env)
 
 
-def write_outputs(outdir, lines, bw_rows, gemm_rows, conv_rows, peer):
+def write_outputs(outdir, lines, bw_rows, gemm_rows, conv_rows, peer, env):
     """Writes summary.md (the lines) and tables.md; returns the summary text."""
     summary = "\n".join(lines) + "\n"
     with open(os.path.join(outdir, "summary.md"), "w") as f:
         f.write(summary)
     with open(os.path.join(outdir, "tables.md"), "w") as f:
-        f.write("\n".join(full_tables(bw_rows, gemm_rows, conv_rows, peer)) + "\n")
+        f.write("\n".join(full_tables(bw_rows, gemm_rows, conv_rows, peer, env)) + "\n")
     return summary
 
 
