@@ -471,7 +471,9 @@ TEST(CudaConv, GoldenCasesEveryAlgorithm) {
       EXPECT_TRUE(rel_close(y.detach(), st.tensors.at("output"), 1e-5)) << "output " << what;
       EXPECT_TRUE(rel_close(x.grad(), st.tensors.at("grad_x"), 1e-5)) << "grad_x " << what;
       EXPECT_TRUE(rel_close(w.grad(), st.tensors.at("grad_weight"), 1e-5)) << "grad_weight " << what;
-      if (has_bias) EXPECT_TRUE(rel_close(b.grad(), st.tensors.at("grad_bias"), 1e-5)) << "grad_bias " << what;
+      if (has_bias) {
+        EXPECT_TRUE(rel_close(b.grad(), st.tensors.at("grad_bias"), 1e-5)) << "grad_bias " << what;
+      }
     }
     ++ran;
   }
