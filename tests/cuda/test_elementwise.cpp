@@ -35,8 +35,11 @@ using PairFn = std::function<Tensor(const Tensor&, const Tensor&)>;
 
 const std::vector<DType> kFloatTypes = {DType::Float32, DType::Float64};
 const std::vector<DType> kAllTypes = {DType::Float32, DType::Float64, DType::Int64, DType::UInt8};
-// 1 element, fewer than one vector, odd, and large (n % 4 == 3: a tail for float4 and double2).
-const std::vector<int64_t> kSizes = {1, 3, 7, 33, 257, 1000003};
+// 1 element, fewer than one vector, odd sizes (n % 4 == 3: a tail for float4 and double2).
+const std::vector<int64_t> kSizes = {1, 3, 7, 33, 257, 4099};
+// Large enough that every thread of the grid-stride loops goes round several times
+// (LargeInputsMatchCpu: one op per family, to keep the file fast).
+constexpr int64_t kLarge = 1000003;
 
 // Transcendental ops: a few ulp between CUDA's libdevice and glibc.
 Tol math_tol(DType dt) { return dt == DType::Float64 ? Tol{1e-13, 1e-12} : Tol{1e-6, 4e-6}; }
@@ -263,7 +266,7 @@ TEST(CudaElementwise, ComparisonsMatchCpuForEveryDtype) {
   REQUIRE_GPU();
   Generator g(203);
   for (DType dt : kAllTypes)
-    for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{1000003}})
+    for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{4099}})
       for (const PairCase& c : comparison_cases()) {
         Tensor a = small_integers({n}, g, dt), b = small_integers({n}, g, dt);
         EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {a, b}, kExact))
@@ -319,7 +322,7 @@ TEST(CudaElementwise, CopiesConvertBetweenEveryPairOfDtypes) {
   Generator g(301);
   for (DType from : kAllTypes)
     for (DType to : kAllTypes)
-      for (int64_t n : {int64_t{1}, int64_t{33}, int64_t{1000003}}) {
+      for (int64_t n : {int64_t{1}, int64_t{33}, int64_t{4099}}) {
         // Integers in [0, 250) and, for float sources, fractions: every value fits every dtype.
         Tensor x = (randint(0, 250, {n}, g).to(DType::Float64) + rand({n}, g, DType::Float64) * 0.9).to(from);
         EXPECT_TRUE(parity1([&](const Ins& in) { return in[0].to(to); }, {x}, kExact))
@@ -381,6 +384,37 @@ TEST(CudaElementwise, FillsWriteEveryElementOfAStridedView) {
         {Tensor::zeros({1})}, kExact))
         << dtype_name(dt) << " fill at offset 1";
   }
+}
+
+// ---- large inputs: one op of each family ---------------------------------------------
+
+TEST(CudaElementwise, LargeInputsMatchCpu) {
+  REQUIRE_GPU();
+  Generator g(350);
+  const int64_t n = kLarge;
+  for (DType dt : kFloatTypes) {
+    Tensor x = uniform({n}, g, -3, 3, dt), y = uniform({n}, g, 0.1, 3, dt), grad = uniform({n}, g, -1, 1, dt);
+    EXPECT_TRUE(parity1([](const Ins& in) { return ops::sigmoid(in[0]); }, {x}, math_tol(dt))) << dtype_name(dt);
+    EXPECT_TRUE(parity1([](const Ins& in) { return ops::exp(in[0].slice(0, 1, kLarge)); }, {x}, math_tol(dt)))
+        << dtype_name(dt) << " offset 1";
+    EXPECT_TRUE(parity1([](const Ins& in) { return ops::clamp_backward(in[0], in[1], -1, 1); }, {grad, x}, kExact))
+        << dtype_name(dt);
+    EXPECT_TRUE(parity1([](const Ins& in) { return ops::div(in[0], in[1]); }, {x, y}, kExact)) << dtype_name(dt);
+    EXPECT_TRUE(parity1([](const Ins& in) { return ops::maximum(in[0].slice(0, 1, kLarge), in[1].slice(0, 0, kLarge - 1)); },
+                        {x, y}, kExact))
+        << dtype_name(dt) << " offsets 1 and 0";
+    EXPECT_TRUE(parity1([](const Ins& in) { return ops::rdiv_scalar(in[0], 1.5); }, {y}, kExact)) << dtype_name(dt);
+    EXPECT_TRUE(parity1([](const Ins& in) { return ops::lt(in[0], in[1]); }, {x, y}, kExact)) << dtype_name(dt);
+    EXPECT_TRUE(parity1([](const Ins& in) { return ops::where(ops::gt(in[0], in[1]), in[0], in[1]); }, {x, y}, kExact))
+        << dtype_name(dt);
+  }
+  Tensor m = uniform({1001, 999}, g, 0, 250, DType::Float64);
+  EXPECT_TRUE(parity1([](const Ins& in) { return in[0].to(DType::Float32); }, {m}, kExact)) << "float64 -> float32";
+  EXPECT_TRUE(parity1([](const Ins& in) { return in[0].transpose(0, 1).to(DType::UInt8); }, {m}, kExact))
+      << "transposed float64 -> uint8";
+  EXPECT_TRUE(parity1([](const Ins& in) { return Tensor::full({kLarge}, -2.5, DType::Float64, in[0].device()); },
+                      {m}, kExact))
+      << "full";
 }
 
 // ---- autograd through the CUDA kernels -------------------------------------------------
