@@ -59,4 +59,26 @@ LOOM_HD inline int64_t pad_source(int64_t o, int64_t n, int64_t before, bool ref
   return i;
 }
 
+// The output positions along one axis that read input i (the gather form of
+// the backward), in increasing order: the candidates before - i (left
+// mirror), i + before (itself) and 2 (n - 1) - i + before (right mirror),
+// each kept when inside [0, out), not a repeat, and mapped back to i by
+// pad_source.
+struct Readers {
+  int64_t at[3];
+  int count;
+};
+LOOM_HD inline Readers pad_readers(int64_t i, int64_t n, int64_t out, int64_t before, bool reflect) {
+  const int64_t candidates[3] = {before - i, i + before, 2 * (n - 1) - i + before};
+  Readers r{{0, 0, 0}, 0};
+  for (int k = 0; k < 3; ++k) {
+    const int64_t o = candidates[k];
+    if (o < 0 || o >= out) continue;
+    if (r.count > 0 && r.at[r.count - 1] >= o) continue;  // a repeat (i = 0 or i = n - 1)
+    if (pad_source(o, n, before, reflect) != i) continue;
+    r.at[r.count++] = o;
+  }
+  return r;
+}
+
 }  // namespace loom::pad_geometry

@@ -56,4 +56,53 @@ LOOM_HD inline LinearTap linear_tap(int64_t dst, int64_t in, int64_t out, double
   return {i0, i1, 1.0 - l1, l1};
 }
 
+// ---- the outputs that read one input position (the gather form of the backward) ----
+
+// Outputs [lo, hi) along one axis.
+struct Range {
+  int64_t lo, hi;
+};
+
+// The first d in [0, out) with key(d) > bound, for a key non-decreasing in d
+// (out when there is none): a binary search.
+template <class Key>
+LOOM_HD int64_t first_above(int64_t out, int64_t bound, const Key& key) {
+  int64_t lo = 0, hi = out;  // the answer lies in [lo, hi]
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (key(mid) > bound)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+struct NearestSourceKey {
+  int64_t in, out;
+  LOOM_HD int64_t operator()(int64_t d) const { return nearest_source(d, in, out); }
+};
+struct TapKey {  // i0 (first = true) or i1 of the bilinear tap of output d
+  int64_t in, out;
+  double scale;
+  bool align_corners, first;
+  LOOM_HD int64_t operator()(int64_t d) const {
+    const LinearTap t = linear_tap(d, in, out, scale, align_corners);
+    return first ? t.i0 : t.i1;
+  }
+};
+
+// The outputs whose nearest source is input i (src is non-decreasing in d).
+LOOM_HD inline Range nearest_readers(int64_t i, int64_t in, int64_t out) {
+  const NearestSourceKey key{in, out};
+  return {first_above(out, i - 1, key), first_above(out, i, key)};
+}
+
+// The outputs whose bilinear taps touch input i: i1(d) >= i and i0(d) <= i
+// (i0 and i1 are both non-decreasing in d, and i1 is i0 or i0 + 1).
+LOOM_HD inline Range bilinear_readers(int64_t i, int64_t in, int64_t out, double scale, bool align_corners) {
+  return {first_above(out, i - 1, TapKey{in, out, scale, align_corners, false}),
+          first_above(out, i, TapKey{in, out, scale, align_corners, true})};
+}
+
 }  // namespace loom::resample_geometry

@@ -11,7 +11,8 @@
 //     that read input row h form one contiguous range along each axis (the
 //     source index is non-decreasing in the output index), found by binary
 //     search on the same index rule the forward uses, so no estimate can be
-//     off by one. The thread then adds those outputs' contributions in
+//     off by one (resample_geometry::nearest_readers / bilinear_readers,
+//     tested on the host against brute force). The thread then adds those outputs' contributions in
 //     output order, in double, with the CPU's four-term order for bilinear:
 //     no atomics, and the same additions in the same order as the CPU's
 //     scatter.
@@ -41,34 +42,11 @@ __device__ __forceinline__ rg::LinearTap tap(const Axis& a, int64_t dst) {
   return rg::linear_tap(dst, a.in, a.out, a.scale, a.align_corners);
 }
 
-// The first output d in [0, out) with key(d) > bound, for a key that is
-// non-decreasing in d (out when there is none).
-template <class Key>
-__device__ int64_t first_above(int64_t out, int64_t bound, Key key) {
-  int64_t lo = 0, hi = out;  // answer in [lo, hi]
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (key(mid) > bound)
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  return lo;
+__device__ __forceinline__ rg::Range nearest_readers(const Axis& a, int64_t i) {
+  return rg::nearest_readers(i, a.in, a.out);
 }
-
-// Outputs [lo, hi) along an axis whose nearest source is i.
-struct Range {
-  int64_t lo, hi;
-};
-__device__ Range nearest_readers(const Axis& a, int64_t i) {
-  auto src = [&](int64_t d) { return rg::nearest_source(d, a.in, a.out); };
-  return {first_above(a.out, i - 1, src), first_above(a.out, i, src)};
-}
-// Outputs [lo, hi) whose bilinear taps touch input i: i1(d) >= i and i0(d) <= i
-// (both i0 and i1 are non-decreasing in d).
-__device__ Range bilinear_readers(const Axis& a, int64_t i) {
-  return {first_above(a.out, i - 1, [&](int64_t d) { return tap(a, d).i1; }),
-          first_above(a.out, i, [&](int64_t d) { return tap(a, d).i0; })};
+__device__ __forceinline__ rg::Range bilinear_readers(const Axis& a, int64_t i) {
+  return rg::bilinear_readers(i, a.in, a.out, a.scale, a.align_corners);
 }
 
 // y[p, oh, ow] = x[p, src_h(oh), src_w(ow)]
@@ -87,7 +65,7 @@ __global__ void upsample_nearest2d_backward_v1_gather(const T* __restrict__ g, A
                                                       T* __restrict__ gx) {
   LOOM_GRID_STRIDE_LOOP(i, n) {
     const int64_t w = i % aw.in, h = (i / aw.in) % ah.in, p = i / (aw.in * ah.in);
-    const Range rh = nearest_readers(ah, h), rw = nearest_readers(aw, w);
+    const rg::Range rh = nearest_readers(ah, h), rw = nearest_readers(aw, w);
     const T* gs = g + p * ah.out * aw.out;
     double acc = 0;
     for (int64_t oh = rh.lo; oh < rh.hi; ++oh)
@@ -119,7 +97,7 @@ __global__ void upsample_bilinear2d_backward_v1_gather(const T* __restrict__ g, 
                                                        T* __restrict__ gx) {
   LOOM_GRID_STRIDE_LOOP(i, n) {
     const int64_t w = i % aw.in, h = (i / aw.in) % ah.in, p = i / (aw.in * ah.in);
-    const Range rh = bilinear_readers(ah, h), rw = bilinear_readers(aw, w);
+    const rg::Range rh = bilinear_readers(ah, h), rw = bilinear_readers(aw, w);
     const T* gs = g + p * ah.out * aw.out;
     double acc = 0;
     for (int64_t oh = rh.lo; oh < rh.hi; ++oh) {

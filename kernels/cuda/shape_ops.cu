@@ -13,7 +13,7 @@
 //   pad2d_backward_v1_gather (default): one thread per INPUT element; it adds
 //     the output elements that read it. Along each axis those are at most
 //     three positions (the left mirror, itself, the right mirror), each
-//     validated with the forward's own rule (pad_geometry::pad_source), taken
+//     validated with the forward's own rule (pad_geometry::pad_readers), taken
 //     in increasing output order, in double: the CPU's additions in the CPU's
 //     order, without atomics.
 //   one_hot_fill: one thread per output element writes (label == k); labels
@@ -59,25 +59,8 @@ __global__ void pad2d_forward(const T* __restrict__ x, PadAxis ah, PadAxis aw, b
   }
 }
 
-// The output positions along an axis that read input i, in increasing order:
-// candidates before - i (left mirror), i + before (itself), 2 (n - 1) - i + before
-// (right mirror), each kept when inside the output, not a repeat, and mapped
-// back to i by the forward rule.
-struct Readers {
-  int64_t at[3];
-  int count;
-};
-__device__ Readers pad_readers(const PadAxis& a, int64_t i, bool reflect) {
-  const int64_t candidates[3] = {a.before - i, i + a.before, 2 * (a.in - 1) - i + a.before};
-  Readers r{{0, 0, 0}, 0};
-  for (int k = 0; k < 3; ++k) {
-    const int64_t o = candidates[k];
-    if (o < 0 || o >= a.out) continue;
-    if (r.count > 0 && r.at[r.count - 1] >= o) continue;  // a repeat (i = 0 or i = n - 1)
-    if (pad_source(o, a.in, a.before, reflect) != i) continue;
-    r.at[r.count++] = o;
-  }
-  return r;
+__device__ __forceinline__ pad_geometry::Readers pad_readers(const PadAxis& a, int64_t i, bool reflect) {
+  return pad_geometry::pad_readers(i, a.in, a.out, a.before, reflect);
 }
 
 // gx[p, h, w] = sum of g[p, oh, ow] over the outputs that read (h, w), in output order.
@@ -86,7 +69,7 @@ __global__ void pad2d_backward_v1_gather(const T* __restrict__ g, PadAxis ah, Pa
                                          T* __restrict__ gx) {
   LOOM_GRID_STRIDE_LOOP(i, n) {
     const int64_t w = i % aw.in, h = (i / aw.in) % ah.in, p = i / (aw.in * ah.in);
-    const Readers rh = pad_readers(ah, h, reflect), rw = pad_readers(aw, w, reflect);
+    const pad_geometry::Readers rh = pad_readers(ah, h, reflect), rw = pad_readers(aw, w, reflect);
     const T* gs = g + p * ah.out * aw.out;
     double acc = 0;
     for (int a = 0; a < rh.count; ++a)

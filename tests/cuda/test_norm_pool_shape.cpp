@@ -14,7 +14,9 @@
 
 #include "autograd/functions.h"
 #include "kernels/ops.h"
+#include "kernels/pad_geometry.h"
 #include "kernels/pool_geometry.h"
+#include "kernels/resample_geometry.h"
 #include "nn/nn.h"
 #include "tests/cuda/cuda_test_util.h"
 
@@ -94,6 +96,51 @@ TEST(PoolGeometry, OutputsContainingMatchesBruteForce) {
               EXPECT_EQ(inside, in_range) << "k " << k << " s " << s << " p " << p << " n " << n << " i " << i
                                           << " o " << o;
             }
+          }
+        }
+}
+
+// The outputs the resampling gather visits per input are exactly those whose
+// nearest source or bilinear taps are that input.
+TEST(ResampleGeometry, ReaderRangesMatchBruteForce) {
+  namespace rg = resample_geometry;
+  for (int64_t in = 1; in <= 9; ++in)
+    for (int64_t out = 1; out <= 40; ++out)
+      for (bool align : {false, true}) {
+        const double scale = rg::linear_scale(in, out, align);
+        for (int64_t i = 0; i < in; ++i) {
+          const rg::Range rn = rg::nearest_readers(i, in, out);
+          const rg::Range rb = rg::bilinear_readers(i, in, out, scale, align);
+          for (int64_t d = 0; d < out; ++d) {
+            const bool nearest_reads = rg::nearest_source(d, in, out) == i;
+            EXPECT_EQ(nearest_reads, d >= rn.lo && d < rn.hi) << "nearest in " << in << " out " << out << " i " << i
+                                                              << " d " << d;
+            const rg::LinearTap t = rg::linear_tap(d, in, out, scale, align);
+            const bool bilinear_reads = t.i0 == i || t.i1 == i;
+            EXPECT_EQ(bilinear_reads, d >= rb.lo && d < rb.hi)
+                << "bilinear in " << in << " out " << out << " align " << align << " i " << i << " d " << d;
+          }
+        }
+      }
+}
+
+// The padding gather visits, in increasing order and once each, exactly the
+// outputs whose source is the input.
+TEST(PadGeometry, ReadersMatchBruteForce) {
+  for (bool reflect : {false, true})
+    for (int64_t n = 1; n <= 8; ++n)
+      for (int64_t before = reflect ? 0 : -3; before <= (reflect ? n - 1 : 4); ++before)
+        for (int64_t after = reflect ? 0 : -3; after <= (reflect ? n - 1 : 4); ++after) {
+          const int64_t out = n + before + after;
+          if (out <= 0) continue;
+          for (int64_t i = 0; i < n; ++i) {
+            std::vector<int64_t> expected;
+            for (int64_t o = 0; o < out; ++o)
+              if (pad_geometry::pad_source(o, n, before, reflect) == i) expected.push_back(o);
+            const pad_geometry::Readers r = pad_geometry::pad_readers(i, n, out, before, reflect);
+            const std::vector<int64_t> got(r.at, r.at + r.count);
+            EXPECT_EQ(got, expected) << "reflect " << reflect << " n " << n << " before " << before << " after "
+                                     << after << " i " << i;
           }
         }
 }
