@@ -95,7 +95,8 @@ __global__ void __launch_bounds__(kThreads) gemm_v7_mma(Params<float> p) {
       load_a_tile.store([&](int i, int kk, float v) { as[buf][i][kk] = T::convert(v); });
       load_b_tile.store([&](int kk, int j, float v) { bs[buf][j][kk] = T::convert(v); });
     };
-    float acc[kMI][kNI][4] = {};  // (mma row tile, mma col tile, fragment): c0 (g, 2t) c1 (g, 2t+1) c2 (g+8, 2t) c3 (g+8, 2t+1)
+    // (mma row tile, mma col tile, fragment): c0 (g, 2t), c1 (g, 2t+1), c2 (g+8, 2t), c3 (g+8, 2t+1)
+    float acc[kMI][kNI][4] = {};
     if (slices > 0) {
       fetch(0);
       store(0);
@@ -109,7 +110,8 @@ __global__ void __launch_bounds__(kThreads) gemm_v7_mma(Params<float> p) {
       for (int ks = 0; ks < kBK; ks += T::kMmaK) {
         uint32_t a[kMI][4], b[kNI][2];
         if constexpr (BF16) {
-          // A fragment: a0 (g, 2t..2t+1), a1 (g+8, 2t..), a2 (g, 2t+8..), a3 (g+8, 2t+8..); B: b0 (k 2t.., n g), b1 (k 2t+8.., n g).
+          // A fragment: a0 (g, 2t..2t+1), a1 (g+8, 2t..), a2 (g, 2t+8..), a3 (g+8, 2t+8..);
+          // B fragment: b0 (k 2t..2t+1, n g), b1 (k 2t+8.., n g).
 #pragma unroll
           for (int mi = 0; mi < kMI; ++mi) {
             const int r = wm0 + mi * 16 + g;

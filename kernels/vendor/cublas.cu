@@ -154,7 +154,8 @@ void gemm(const Args& a, Precision precision, Api api, cudaStream_t stream) {
   if (api == Api::Lt) return lt_matmul(h, a, cm, precision, stream);
   check(cublasSetStream(h.blas, stream), "cublasSetStream");
   if (api == Api::Sgemm) {
-    LOOM_CHECK(precision == Precision::FP32, "cuBLAS Sgemm runs FP32 only, not ", cuda::gemm::precision_name(precision));
+    LOOM_CHECK(precision == Precision::FP32, "cuBLAS Sgemm runs FP32 only, not ",
+               cuda::gemm::precision_name(precision));
     check(cublasSgemmStridedBatched(h.blas, cm.op_first, cm.op_second, cm.m, cm.n, cm.k, &a.alpha, a.b, cm.ld_first,
                                     a.stride_b, a.a, cm.ld_second, a.stride_a, &a.beta, a.c, cm.ldc, a.stride_c,
                                     cm.batch),
