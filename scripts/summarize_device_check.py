@@ -281,8 +281,10 @@ def tests_section(ctest, sanitizer):
         lines.append(f"compute-sanitizer memcheck: {total} errors over {len(sanitizer)} programs"
                      + (f"; incomplete: {', '.join(incomplete)}" if incomplete else "") + ".")
         for k, v in sanitizer.items():
-            if (v["errors"] or 0) > 0 or not v["complete"]:
-                lines.append(f"- {k}: {v['errors'] if v['errors'] is not None else '-'} errors {v['note']}")
+            if v["errors"] is None:
+                lines.append(f"- {k}: {v['note']}")
+            elif v["errors"] > 0 or not v["complete"]:
+                lines.append(f"- {k}: {v['errors']} errors" + (f" ({v['note']})" if v["note"] else ""))
     else:
         lines.append("compute-sanitizer: no logs (the step did not run).")
     return lines
