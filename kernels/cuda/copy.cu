@@ -60,8 +60,9 @@ void fill_device(void* dst, const int64_t* strides, const int64_t* shape, int nd
   LOOM_CUDA_CHECK(cudaSetDevice(index));
   const OperandView none[1] = {};
   LOOM_DISPATCH_ALL(static_cast<DType>(dtype), "fill_", [&] {
+    const FillOp<scalar_t> fill{static_cast<scalar_t>(value)};
     launch_map<0, scalar_t, scalar_t, scalar_t, scalar_t>("fill_device", cuda::current_stream(index), dst, strides,
-                                                          none, shape, ndim, FillOp<scalar_t>{static_cast<scalar_t>(value)});
+                                                          none, shape, ndim, fill);
   });
 }
 

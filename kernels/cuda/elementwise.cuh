@@ -139,7 +139,9 @@ constexpr size_t widest() {
   else return sizeof(T) > widest<R...>() ? sizeof(T) : widest<R...>();
 }
 
-inline bool aligned_to(const void* p, size_t bytes) { return p == nullptr || reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+inline bool aligned_to(const void* p, size_t bytes) {
+  return p == nullptr || reinterpret_cast<uintptr_t>(p) % bytes == 0;
+}
 
 // out = f(inputs...) over `sizes` (ndim dims, at most kMaxDims), n elements,
 // on `stream`. Out, A, B, C are the element types (unused ones: pass any).

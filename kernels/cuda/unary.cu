@@ -158,7 +158,9 @@ Tensor clamp_backward(const Tensor& grad, const Tensor& x, double lo, double hi)
 Tensor sigmoid_backward(const Tensor& grad, const Tensor& y) {
   return map_pair(grad, y, "sigmoid_backward", SigmoidBackwardOp{});
 }
-Tensor tanh_backward(const Tensor& grad, const Tensor& y) { return map_pair(grad, y, "tanh_backward", TanhBackwardOp{}); }
+Tensor tanh_backward(const Tensor& grad, const Tensor& y) {
+  return map_pair(grad, y, "tanh_backward", TanhBackwardOp{});
+}
 Tensor pow_backward(const Tensor& grad, const Tensor& x, double exponent) {
   return map_pair(grad, x, "pow_backward", PowBackwardOp{exponent});
 }

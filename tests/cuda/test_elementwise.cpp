@@ -74,7 +74,7 @@ std::vector<UnaryCase> unary_cases() {
 
 struct PairCase {
   std::string name;
-  PairFn f;     // f(grad, x)
+  PairFn f;       // f(grad, x)
   double lo, hi;  // range of x (or y)
   bool exact;
 };
@@ -82,10 +82,10 @@ struct PairCase {
 std::vector<PairCase> backward_cases() {
   return {
       {"relu_backward", [](const Tensor& g, const Tensor& x) { return ops::relu_backward(g, x); }, -2, 2, true},
-      {"leaky_relu_backward", [](const Tensor& g, const Tensor& x) { return ops::leaky_relu_backward(g, x, 0.2); },
-       -2, 2, true},
-      {"clamp_backward", [](const Tensor& g, const Tensor& x) { return ops::clamp_backward(g, x, -0.5, 0.75); }, -2,
+      {"leaky_relu_backward", [](const Tensor& g, const Tensor& x) { return ops::leaky_relu_backward(g, x, 0.2); }, -2,
        2, true},
+      {"clamp_backward", [](const Tensor& g, const Tensor& x) { return ops::clamp_backward(g, x, -0.5, 0.75); }, -2, 2,
+       true},
       {"sigmoid_backward", [](const Tensor& g, const Tensor& y) { return ops::sigmoid_backward(g, y); }, 0, 1, false},
       {"tanh_backward", [](const Tensor& g, const Tensor& y) { return ops::tanh_backward(g, y); }, -1, 1, false},
       {"pow_backward 2.5", [](const Tensor& g, const Tensor& x) { return ops::pow_backward(g, x, 2.5); }, 0.01, 3,
@@ -123,7 +123,8 @@ std::string label(const std::string& op, DType dt, const Shape& shape) {
 // 0, +-0, +-inf, NaN, the clamp bounds and values around them, in dtype dt.
 Tensor special_values(DType dt) {
   const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
-  const std::vector<double> v = {0.0, -0.0, 1.0, -1.0, inf, -inf, nan, -0.5, 0.75, -0.5000001, 0.7500001, 1e-30, -1e-30};
+  const std::vector<double> v = {0.0,  -0.0, 1.0,        -1.0,      inf,   -inf,  nan,
+                                 -0.5, 0.75, -0.5000001, 0.7500001, 1e-30, -1e-30};
   return Tensor::from_vector<double>(v, {static_cast<int64_t>(v.size())}).to(dt);
 }
 
@@ -173,7 +174,11 @@ TEST(CudaElementwise, UnaryOpsMatchCpuOnMisalignedTransposedAndExpandedViews) {
       EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0].slice(1, 2, 53, 3)); }, {m}, tol))
           << label(c.name, dt, m.shape()) << " column slice step 3";
       Tensor row = uniform({1, 9}, g, c.lo, c.hi, dt);
-      EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0].expand({5, 9})); }, {row}, tol))
+      EXPECT_TRUE(parity1(
+          [&](const Ins& in) {
+            return c.f(in[0].expand({5, 9}));
+          },
+          {row}, tol))
           << label(c.name, dt, row.shape()) << " expanded";
     }
 }
@@ -185,7 +190,8 @@ TEST(CudaElementwise, UnaryBackwardRulesMatchCpu) {
     for (int64_t n : kSizes)
       for (const PairCase& c : backward_cases()) {
         Tensor grad = uniform({n}, g, -2, 2, dt), x = uniform({n}, g, c.lo, c.hi, dt);
-        EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {grad, x}, c.exact ? kExact : math_tol(dt)))
+        EXPECT_TRUE(
+            parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {grad, x}, c.exact ? kExact : math_tol(dt)))
             << label(c.name, dt, {n});
       }
 }
@@ -197,15 +203,16 @@ TEST(CudaElementwise, UnaryBackwardRulesMatchCpuAtBoundsAndOnViews) {
     for (const PairCase& c : backward_cases()) {
       const Tol tol = c.exact ? kExact : math_tol(dt);
       Tensor x = special_values(dt), grad = uniform(x.shape(), g, -2, 2, dt);
-      if (c.name.rfind("pow", 0) != 0)  // pow's rule at 0, inf and NaN is no boundary of interest
+      if (c.name.rfind("pow", 0) != 0) {  // pow's rule at 0, inf and NaN is no boundary of interest
         EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {grad, x}, tol))
             << label(c.name, dt, x.shape()) << " special values";
+      }
       Tensor gm = uniform({29, 31}, g, -2, 2, dt), xm = uniform({31, 29}, g, c.lo, c.hi, dt);
       EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1].transpose(0, 1)); }, {gm, xm}, tol))
           << label(c.name, dt, gm.shape()) << " transposed input";
       Tensor gf = uniform({1001}, g, -2, 2, dt), xf = uniform({1001}, g, c.lo, c.hi, dt);
-      EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0].slice(0, 1, 1001), in[1].slice(0, 1, 1001)); },
-                          {gf, xf}, tol))
+      EXPECT_TRUE(
+          parity1([&](const Ins& in) { return c.f(in[0].slice(0, 1, 1001), in[1].slice(0, 1, 1001)); }, {gf, xf}, tol))
           << label(c.name, dt, gf.shape()) << " offset 1";
     }
 }
@@ -219,7 +226,8 @@ TEST(CudaElementwise, BinaryOpsMatchCpuOnDenseInputsOfOddSizes) {
     for (int64_t n : kSizes)
       for (const PairCase& c : binary_cases()) {
         Tensor a = uniform({n}, g, c.lo, c.hi, dt), b = uniform({n}, g, c.lo, c.hi, dt);
-        EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {a, b}, kExact)) << label(c.name, dt, {n});
+        EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {a, b}, kExact))
+            << label(c.name, dt, {n});
       }
 }
 
@@ -255,7 +263,8 @@ TEST(CudaElementwise, MaximumAndMinimumPropagateNaNAsTheCpu) {
     Tensor nan = Tensor::full({}, std::numeric_limits<double>::quiet_NaN(), dt);
     for (const PairCase& c : binary_cases()) {
       if (c.name != "maximum" && c.name != "minimum") continue;
-      EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {a, b}, kExact)) << label(c.name, dt, a.shape());
+      EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {a, b}, kExact))
+          << label(c.name, dt, a.shape());
       EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {a, nan}, kExact))
           << label(c.name, dt, a.shape()) << " with a NaN scalar";
     }
@@ -275,7 +284,8 @@ TEST(CudaElementwise, ComparisonsMatchCpuForEveryDtype) {
         EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0], in[1]); }, {row, col}, kExact))
             << label(c.name, dt, {6, 11}) << " broadcast";
         Tensor m = small_integers({9, 13}, g, dt);
-        EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0].transpose(0, 1), in[1]); }, {m, m.transpose(0, 1).contiguous()}, kExact))
+        EXPECT_TRUE(parity1([&](const Ins& in) { return c.f(in[0].transpose(0, 1), in[1]); },
+                            {m, m.transpose(0, 1).contiguous()}, kExact))
             << label(c.name, dt, {13, 9}) << " transposed";
       }
 }
@@ -308,7 +318,8 @@ TEST(CudaElementwise, WhereMatchesCpuWithThreeWayBroadcast) {
     EXPECT_TRUE(parity1([](const Ins& in) { return ops::where(in[0], in[1], in[2]); }, {cond, a, b}, kExact))
         << label("where", dt, {4, 5, 6});
     for (int64_t n : kSizes) {  // dense, one shape: the vectorised kernel (uchar4 cond with float4 values etc.)
-      Tensor c1 = bernoulli({n}, 0.3, g, DType::UInt8), a1 = small_integers({n}, g, dt), b1 = small_integers({n}, g, dt);
+      Tensor c1 = bernoulli({n}, 0.3, g, DType::UInt8), a1 = small_integers({n}, g, dt),
+             b1 = small_integers({n}, g, dt);
       EXPECT_TRUE(parity1([](const Ins& in) { return ops::where(in[0], in[1], in[2]); }, {c1, a1, b1}, kExact))
           << label("where", dt, {n});
     }
@@ -339,11 +350,20 @@ TEST(CudaElementwise, StridedCopiesIntoAndOutOfViews) {
   for (DType dt : kAllTypes) {
     Tensor x = small_integers({4, 6, 10}, g, dt);
     // contiguous() of permuted, sliced and expanded views.
-    EXPECT_TRUE(parity1([](const Ins& in) { return in[0].permute({2, 0, 1}).contiguous(); }, {x}, kExact))
+    EXPECT_TRUE(parity1(
+        [](const Ins& in) {
+          return in[0].permute({2, 0, 1}).contiguous();
+        },
+        {x}, kExact))
         << dtype_name(dt) << " permute";
-    EXPECT_TRUE(parity1([](const Ins& in) { return in[0].slice(2, 1, 10, 3).slice(0, 1, 4).contiguous(); }, {x}, kExact))
+    EXPECT_TRUE(
+        parity1([](const Ins& in) { return in[0].slice(2, 1, 10, 3).slice(0, 1, 4).contiguous(); }, {x}, kExact))
         << dtype_name(dt) << " slices";
-    EXPECT_TRUE(parity1([](const Ins& in) { return in[0].slice(1, 2, 3).expand({4, 5, 10}).contiguous(); }, {x}, kExact))
+    EXPECT_TRUE(parity1(
+        [](const Ins& in) {
+          return in[0].slice(1, 2, 3).expand({4, 5, 10}).contiguous();
+        },
+        {x}, kExact))
         << dtype_name(dt) << " expanded";
     EXPECT_TRUE(parity1([](const Ins& in) { return in[0].slice(0, 1, 4).clone(); }, {x}, kExact))
         << dtype_name(dt) << " clone of an offset view";
@@ -400,8 +420,9 @@ TEST(CudaElementwise, LargeInputsMatchCpu) {
     EXPECT_TRUE(parity1([](const Ins& in) { return ops::clamp_backward(in[0], in[1], -1, 1); }, {grad, x}, kExact))
         << dtype_name(dt);
     EXPECT_TRUE(parity1([](const Ins& in) { return ops::div(in[0], in[1]); }, {x, y}, kExact)) << dtype_name(dt);
-    EXPECT_TRUE(parity1([](const Ins& in) { return ops::maximum(in[0].slice(0, 1, kLarge), in[1].slice(0, 0, kLarge - 1)); },
-                        {x, y}, kExact))
+    EXPECT_TRUE(
+        parity1([](const Ins& in) { return ops::maximum(in[0].slice(0, 1, kLarge), in[1].slice(0, 0, kLarge - 1)); },
+                {x, y}, kExact))
         << dtype_name(dt) << " offsets 1 and 0";
     EXPECT_TRUE(parity1([](const Ins& in) { return ops::rdiv_scalar(in[0], 1.5); }, {y}, kExact)) << dtype_name(dt);
     EXPECT_TRUE(parity1([](const Ins& in) { return ops::lt(in[0], in[1]); }, {x, y}, kExact)) << dtype_name(dt);
@@ -412,8 +433,8 @@ TEST(CudaElementwise, LargeInputsMatchCpu) {
   EXPECT_TRUE(parity1([](const Ins& in) { return in[0].to(DType::Float32); }, {m}, kExact)) << "float64 -> float32";
   EXPECT_TRUE(parity1([](const Ins& in) { return in[0].transpose(0, 1).to(DType::UInt8); }, {m}, kExact))
       << "transposed float64 -> uint8";
-  EXPECT_TRUE(parity1([](const Ins& in) { return Tensor::full({kLarge}, -2.5, DType::Float64, in[0].device()); },
-                      {m}, kExact))
+  EXPECT_TRUE(
+      parity1([](const Ins& in) { return Tensor::full({kLarge}, -2.5, DType::Float64, in[0].device()); }, {m}, kExact))
       << "full";
 }
 
@@ -423,7 +444,8 @@ TEST(CudaElementwise, AutogradOfCompositeExpressionsMatchesCpu) {
   REQUIRE_GPU();
   Generator g(401);
   for (DType dt : kFloatTypes) {
-    Tensor x = uniform({17, 23}, g, -2, 2, dt), w = uniform({17, 23}, g, 0.5, 2, dt), seed = uniform({17, 23}, g, -1, 1, dt);
+    Tensor x = uniform({17, 23}, g, -2, 2, dt), w = uniform({17, 23}, g, 0.5, 2, dt),
+           seed = uniform({17, 23}, g, -1, 1, dt);
     auto run = [](const Ins& in) {
       Tensor a = in[0].detach().requires_grad_(), b = in[1].detach().requires_grad_();
       // sigmoid(a) tanh(a) + relu(a) / b - leaky_relu(a)^2 + clamp(a, -1, 1) * sqrt(b) - maximum(a, b) exp(-|a|)
@@ -447,7 +469,8 @@ TEST(CudaElementwise, AutogradOfBroadcastExpressionsMatchesCpu) {
   REQUIRE_GPU();
   Generator g(402);
   for (DType dt : kFloatTypes) {
-    Tensor x = uniform({6, 1, 9}, g, -2, 2, dt), bias = uniform({5, 1}, g, -1, 1, dt), seed = uniform({6, 5, 9}, g, -1, 1, dt);
+    Tensor x = uniform({6, 1, 9}, g, -2, 2, dt), bias = uniform({5, 1}, g, -1, 1, dt),
+           seed = uniform({6, 5, 9}, g, -1, 1, dt);
     auto run = [](const Ins& in) {
       Tensor a = in[0].detach().requires_grad_(), b = in[1].detach().requires_grad_();
       Tensor y = tanh(a * b + b) - sigmoid(a) * 0.5;
