@@ -47,14 +47,15 @@ class Attributes {
   std::set<std::string> used_;
 };
 
-// One case while it runs: its attributes, its leaves (in the run dtype, with
-// requires_grad for floating inputs), and the extra tensors an op consumed or
-// produced.
+// One case while it runs: its attributes, its leaves (in the run dtype, on the
+// run device, with requires_grad for floating inputs), and the extra tensors
+// an op consumed or produced.
 struct Case {
   std::string file;
   SafeTensors data;
   Attributes attrs;
   DType run_dtype = DType::Float32;
+  Device device = Device::cpu();         // where the inputs live and the op runs (--device)
   std::vector<std::string> input_names;  // from "inputs", in order
   std::map<std::string, Tensor> inputs;  // name -> leaf
   std::set<std::string> consumed;        // file tensors the op read besides the inputs
@@ -69,7 +70,7 @@ struct Case {
   // An optional input: undefined when "inputs" does not list it.
   Tensor optional_in(const std::string& name) const;
   // A non-input tensor of the file (e.g. running_mean_in), converted to the run
-  // dtype and marked consumed; undefined when absent.
+  // dtype, moved to the run device and marked consumed; undefined when absent.
   Tensor file_tensor(const std::string& name);
   // "a,b" for messages.
   std::string input_list() const;

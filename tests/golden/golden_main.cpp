@@ -8,6 +8,12 @@
 // (LOOM_SOURCE_DIR, set at compile time).
 // LOOM_GOLDEN_DTYPE=float64 runs the inputs in float64 instead of float32 (a
 // diagnostic: it separates wrong semantics from float32 rounding).
+// `--device cuda` (or cuda:N, or the environment variable LOOM_GOLDEN_DEVICE)
+// runs every case on that GPU: the inputs, gradient seeds and extra file
+// tensors are moved there, every result must come back on that device, and it
+// is compared (moved to the CPU) with the same tolerances. The default is cpu.
+//
+// Usage: loom_golden [--device cpu|cuda|cuda:N] [case directory]
 //
 // For each case: the inputs listed by the metadata key "inputs" become leaves
 // (floating ones in the run dtype, requiring grad), the op named by "op" runs
@@ -20,7 +26,9 @@
 // (optimizers, the DCGAN iteration, detection metrics) are listed as LATER with
 // the test that covers them and do not count as failures.
 // Exit status: 0 when every other case passes; 1 when one fails, or when the
-// directory is missing or holds no case.
+// directory is missing or holds no case, or on a bad argument; 77
+// (kSkipExitCode, CTest's SKIP_RETURN_CODE) when a CUDA device was asked for
+// and this build or machine has none (the reason is printed).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -28,11 +36,13 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "autograd/functions.h"
 #include "golden.h"
+#include "tensor/cuda_runtime.h"
 
 #ifndef LOOM_SOURCE_DIR
 #error "LOOM_SOURCE_DIR must be defined (the project root, for ../shared/golden)"
@@ -45,6 +55,8 @@ using namespace loom::golden;
 namespace {
 
 enum class Status { Pass, Fail, Later };
+
+constexpr int kSkipExitCode = 77;  // --device cuda without a CUDA device
 
 struct Outcome {
   Status status = Status::Fail;
@@ -79,7 +91,7 @@ double relative_error(const Tensor& got, const Tensor& ref) {
   return ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
 }
 
-Outcome run_case(const fs::path& file, DType run_dtype) {
+Outcome run_case(const fs::path& file, DType run_dtype, Device device) {
   SafeTensors data;
   try {
     data = load_safetensors(file.string());
@@ -88,6 +100,7 @@ Outcome run_case(const fs::path& file, DType run_dtype) {
   }
   Case c(file.filename().string(), std::move(data));
   c.run_dtype = run_dtype;
+  c.device = device;
   if (!c.attrs.has("op")) return {Status::Fail, "the metadata has no 'op'"};
   const std::string op = c.attrs.str("op");
   if (auto later = later_ops().find(op); later != later_ops().end())
@@ -102,7 +115,9 @@ Outcome run_case(const fs::path& file, DType run_dtype) {
     const Tensor& ref = c.data.tensors.at(ref_name);
     double err = 0;
     try {
-      err = relative_error(got, ref);
+      LOOM_CHECK(!got.defined() || got.device() == c.device, "the result is on ",
+                 got.defined() ? got.device().str() : "", ", the case runs on ", c.device.str());
+      err = relative_error(got.to(Device::cpu()), ref);
     } catch (const Error& e) {
       problems.push_back(ref_name + ": " + one_line(e.what()));
       return;
@@ -123,8 +138,10 @@ Outcome run_case(const fs::path& file, DType run_dtype) {
       LOOM_CHECK(it != c.data.tensors.end(), "input '", name, "' is listed in 'inputs' but not in the file");
       Tensor leaf = it->second;
       if (is_floating(leaf.dtype())) {
-        leaf = leaf.to(run_dtype).clone();
+        leaf = leaf.to(run_dtype).to(device).clone();
         leaf.requires_grad_();
+      } else {
+        leaf = leaf.to(device);
       }
       c.inputs[name] = leaf;
       checked.insert(name);
@@ -137,7 +154,8 @@ Outcome run_case(const fs::path& file, DType run_dtype) {
       checked.insert("output");
       if (c.data.tensors.count("grad_output")) {
         checked.insert("grad_output");
-        if (out.requires_grad()) out.backward(c.data.tensors.at("grad_output").to(out.dtype()));
+        if (out.requires_grad())
+          out.backward(c.data.tensors.at("grad_output").to(out.dtype()).to(out.device()));
       }
     } else {
       LOOM_CHECK(!c.data.tensors.count("output"), "the file has an 'output' but the op computed none");
@@ -176,12 +194,67 @@ Outcome run_case(const fs::path& file, DType run_dtype) {
   return {Status::Fail, detail};
 }
 
+// "cpu", "cuda", "cuda:N" -> the device; nothing on a bad name.
+std::optional<Device> parse_device(const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  if (name == "cuda") return Device::cuda(0);
+  if (name.rfind("cuda:", 0) == 0 && name.size() > 5 &&
+      name.find_first_not_of("0123456789", 5) == std::string::npos && name.size() < 10)
+    return Device::cuda(std::stoi(name.substr(5)));
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   fs::path dir;
-  if (argc > 1) {
-    dir = argv[1];
+  std::string device_name;
+  if (const char* env = std::getenv("LOOM_GOLDEN_DEVICE"); env && *env) device_name = env;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--device") {
+      if (i + 1 >= argc) {
+        std::cerr << "golden: --device needs a value (cpu, cuda or cuda:N)\n";
+        return 1;
+      }
+      device_name = argv[++i];
+    } else if (arg.rfind("--device=", 0) == 0) {
+      device_name = arg.substr(9);
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (positional.size() > 1) {
+    std::cerr << "golden: usage: loom_golden [--device cpu|cuda|cuda:N] [case directory]\n";
+    return 1;
+  }
+  Device device = Device::cpu();
+  if (!device_name.empty()) {
+    const std::optional<Device> parsed = parse_device(device_name);
+    if (!parsed) {
+      std::cerr << "golden: the device must be cpu, cuda or cuda:N, got '" << device_name << "'\n";
+      return 1;
+    }
+    device = *parsed;
+  }
+  if (device.is_cuda()) {
+    if (!cuda_rt::built_with_cuda()) {
+      std::cout << "golden: SKIPPED on " << device.str()
+                << ": loom was built without CUDA (LOOM_CUDA=OFF or no nvcc)\n";
+      return kSkipExitCode;
+    }
+    const int count = cuda_rt::device_count();
+    if (device.index >= count) {
+      std::cout << "golden: SKIPPED on " << device.str() << ": "
+                << (count == 0 ? std::string("no CUDA device on this machine")
+                               : "this machine has " + std::to_string(count) + " CUDA device(s)")
+                << "\n";
+      return kSkipExitCode;
+    }
+  }
+  if (!positional.empty()) {
+    dir = positional[0];
   } else if (const char* env = std::getenv("LOOM_GOLDEN_DIR"); env && *env) {
     dir = env;
   } else {
@@ -214,10 +287,10 @@ int main(int argc, char** argv) {
   }
 
   std::cout << "golden: " << files.size() << " cases in " << fs::weakly_canonical(dir, ec).string() << ", run in "
-            << dtype_name(run_dtype) << "\n";
+            << dtype_name(run_dtype) << " on " << device.str() << "\n";
   int passed = 0, failed = 0, later = 0;
   for (const fs::path& f : files) {
-    Outcome o = run_case(f, run_dtype);
+    Outcome o = run_case(f, run_dtype, device);
     const char* tag = o.status == Status::Pass ? "PASS " : o.status == Status::Fail ? "FAIL " : "LATER";
     std::cout << f.filename().string() << "  " << tag << "  " << o.detail << std::endl;
     (o.status == Status::Pass ? passed : o.status == Status::Fail ? failed : later) += 1;

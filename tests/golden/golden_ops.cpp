@@ -135,7 +135,7 @@ Tensor Case::file_tensor(const std::string& name) {
   if (it == data.tensors.end()) return Tensor();
   consumed.insert(name);
   const Tensor& t = it->second;
-  return is_floating(t.dtype()) ? t.to(run_dtype).clone() : t.clone();
+  return (is_floating(t.dtype()) ? t.to(run_dtype) : t).to(device).clone();
 }
 
 std::string Case::input_list() const {

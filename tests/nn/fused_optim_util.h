@@ -54,7 +54,7 @@ inline std::vector<Tensor> on_device(const std::vector<Tensor>& ts, Device devic
 inline nn::NamedTensors named_leaves(const std::vector<Tensor>& values) {
   nn::NamedTensors named;
   for (size_t k = 0; k < values.size(); ++k) {
-    Tensor leaf = values[k].clone();
+    Tensor leaf = values[k].detach().clone();
     leaf.requires_grad_();
     named.emplace_back("p" + std::to_string(k), leaf);
   }
