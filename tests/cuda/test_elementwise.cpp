@@ -481,6 +481,51 @@ TEST(CudaElementwise, AutogradOfBroadcastExpressionsMatchesCpu) {
   }
 }
 
+namespace {
+// The message f throws, or "no error".
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST(CudaElementwise, InvalidArgumentsGiveTheCpuErrorMessages) {
+  REQUIRE_GPU();
+  const std::vector<std::pair<std::string, std::function<void(Device)>>> cases = {
+      {"add float32 + float64",
+       [](Device d) {
+         ops::add(Tensor::zeros({2, 3}, DType::Float32, d), Tensor::zeros({2, 3}, DType::Float64, d));
+       }},
+      {"mul of unbroadcastable shapes",
+       [](Device d) {
+         ops::mul(Tensor::zeros({2, 3}, DType::Float32, d), Tensor::zeros({4}, DType::Float32, d));
+       }},
+      {"exp of int64", [](Device d) { ops::exp(Tensor::zeros({5}, DType::Int64, d)); }},
+      {"add_scalar of uint8", [](Device d) { ops::add_scalar(Tensor::zeros({5}, DType::UInt8, d), 1.0); }},
+      {"clamp with lo > hi", [](Device d) { ops::clamp(Tensor::zeros({5}, DType::Float32, d), 1.0, -1.0); }},
+      {"eq float32 vs int64",
+       [](Device d) { ops::eq(Tensor::zeros({3}, DType::Float32, d), Tensor::zeros({3}, DType::Int64, d)); }},
+      {"where with a float condition",
+       [](Device d) {
+         ops::where(Tensor::zeros({3}, DType::Float32, d), Tensor::zeros({3}, DType::Float32, d),
+                    Tensor::zeros({3}, DType::Float32, d));
+       }},
+      {"tanh_backward of other shapes",
+       [](Device d) {
+         ops::tanh_backward(Tensor::zeros({3}, DType::Float64, d), Tensor::zeros({4}, DType::Float64, d));
+       }},
+  };
+  for (const auto& [name, f] : cases) {
+    const std::string cpu = error_of([&] { f(Device::cpu()); }), cuda = error_of([&] { f(cuda_test::gpu()); });
+    EXPECT_NE(cpu, "no error") << name;
+    EXPECT_EQ(cuda, cpu) << name;
+  }
+}
+
 // ---- errors (no GPU needed: the shared checks on the CPU; on a GPU the same on CUDA) ----
 
 TEST(CudaElementwise, BackwardRulesRefuseAGradientOfAnotherShapeOnBothDevices) {
