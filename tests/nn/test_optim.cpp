@@ -271,7 +271,10 @@ void expect_resume_is_bit_identical(const std::function<std::unique_ptr<Optimize
   std::map<std::string, Tensor> checkpoint;
   for (const auto& [name, t] : original->state()) checkpoint["optim." + name] = t;
   for (const auto& [name, t] : params) checkpoint["model." + name] = t.detach();
-  const std::string path = (std::filesystem::temp_directory_path() / "loom_test_optim_resume.safetensors").string();
+  // One file per test: CTest runs the three resume tests at the same time.
+  const std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("loom_test_optim_" + test_name + ".safetensors")).string();
   save_safetensors(path, checkpoint);
   const SafeTensors loaded = load_safetensors(path);
   std::filesystem::remove(path);
