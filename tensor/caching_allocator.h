@@ -57,8 +57,8 @@ class AllocatorBackend {
   // Returns a block to the device (waiting for its pending work as needed).
   virtual void raw_free(void* ptr) noexcept = 0;
   // A fence behind every piece of work queued on `stream` so far; nullptr if
-  // it could not be recorded (the block is then reused on its own stream only
-  // until the next synchronize).
+  // it could not be recorded (the block is then reused on its own stream only,
+  // until empty_cache or the out-of-memory retry returns it to the device).
   virtual FenceHandle record_fence(StreamId stream) noexcept = 0;
   // Whether the work before `fence` has finished (throws on a device error).
   virtual bool fence_done(FenceHandle fence) = 0;

@@ -120,7 +120,10 @@ void apply_epilogue_inplace(Tensor& y, const Tensor& bias, Activation act, doubl
   });
 }
 
-Algo resolve_auto(const ConvShape& s, const char* pass) {
+Algo resolve_auto(const ConvShape& s, const char* pass, gemm::Precision precision) {
+  // Only im2col runs bf16, and direct runs fp32 only: the opt-in precisions pick by that first.
+  if (precision == gemm::Precision::BF16) return Algo::Im2colGemm;
+  if (precision != gemm::Precision::FP32) return Algo::ImplicitGemm;
   const std::string p = pass;
   if (p == "forward" && s.OC < kDirectMaxRows && s.R() <= kDirectMaxK) return Algo::Direct;
   if (p == "backward_input" && s.C < kDirectMaxRows && s.OC * s.KH * s.KW <= kDirectMaxK) return Algo::Direct;
@@ -129,9 +132,9 @@ Algo resolve_auto(const ConvShape& s, const char* pass) {
 
 namespace {
 
-Algo resolve(Algo algo, const ConvShape& s, const char* pass) {
+Algo resolve(Algo algo, const ConvShape& s, const char* pass, gemm::Precision precision) {
   if (algo == Algo::Auto && vendor::use_cudnn()) return Algo::Cudnn;
-  return algo == Algo::Auto ? resolve_auto(s, pass) : algo;
+  return algo == Algo::Auto ? resolve_auto(s, pass, precision) : algo;
 }
 
 #ifndef LOOM_WITH_CUDNN
@@ -147,7 +150,7 @@ Tensor run_forward(const ConvShape& s, const Tensor& x, const Tensor& w, const T
                    gemm::Precision precision, Activation act, double slope) {
   set_device_of(x);
   Tensor y = Tensor::empty({s.N, s.OC, s.OH, s.OW}, x.dtype(), x.device());  // (N, OC, OH, OW)
-  switch (resolve(algo, s, "forward")) {
+  switch (resolve(algo, s, "forward", precision)) {
     case Algo::Direct: direct_forward(s, x, w, bias, y, precision, act, slope); break;
     case Algo::Im2colGemm: im2col_forward(s, x, w, bias, y, precision, act, slope); break;
     case Algo::Cudnn:
@@ -167,7 +170,7 @@ Tensor run_backward_input(const ConvShape& s, const Tensor& dy, const Tensor& w,
                           gemm::Precision precision) {
   set_device_of(dy);
   Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dy.device());  // (N, C, H, W)
-  switch (resolve(algo, s, "backward_input")) {
+  switch (resolve(algo, s, "backward_input", precision)) {
     case Algo::Direct: direct_backward_input(s, dy, w, dx, precision); break;
     case Algo::Im2colGemm: im2col_backward_input(s, dy, w, dx, precision); break;
     case Algo::Cudnn:
@@ -186,7 +189,7 @@ Tensor run_backward_weight(const ConvShape& s, const Tensor& dy, const Tensor& x
                            gemm::Precision precision) {
   set_device_of(x);
   Tensor dw = Tensor::empty({s.OC, s.C, s.KH, s.KW}, x.dtype(), x.device());  // (OC, C, KH, KW)
-  switch (resolve(algo, s, "backward_weight")) {
+  switch (resolve(algo, s, "backward_weight", precision)) {
     case Algo::Direct: direct_backward_weight(s, dy, x, dw, precision); break;
     case Algo::Im2colGemm: im2col_backward_weight(s, dy, x, dw, precision); break;
     case Algo::Cudnn:

@@ -104,6 +104,6 @@ Tensor run_backward_weight(const ConvShape& s, const Tensor& dy, const Tensor& x
                            gemm::Precision precision);
 
 // Auto's choice for one pass ("forward", "backward_input", "backward_weight").
-Algo resolve_auto(const ConvShape& s, const char* pass);
+Algo resolve_auto(const ConvShape& s, const char* pass, gemm::Precision precision = gemm::Precision::FP32);
 
 }  // namespace loom::cuda::conv::detail

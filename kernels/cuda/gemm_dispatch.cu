@@ -189,17 +189,39 @@ dim3 tile_grid(const Args& args, int bm, int bn, const char* version) {
   return tile_grid(args.m, args.n, args.batch, bm, bn, version);
 }
 
+namespace {
+
+// The kernels put row tiles on grid.y, which holds at most 65535 blocks; with
+// the smallest row tile (16) that is ~1M rows. Taller products run as row
+// chunks: rows [r, r + kMaxRowsPerLaunch) of C come from the same rows of
+// op(A) (row r starts at a + r*lda, or at a + r when A is stored transposed).
+constexpr int64_t kMaxRowsPerLaunch = int64_t(65535) * 16;
+
+template <class A, class Launch>
+void in_row_chunks(const A& args, Launch launch) {
+  if (args.m <= kMaxRowsPerLaunch) return launch(args);
+  for (int64_t r = 0; r < args.m; r += kMaxRowsPerLaunch) {
+    A chunk = args;
+    chunk.m = std::min(kMaxRowsPerLaunch, args.m - r);
+    chunk.a = args.a + (args.trans_a ? r : r * args.lda);
+    chunk.c = args.c + r * args.ldc;
+    launch(chunk);
+  }
+}
+
+}  // namespace
+
 void run(const Args& args, Precision precision, const std::string& version) {
   const Version& v = resolve(args, precision, version);  // first: a bad name fails even on empty shapes
   check_args(args);
   if (args.m == 0 || args.n == 0 || args.batch == 0) return;
-  v.launch(args, precision, current_device_stream());
+  in_row_chunks(args, [&](const Args& chunk) { v.launch(chunk, precision, current_device_stream()); });
 }
 
 void run(const ArgsF64& args) {
   check_args(args);
   if (args.m == 0 || args.n == 0 || args.batch == 0) return;
-  launch_v3_smem_f64(args, current_device_stream());
+  in_row_chunks(args, [&](const ArgsF64& chunk) { launch_v3_smem_f64(chunk, current_device_stream()); });
 }
 
 std::vector<VersionInfo> versions() {

@@ -166,7 +166,7 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const 
   const Tensor gd = dense(grad_out), id = dense(indices);  // (N, C, OH, OW)
   return LOOM_DISPATCH_FLOATING(grad_out.dtype(), op, [&] {
     Tensor gx = Tensor::zeros(input_shape, grad_out.dtype(), grad_out.device());  // (N, C, H, W)
-    if (planes == 0 || HW == 0 || OHW == 0) return gx;
+    if (planes == 0 || OHW == 0) return gx;  // HW == 0 still checks the indices (all out of the plane), as the CPU
     cudaStream_t stream = stream_of(grad_out);
     const DeviceFlag bad(grad_out, stream);
     max_pool2d_backward_v1_owner_scan<scalar_t><<<static_cast<unsigned>(planes), kOwnerThreads, 0, stream>>>(

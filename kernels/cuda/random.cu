@@ -45,17 +45,20 @@ void philox_fill(void* dst, int64_t n, int dtype, int dist, double a, double b, 
                  int index) {
   if (n == 0) return;
   require_device(index);
+  // The current stream, like every loom kernel: the tensor was allocated (and
+  // poisoned) on it, and the next op that reads it runs on it.
+  const cudaStream_t stream = static_cast<cudaStream_t>(current_stream(index));
   const int threads = 256;
   const int blocks = static_cast<int>(std::min<int64_t>((n + threads - 1) / threads, 65535));
   switch (static_cast<DType>(dtype)) {
     case DType::Float32:
-      philox_fill_kernel<float><<<blocks, threads>>>(static_cast<float*>(dst), n, dist, a, b, seed, offset, false);
+      philox_fill_kernel<float><<<blocks, threads, 0, stream>>>(static_cast<float*>(dst), n, dist, a, b, seed, offset, false);
       break;
     case DType::Float64:
-      philox_fill_kernel<double><<<blocks, threads>>>(static_cast<double*>(dst), n, dist, a, b, seed, offset, true);
+      philox_fill_kernel<double><<<blocks, threads, 0, stream>>>(static_cast<double*>(dst), n, dist, a, b, seed, offset, true);
       break;
     case DType::UInt8:
-      philox_fill_kernel<uint8_t><<<blocks, threads>>>(static_cast<uint8_t*>(dst), n, dist, a, b, seed, offset, false);
+      philox_fill_kernel<uint8_t><<<blocks, threads, 0, stream>>>(static_cast<uint8_t*>(dst), n, dist, a, b, seed, offset, false);
       break;
     default:
       detail::throw_error("philox_fill: unsupported dtype ", dtype_name(static_cast<DType>(dtype)));

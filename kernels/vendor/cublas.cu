@@ -136,6 +136,25 @@ void lt_matmul(const DeviceHandles& h, const Args& a, const ColumnMajor& cm, Pre
   check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kLtWorkspaceBytes,
                                              sizeof(kLtWorkspaceBytes)),
         "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+  // The heuristic assumes 256-byte-aligned operands unless told otherwise;
+  // matmul passes views in place (an offset slice is 4-byte aligned), so give
+  // each operand's real alignment: the largest power of two dividing its
+  // address and its batch stride in bytes. (Lt's "A" is loom's B: the
+  // operands are swapped for column-major.)
+  auto alignment = [](const void* p, int64_t stride_elements) {
+    const uintptr_t v = reinterpret_cast<uintptr_t>(p) | static_cast<uintptr_t>(stride_elements * 4);
+    uint32_t align = 256;
+    while (align > 4 && v % align != 0) align /= 2;
+    return align;
+  };
+  const uint32_t aligns[4] = {alignment(a.b, a.stride_b), alignment(a.a, a.stride_a), alignment(a.c, a.stride_c),
+                              alignment(a.c, a.stride_c)};
+  const cublasLtMatmulPreferenceAttributes_t align_attrs[4] = {
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+  for (int i = 0; i < 4; ++i)
+    check(cublasLtMatmulPreferenceSetAttribute(pref, align_attrs[i], &aligns[i], sizeof(aligns[i])),
+          "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT)");
   cublasLtMatmulHeuristicResult_t heuristic{};
   int found = 0;
   check(cublasLtMatmulAlgoGetHeuristic(h.lt, desc, lay_first, lay_second, lay_c, lay_c, pref, 1, &heuristic, &found),

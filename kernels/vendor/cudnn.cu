@@ -180,6 +180,14 @@ void conv_forward(const ConvShape& s, const Tensor& x, const Tensor& w, Tensor& 
 void conv_backward_data(const ConvShape& s, const Tensor& dy, const Tensor& w, Tensor& dx, Precision precision) {
   const char* op = "conv2d_backward_input (cudnn)";
   if (dx.numel() == 0) return;
+  // PyTorch allows output_padding up to the dilation, even >= stride; then
+  // the forward formula does not map dx's size back to dy's, and cuDNN's
+  // descriptors cannot describe the pair.
+  const int64_t fh = (s.H + 2 * s.ph - s.dh * (s.KH - 1) - 1) / s.sh + 1;
+  const int64_t fw = (s.W + 2 * s.pw - s.dw * (s.KW - 1) - 1) / s.sw + 1;
+  LOOM_CHECK(fh == s.OH && fw == s.OW, op, ": cuDNN cannot express this output_padding (>= stride): the input ",
+             s.H, "x", s.W, " maps to ", fh, "x", fw, ", not the gradient's ", s.OH, "x", s.OW,
+             "; use LOOM_CONV=implicit");
   cudnnHandle_t h = handle_for(dy);
   Descriptors d(s, dy.dtype(), precision, op);
   const auto algo = static_cast<cudnnConvolutionBwdDataAlgo_t>(

@@ -396,6 +396,30 @@ TEST(CudaConv, ReducedPrecision) {
   }
 }
 
+// Auto with an opt-in precision must pick an algorithm that runs it, also
+// where fp32 would choose direct (tiny OC or C): tf32 -> implicit, bf16 -> im2col.
+TEST(CudaConv, AutoPicksAnAlgorithmThatRunsThePrecision) {
+  REQUIRE_GPU();
+  Generator gen(405);
+  const ConvCase c{2, 3, 6, 12, 10, 5, 5, {1, 1}, {2, 2}, {1, 1}, {0, 0}};  // OC 6, C KH KW 75: direct at fp32
+  const ConvData d = make_data(c, DType::Float32, gen);
+  const Conv2dOptions opt = c.options(false);
+  const Tensor ref_y = ops::conv2d(f64(d.x), f64(d.w), f64(d.bias), opt);
+  const Tensor ref_dx = ops::conv2d_backward_input(f64(d.dy), f64(d.w), d.x.shape(), opt);
+  const Tensor xg = to_gpu(d.x), wg = to_gpu(d.w), bg = to_gpu(d.bias), dyg = to_gpu(d.dy);
+  for (Precision p : {Precision::TF32, Precision::BF16}) {
+    const std::string what = loom::cuda::gemm::precision_name(p);
+    Tensor y, dx;
+    {
+      PoisonGuard poison;
+      ASSERT_NO_THROW(y = conv::forward(xg, wg, bg, opt, Algo::Auto, p)) << what;
+      ASSERT_NO_THROW(dx = conv::backward_input(dyg, wg, d.x.shape(), opt, Algo::Auto, p)) << what;
+    }
+    EXPECT_TRUE(rel_close(y, ref_y, tol_for(DType::Float32, p))) << "forward " << what;
+    EXPECT_TRUE(rel_close(dx, ref_dx, tol_for(DType::Float32, p))) << "backward_input " << what;
+  }
+}
+
 // backward-weight over a long reduction (N OH OW = 3 * 62 * 62) into a tiny
 // weight: the implicit GEMM's split-K path; deterministic (same bits twice).
 TEST(CudaConv, BackwardWeightSplitKIsDeterministic) {

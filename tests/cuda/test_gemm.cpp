@@ -441,6 +441,19 @@ TEST(MatmulCuda, MatchesCpuOnEveryShapeFamily) {
   }
 }
 
+// More rows than one launch's grid holds (65535 row tiles): gemm::run splits
+// them into row chunks; (B, M, K) @ (K, N) merges B*M rows into one product.
+TEST(MatmulCuda, TallProductsRunInRowChunks) {
+  REQUIRE_GPU();
+  Generator g(12);
+  auto mm = [](const std::vector<Tensor>& in) { return ops::matmul(in[0], in[1]); };
+  const Tol tol = matmul_tol(DType::Float32);
+  EXPECT_TRUE(parity1(mm, {uniform({2200001, 5}, g), uniform({5, 3}, g)}, tol));
+  EXPECT_TRUE(parity1(mm, {uniform({3, 1100003, 4}, g), uniform({4, 7}, g)}, tol));
+  EXPECT_TRUE(parity1([](const auto& in) { return ops::matmul(in[0].transpose(0, 1), in[1]); },
+                      {uniform({5, 2100007}, g), uniform({5, 2}, g)}, tol));  // A read in place as stored (K, M)
+}
+
 TEST(MatmulCuda, TransposedBroadcastAndSlicedViews) {
   REQUIRE_GPU();
   Generator g(12);

@@ -265,6 +265,26 @@ TEST(CudaRuntime, WorkOnASideStreamWithAStreamGuard) {
   w = Tensor();  // freed after its stream died: no error
 }
 
+// The Philox fill runs on the current stream like every kernel: on a side
+// (non-blocking) stream with poisoning on, a fill queued elsewhere could land
+// before the poison memset or after the op that reads it, leaving NaN or stale values.
+TEST(CudaRuntime, RandomFillRunsOnTheCurrentStream) {
+  REQUIRE_GPU();
+  cuda_rt::StreamHandle side = cuda_rt::create_stream(0);
+  Generator gc(31), gg(31);
+  const Tensor ref = randn({1 << 22}, gc) * 2.0;
+  Tensor got;
+  {
+    cuda_rt::StreamGuard guard(0, side);
+    cuda_test::PoisonGuard poison;
+    got = randn({1 << 22}, gg, DType::Float32, cuda_test::gpu()) * 2.0;
+  }
+  cuda_rt::synchronize_stream(side, 0);
+  EXPECT_TRUE(cuda_test::close_to_reference(got, ref, 0, 0));
+  got = Tensor();
+  cuda_rt::destroy_stream(side, 0);
+}
+
 TEST(CudaRuntime, PinnedBuffersRoundTrip) {
   REQUIRE_GPU();
   const size_t n = 1000003;
