@@ -14,7 +14,8 @@
 //
 // A case fails on any metadata key this test does not understand, on a file
 // tensor it does not use, or when anything throws; the test fails when the
-// directory holds no optimizer case at all.
+// directory holds no optimizer case at all. The Cuda* tests run the same cases
+// with the parameter on cuda:0 (the fused optimizer kernels; skipped without a GPU).
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -24,6 +25,7 @@
 #include "autograd/functions.h"
 #include "nn/adam.h"
 #include "nn/sgd.h"
+#include "tensor/cuda_runtime.h"
 #include "tests/nn/golden_support.h"
 
 using namespace loom;
@@ -64,8 +66,8 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& op, Metadata& md, N
   return std::make_unique<SGD>(std::move(params), md.real("lr"), o);
 }
 
-// Runs one case in `dtype`; returns the problems (empty: pass) and fills `line`.
-std::vector<std::string> run_case(const GoldenCase& c, DType dtype, std::string& line) {
+// Runs one case in `dtype` on `device`; returns the problems (empty: pass) and fills `line`.
+std::vector<std::string> run_case(const GoldenCase& c, DType dtype, Device device, std::string& line) {
   std::vector<std::string> problems;
   const Tolerances tol = tolerances(dtype);
   double param_err = NAN, displacement_err = NAN;
@@ -84,17 +86,18 @@ std::vector<std::string> run_case(const GoldenCase& c, DType dtype, std::string&
     LOOM_CHECK(grads.shape() == grads_shape, "grads has shape ", shape_str(grads.shape()), ", expected ",
                shape_str(grads_shape));
 
-    Tensor param = start.to(dtype).clone();
+    Tensor param = start.to(dtype).clone().to(device);
     param.requires_grad_();
     std::unique_ptr<Optimizer> optimizer = make_optimizer(op, md, {{"param", param}});
     for (const std::string& key : md.unused()) problems.push_back("metadata key '" + key + "' is not understood");
     for (int64_t step = 0; step < 5; ++step) {
-      param.set_grad(grads.select(0, step).to(dtype).clone());
+      param.set_grad(grads.select(0, step).to(dtype).clone().to(device));
       optimizer->step();
     }
     const Tensor p0 = start.to(DType::Float64);
-    param_err = relative_error(param, ref);
-    displacement_err = relative_error(param.detach().to(DType::Float64) - p0, ref - p0);
+    const Tensor out = param.detach().to(Device::cpu());
+    param_err = relative_error(out, ref);
+    displacement_err = relative_error(out.to(DType::Float64) - p0, ref - p0);
     if (!(param_err <= tol.param)) problems.push_back("param rel err " + sci(param_err) + " > " + sci(tol.param));
     if (!(displacement_err <= tol.displacement))
       problems.push_back("displacement rel err " + sci(displacement_err) + " > " + sci(tol.displacement));
@@ -102,7 +105,7 @@ std::vector<std::string> run_case(const GoldenCase& c, DType dtype, std::string&
     problems.push_back(e.what());
   }
   std::ostringstream s;
-  s << c.name << " " << dtype_name(dtype) << (problems.empty() ? " PASS" : " FAIL") << ": param rel err "
+  s << c.name << " " << dtype_name(dtype) << " " << device.str() << (problems.empty() ? " PASS" : " FAIL") << ": param rel err "
     << sci(param_err) << " (tol " << sci(tol.param) << "), displacement rel err " << sci(displacement_err)
     << " (tol " << sci(tol.displacement) << ")";
   for (const std::string& p : problems) s << "; " << p;
@@ -110,12 +113,12 @@ std::vector<std::string> run_case(const GoldenCase& c, DType dtype, std::string&
   return problems;
 }
 
-void run_all(DType dtype) {
+void run_all(DType dtype, Device device = Device::cpu()) {
   const std::vector<GoldenCase> cases = cases_with_op({"adam", "adamw", "sgd"});
   ASSERT_FALSE(cases.empty()) << "no optimizer case (op adam, adamw or sgd) in " << golden_dir().string();
   for (const GoldenCase& c : cases) {
     std::string line;
-    const std::vector<std::string> problems = run_case(c, dtype, line);
+    const std::vector<std::string> problems = run_case(c, dtype, device, line);
     std::cout << "[golden] " << line << "\n";
     EXPECT_TRUE(problems.empty()) << line;
   }
@@ -123,5 +126,19 @@ void run_all(DType dtype) {
 
 TEST(GoldenOptimizers, Float32) { run_all(DType::Float32); }
 TEST(GoldenOptimizers, Float64) { run_all(DType::Float64); }
+
+#define REQUIRE_GPU()                                                                            \
+  if (cuda_rt::device_count() == 0)                                                              \
+  GTEST_SKIP() << (cuda_rt::built_with_cuda() ? "no CUDA device on this machine"                 \
+                                              : "loom was built without CUDA (LOOM_CUDA=OFF or no nvcc)")
+
+TEST(GoldenOptimizers, CudaFloat32) {
+  REQUIRE_GPU();
+  run_all(DType::Float32, Device::cuda(0));
+}
+TEST(GoldenOptimizers, CudaFloat64) {
+  REQUIRE_GPU();
+  run_all(DType::Float64, Device::cuda(0));
+}
 
 }  // namespace
