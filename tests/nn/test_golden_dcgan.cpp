@@ -41,6 +41,7 @@
 #include "nn/adam.h"
 #include "nn/nn.h"
 #include "nn/state_dict.h"
+#include "tensor/cuda_runtime.h"
 #include "tests/nn/golden_support.h"
 
 using namespace loom;
@@ -217,7 +218,7 @@ Tolerances tolerances(DType dtype) {
   return {1e-5, 1e-5, 1e-3, 1e-5};
 }
 
-void run_case(const GoldenCase& c, DType dtype) {
+void run_case(const GoldenCase& c, DType dtype, Device device) {
   Metadata md(c.data.metadata);
   ASSERT_EQ(md.str("op"), "dcgan_iteration");
   DcganSpec spec;
@@ -242,11 +243,13 @@ void run_case(const GoldenCase& c, DType dtype) {
   }
   for (const auto& [name, t] : c.data.tensors)
     if ((name.starts_with("G.") || name.starts_with("D.")) && name.find(':') == std::string::npos) used.insert(name);
+  G->to(device);  // before the optimizers: their moments follow the parameters
+  D->to(device);
   G->train();
   D->train();
 
-  const Tensor z = c.data.tensors.at("z").to(dtype);        // (N, nz, 1, 1)
-  const Tensor real = c.data.tensors.at("real").to(dtype);  // (N, nc, S, S)
+  const Tensor z = c.data.tensors.at("z").to(dtype).to(device);        // (N, nz, 1, 1)
+  const Tensor real = c.data.tensors.at("real").to(dtype).to(device);  // (N, nc, S, S)
   used.insert({"z", "real"});
   ASSERT_EQ(z.shape(), (Shape{spec.batch, spec.nz, 1, 1})) << c.name << ": z";
   ASSERT_EQ(real.shape(), (Shape{spec.batch, spec.nc, spec.image, spec.image})) << c.name << ": real";
@@ -257,7 +260,8 @@ void run_case(const GoldenCase& c, DType dtype) {
     for (const auto& [name, p] : model->named_parameters()) before[net + name] = p.detach().clone();
 
   Adam optG(G->named_parameters(), spec.adam), optD(D->named_parameters(), spec.adam);
-  const Tensor ones = Tensor::ones({spec.batch, 1, 1, 1}, dtype), zeros = Tensor::zeros({spec.batch, 1, 1, 1}, dtype);
+  const Tensor ones = Tensor::ones({spec.batch, 1, 1, 1}, dtype, device),
+               zeros = Tensor::zeros({spec.batch, 1, 1, 1}, dtype, device);
 
   const Tensor fake = (*G)(z);  // (N, nc, S, S)
   optD.zero_grad();
@@ -288,8 +292,9 @@ void run_case(const GoldenCase& c, DType dtype) {
     for (const auto& [net, model] : {std::pair{"G.", G}, std::pair{"D.", D}}) {
       for (const auto& [name, p] : model->named_parameters()) {
         const std::string full = net + name;
-        const Tensor p0 = before.at(full).to(DType::Float64);
-        params.add(full, relative_error(p.detach().to(DType::Float64) - p0, reference(full + ":after") - p0));
+        const Tensor p0 = before.at(full).to(Device::cpu()).to(DType::Float64);
+        const Tensor p1 = p.detach().to(Device::cpu()).to(DType::Float64);
+        params.add(full, relative_error(p1 - p0, reference(full + ":after") - p0));
       }
       for (const auto& [name, b] : model->named_buffers()) {
         if (name.ends_with("num_batches_tracked")) continue;  // not in the files
@@ -304,20 +309,35 @@ void run_case(const GoldenCase& c, DType dtype) {
 
   for (const Comparison* cmp : {&losses, &fakes, &params, &stats}) {
     std::ostringstream line;
-    line << c.name << " " << dtype_name(dtype) << " " << cmp->group << (cmp->pass() ? " PASS" : " FAIL")
+    line << c.name << " " << dtype_name(dtype) << " " << device.str() << " " << cmp->group << (cmp->pass() ? " PASS" : " FAIL")
          << ": worst rel err " << sci(cmp->worst) << " (" << cmp->worst_name << "), tol " << sci(cmp->tolerance);
     std::cout << "[golden] " << line.str() << "\n";
     EXPECT_TRUE(cmp->pass()) << line.str();
   }
 }
 
-void run_all(DType dtype) {
+void run_all(DType dtype, Device device = Device::cpu()) {
   const std::vector<GoldenCase> cases = cases_with_op({"dcgan_iteration"});
   ASSERT_FALSE(cases.empty()) << "no dcgan_iteration case in " << golden_dir().string();
-  for (const GoldenCase& c : cases) run_case(c, dtype);
+  for (const GoldenCase& c : cases) run_case(c, dtype, device);
 }
 
 TEST(GoldenDcgan, IterationFloat32) { run_all(DType::Float32); }
 TEST(GoldenDcgan, IterationFloat64) { run_all(DType::Float64); }
+
+// The same iteration with G, D, the batch and the Adam moments on cuda:0.
+#define REQUIRE_GPU()                                                                            \
+  if (cuda_rt::device_count() == 0)                                                              \
+  GTEST_SKIP() << (cuda_rt::built_with_cuda() ? "no CUDA device on this machine"                 \
+                                              : "loom was built without CUDA (LOOM_CUDA=OFF or no nvcc)")
+
+TEST(GoldenDcgan, IterationCudaFloat32) {
+  REQUIRE_GPU();
+  run_all(DType::Float32, Device::cuda(0));
+}
+TEST(GoldenDcgan, IterationCudaFloat64) {
+  REQUIRE_GPU();
+  run_all(DType::Float64, Device::cuda(0));
+}
 
 }  // namespace
