@@ -2,8 +2,17 @@
 """peer_train_steps.py: the PyTorch peer of bench_train_steps.cpp: one training
 step (forward, backward, optimizer steps) of each of loom's five models at the
 same sizes, with the same losses and optimizers, on the CPU with 2 threads
-(torch.set_num_threads(2)). Timed as loom is: 2 warm-up steps, then the median
-wall time of --reps single steps (default 5; 3 with --quick).
+(torch.set_num_threads(2)), or with --device cuda on cuda:0. Timed as loom is:
+2 warm-up steps, then the median wall time of --reps single steps (default 5;
+3 with --quick), each from a synchronized device to a synchronized device.
+
+  --device cuda   networks moved to cuda:0 before the optimizers are made, inputs
+                  and noise created there; float32 with TF32 OFF (matmul and cuDNN),
+                  as loom computes by default; cudnn.benchmark left off (the default).
+                  Without a usable GPU: says so, writes {"skipped": why} to --json
+                  and exits 0.
+  --tf32          (cuda) also time every model with TF32 ON (PyTorch's cuDNN default):
+                  extra results with "precision": "tf32".
 
   dcgan      64x64x3, nz 100, width 64, batch 64          Adam 2e-4 (0.5, 0.999), D step then G step
   cgan_gram  as dcgan, G input [z, c], projection D, condition 128 from the
@@ -24,17 +33,37 @@ Needs Debian's python3-torch with libopenblas0-pthread (scripts/setup.sh --bench
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
-torch.manual_seed(1)
-
 MODELS = ["dcgan", "cgan_gram", "fusion", "wae", "unet"]
 FULL_BATCH = {"dcgan": 64, "cgan_gram": 64, "fusion": 8, "wae": 64, "unet": 4}
+
+
+DEVICE = torch.device("cpu")  # where the models and batches live (main() sets it)
+
+
+def rand(*shape):
+    return torch.rand(*shape, device=DEVICE)
+
+
+def randn(*shape):
+    return torch.randn(*shape, device=DEVICE)
+
+
+def on_device(*nets):
+    """Moves the networks to DEVICE (before their optimizers are made); returns them."""
+    moved = [net.to(DEVICE) for net in nets]
+    return moved[0] if len(moved) == 1 else moved
+
+
+def synchronize():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 def batch_for(model, quick):
@@ -90,9 +119,10 @@ def make_dcgan(batch):
     G = dcgan_generator(100)
     features, cf = dcgan_features()
     D = nn.Sequential(*features, nn.Conv2d(cf, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+    G, D = on_device(G, D)
     opt_g, opt_d = gan_adam(G.parameters()), gan_adam(D.parameters())
-    real = torch.rand(batch, 3, 64, 64) * 2 - 1
-    step = lambda: gan_step(G, D, opt_g, opt_d, real, lambda: G(torch.randn(batch, 100, 1, 1)), D, F.binary_cross_entropy)
+    real = rand(batch, 3, 64, 64) * 2 - 1
+    step = lambda: gan_step(G, D, opt_g, opt_d, real, lambda: G(randn(batch, 100, 1, 1)), D, F.binary_cross_entropy)
     return "64x64x3, nz 100, width 64", [G, D], step
 
 
@@ -119,7 +149,7 @@ class RandomTextureFeatures(nn.Module):
             n, c, h, w = x.shape
             psi = x.reshape(n, c, h * w)
             gram = torch.bmm(psi, psi.transpose(1, 2)) / (c * h * w)  # (N, C, C)
-            rows, cols = torch.triu_indices(c, c)
+            rows, cols = torch.triu_indices(c, c, device=x.device)
             parts.append(gram[:, rows, cols])
         return torch.cat(parts, 1)
 
@@ -162,15 +192,16 @@ class CganDiscriminator(nn.Module):
 def make_cgan_gram(batch):
     tf = RandomTextureFeatures()
     G, D = CganGenerator(tf.condition_dim()), CganDiscriminator(tf.condition_dim())
+    tf, G, D = on_device(tf, G, D)
     opt_g, opt_d = gan_adam(G.parameters()), gan_adam(D.parameters())
-    real = torch.rand(batch, 3, 64, 64) * 2 - 1
-    patch = torch.rand(batch, 3, 64, 64) * 2 - 1
+    real = rand(batch, 3, 64, 64) * 2 - 1
+    patch = rand(batch, 3, 64, 64) * 2 - 1
     state = {}
 
     def make_fake():
         with torch.no_grad():
             state["g"] = tf(patch)  # the condition of the defect-free patches, computed each step
-        return G(torch.randn(batch, 100), state["g"])
+        return G(randn(batch, 100), state["g"])
 
     step = lambda: gan_step(G, D, opt_g, opt_d, real, make_fake, lambda x: D(x, state["g"]),
                             F.binary_cross_entropy_with_logits)
@@ -220,10 +251,10 @@ def patch_discriminator(c_in=6, w=64):
 
 
 def make_fusion(batch):
-    G, D = unet_generator(3, 3, 7, 64), patch_discriminator()
+    G, D = on_device(unet_generator(3, 3, 7, 64), patch_discriminator())
     opt_g, opt_d = gan_adam(G.parameters()), gan_adam(D.parameters())
-    x = torch.rand(batch, 3, 128, 128) * 2 - 1
-    y = torch.rand(batch, 3, 128, 128) * 2 - 1
+    x = rand(batch, 3, 128, 128) * 2 - 1
+    y = rand(batch, 3, 128, 128) * 2 - 1
     bce = F.binary_cross_entropy_with_logits
 
     def step():
@@ -262,7 +293,7 @@ def wae_networks(c=3, latent=64, w=64, stages=4):
 def mmd_imq(z, p, sigma2=1.0, scales=(0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)):
     """WAE-MMD (Algorithm 2) with k(x, y) = C / (C + |x - y|^2), C = 2 d sigma2 s, summed over s."""
     n, d = z.shape
-    off = 1.0 - torch.eye(n)
+    off = 1.0 - torch.eye(n, device=z.device)
     dzz, dpp, dzp = torch.cdist(z, z) ** 2, torch.cdist(p, p) ** 2, torch.cdist(z, p) ** 2
     total = 0.0
     for s in scales:
@@ -272,17 +303,17 @@ def mmd_imq(z, p, sigma2=1.0, scales=(0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)):
 
 
 def make_wae(batch):
-    encoder, project, decoder = wae_networks()
+    encoder, project, decoder = on_device(*wae_networks())
     nets = [encoder, project, decoder]
     opt = torch.optim.Adam([q for m in nets for q in m.parameters()], lr=1e-3)
-    x = torch.rand(batch, 3, 64, 64)
+    x = rand(batch, 3, 64, 64)
 
     def step():
         opt.zero_grad(set_to_none=True)
         z = encoder(x)
         x_hat = decoder(project(z).reshape(batch, -1, 4, 4))
         rec = F.mse_loss(x_hat, x) * (3 * 64 * 64 * 0.05)
-        loss = rec + 10.0 * mmd_imq(z, torch.randn(batch, z.shape[1]))
+        loss = rec + 10.0 * mmd_imq(z, randn(batch, z.shape[1]))
         loss.backward()
         opt.step()
         return loss.item()
@@ -317,10 +348,10 @@ class UNet(nn.Module):
 
 
 def make_unet(batch):
-    model = UNet()
+    model = on_device(UNet())
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.rand(batch, 3, 128, 128)
-    masks = (torch.rand(batch, 1, 128, 128) < 0.1).float()
+    x = rand(batch, 3, 128, 128)
+    masks = (rand(batch, 1, 128, 128) < 0.1).float()
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -364,20 +395,35 @@ def count_step_flops(nets, step):
     return total[0]
 
 
-def bench(model, batch, reps):
+def set_tf32(on):
+    """TF32 for matmul and cuDNN convolutions (PyTorch's cuDNN default is on; loom's default is off)."""
+    torch.backends.cuda.matmul.allow_tf32 = on
+    torch.backends.cudnn.allow_tf32 = on
+
+
+def bench(model, batch, reps, precision="fp32"):
     torch.manual_seed(1)
     size, nets, step = BUILDERS[model](batch)
     params = sum(q.numel() for net in nets for q in net.parameters() if q.requires_grad)
-    for _ in range(2):  # warm-up (allocations, oneDNN primitives)
+    for _ in range(2):  # warm-up (allocations, oneDNN primitives / cuDNN handles)
         step()
     flops = count_step_flops(nets, step)
     times = []
     for _ in range(reps):
+        synchronize()
         t = time.perf_counter()
         step()
+        synchronize()
         times.append(time.perf_counter() - t)
     return {"model": model, "size": size, "batch": batch, "ms": statistics.median(times) * 1e3,
-            "times_ms": [t * 1e3 for t in times], "params": params, "gflop": flops * 1e-9}
+            "times_ms": [t * 1e3 for t in times], "params": params, "gflop": flops * 1e-9,
+            "device": DEVICE.type, "precision": precision}
+
+
+def cuda_unavailable_reason():
+    if not torch.cuda.is_available():
+        return f"torch {torch.__version__} sees no CUDA device (torch.cuda.is_available() is False)"
+    return ""
 
 
 def main():
@@ -386,20 +432,45 @@ def main():
     ap.add_argument("--reps", type=int, help="timed steps per model (median); default 5, 3 with --quick")
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cpu (2 threads) or cuda (cuda:0)")
+    ap.add_argument("--tf32", action="store_true", help="with --device cuda: also time each model with TF32 on")
     args = ap.parse_args()
+    global DEVICE
     reps = args.reps or (3 if args.quick else 5)
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, float32, median of {reps} steps")
+    info = {"torch": torch.__version__, "device": args.device, "reps": reps}
+    if args.device == "cuda":
+        why = cuda_unavailable_reason()
+        if why:
+            print(f"peer_train_steps.py: skipped: {why}")
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump({**info, "skipped": why, "results": []}, f, indent=1)
+            return 0
+        DEVICE = torch.device("cuda", 0)
+        info["gpu"] = torch.cuda.get_device_name(DEVICE)
+        info["cudnn_benchmark"] = torch.backends.cudnn.benchmark
+        precisions = ["fp32", "tf32"] if args.tf32 else ["fp32"]
+        print(f"PyTorch {torch.__version__} on {info['gpu']}, float32 ({', '.join(precisions)}), median of {reps} steps")
+    else:
+        torch.set_num_threads(2)
+        info["threads"] = torch.get_num_threads()
+        precisions = ["fp32"]
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, float32, median of {reps} steps")
     results = []
-    for model in args.models.split(","):
-        r = bench(model, batch_for(model, args.quick), reps)
-        results.append(r)
-        print(f"{model:10s} batch {r['batch']:3d} {r['ms']:10.1f} ms/step {r['batch'] / r['ms'] * 1e3:8.2f} images/s "
-              f"{r['gflop']:8.1f} GFLOP/step {r['params'] / 1e6:8.3f} M params  ({r['size']})", flush=True)
+    for precision in precisions:
+        if args.device == "cuda":
+            set_tf32(precision == "tf32")
+        for model in args.models.split(","):
+            r = bench(model, batch_for(model, args.quick), reps, precision)
+            results.append(r)
+            print(f"{model:10s} {precision} batch {r['batch']:3d} {r['ms']:10.1f} ms/step "
+                  f"{r['batch'] / r['ms'] * 1e3:8.2f} images/s {r['gflop']:8.1f} GFLOP/step "
+                  f"{r['params'] / 1e6:8.3f} M params  ({r['size']})", flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(), "reps": reps,
-                       "results": results}, f, indent=1)
+            json.dump({**info, "results": results}, f, indent=1)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
