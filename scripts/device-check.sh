@@ -27,7 +27,14 @@
 #   sanitizer  compute-sanitizer --tool memcheck on every loom_test_cuda_* (logs/sanitizer_*.log),
 #              SANITIZER_FILTER (a --gtest_filter, default '*') for a quick subset
 #   bench_*    bench_cuda_bandwidth, bench_cuda_gemm, bench_cuda_conv -> OUTDIR/bench_cuda_*.json
+#              (the train-step files stay in logs/: only 8 files come back from $OUT)
 #   peer       bench/peer_cuda.py (PyTorch on the same shapes) -> OUTDIR/peer_cuda.json
+#   train_steps bench_train_steps --device=cuda: one training step of each of the five
+#              models at full batch, TRAIN_REPS timed steps, one process per model (a
+#              model cut off by the box, or one whose fault breaks its CUDA context,
+#              costs only itself) -> logs/train_steps_loom_<model>.json
+#   peer_train bench/peer_train_steps.py --device cuda --tf32 (the same models in PyTorch,
+#              TF32 off, then on) -> logs/train_steps_torch.json (rewritten after each model)
 #   summary    scripts/summarize_device_check.py -> OUTDIR/summary.md (short) and tables.md (every row)
 # At the end the logs are packed into OUTDIR/logs.tar.gz (and the loose logs
 # removed when OUTDIR is $OUT, whose files come back only up to 8).
@@ -37,6 +44,7 @@
 # (default 10); BENCH_MAX_S (seconds of samples per benchmark, default 0.3);
 # BENCH_FILTER_BANDWIDTH / _GEMM / _CONV (a --benchmark_filter each);
 # SANITIZER_FILTER; SANITIZER_EACH_S (seconds per test program, default 65);
+# TRAIN_REPS (timed steps per model and side in train_steps / peer_train, default 3);
 # CTEST_ARGS (more ctest arguments, e.g. -R for a subset); LOOM_COMMIT (the
 # commit, when the copy has no .git); DEVICE_CHECK_ALLOW_NO_GPU=1; SKIP_BUILD=1
 # (use BUILD_DIR as it is); LOOM_GOLDEN_DIR (else .device-deps/golden if carried).
@@ -70,6 +78,7 @@ BUILD_DIR="${BUILD_DIR:-build-gpu}"
 BUDGET_S="${DEVICE_CHECK_BUDGET_S:-560}"
 BENCH_SAMPLES="${BENCH_SAMPLES:-10}"
 BENCH_MAX_S="${BENCH_MAX_S:-0.3}"
+TRAIN_REPS="${TRAIN_REPS:-3}"
 SANITIZER_FILTER="${SANITIZER_FILTER:-*}"
 JOBS="$(nproc 2>/dev/null || echo 4)"
 mkdir -p "$OUTDIR" "$BUILD_DIR"
@@ -255,7 +264,7 @@ if [[ "${SKIP_BUILD:-0}" != "1" ]]; then
   # unknown name would stop the whole invocation.
   KNOWN_TARGETS="$(cmake --build "$BUILD_DIR" --target help 2>/dev/null; ninja -C "$BUILD_DIR" -t targets all 2>/dev/null)"
   FIRST_TARGETS=()
-  for t in loom_cuda bench_cuda_bandwidth bench_cuda_gemm bench_cuda_conv "${CUDA_TESTS[@]}"; do
+  for t in loom_cuda bench_cuda_bandwidth bench_cuda_gemm bench_cuda_conv bench_train_steps "${CUDA_TESTS[@]}"; do
     grep -qw -- "$t" <<<"$KNOWN_TARGETS" && FIRST_TARGETS+=("$t")
   done
   step build_cuda 300 280 "cmake --build '$BUILD_DIR' -j $JOBS --target ${FIRST_TARGETS[*]:-all} -- $KEEP_GOING"
@@ -287,9 +296,9 @@ elif [[ -z "$SANITIZER" ]]; then
 else
   # One memcheck per CUDA test program, 4 programs at a time.
   # (in the background, beside CTest: both only check correctness, so sharing the GPU costs nothing)
-  step sanitizer 150 170 "printf '%s\\n' ${CUDA_TESTS[*]} | xargs -P 4 -I{} bash -c 'sanitize_one {}'" &
+  step sanitizer 150 200 "printf '%s\\n' ${CUDA_TESTS[*]} | xargs -P 4 -I{} bash -c 'sanitize_one {}'" &
 fi
-step ctest 150 170 "$CTEST_CMD"
+step ctest 150 200 "$CTEST_CMD"
 wait
 
 # ---- benchmarks ----
@@ -302,15 +311,35 @@ run_bench() {  # run_bench NAME BOX RESERVE FILTER
   step "$name" "$box" "$reserve" "'$BENCH_DIR/$name' --benchmark_format=json --samples=$BENCH_SAMPLES \
     --max_bench_s=$BENCH_MAX_S ${filter:+--benchmark_filter='$filter'} > '$OUTDIR/$name.json'"
 }
-run_bench bench_cuda_bandwidth 60 120 "${BENCH_FILTER_BANDWIDTH:-}"
-run_bench bench_cuda_gemm 120 70 "${BENCH_FILTER_GEMM:-}"
-run_bench bench_cuda_conv 100 35 "${BENCH_FILTER_CONV:-}"
+# Reserves: each step leaves the later ones at least bandwidth 50 s, gemm 40, conv 35,
+# peer 20, train_steps 25, peer_train 20, and 10 s for the summary.
+run_bench bench_cuda_bandwidth 60 150 "${BENCH_FILTER_BANDWIDTH:-}"
+run_bench bench_cuda_gemm 120 110 "${BENCH_FILTER_GEMM:-}"
+run_bench bench_cuda_conv 100 75 "${BENCH_FILTER_CONV:-}"
 
 if [[ -z "$GPU_LIST" ]]; then
   record peer skipped 0 "no GPU"
 else
-  step peer 60 10 "PYTHONUNBUFFERED=1 python3 '$ROOT/bench/peer_cuda.py' --bench-dir '$BENCH_DIR' \
+  step peer 60 55 "PYTHONUNBUFFERED=1 python3 '$ROOT/bench/peer_cuda.py' --bench-dir '$BENCH_DIR' \
     --samples $BENCH_SAMPLES --out '$OUTDIR/peer_cuda.json'"
+fi
+
+# ---- one training step of each model: loom CUDA, then PyTorch CUDA ----
+if [[ -z "$GPU_LIST" ]]; then
+  record train_steps skipped 0 "no GPU"
+  record peer_train skipped 0 "no GPU"
+else
+  if [[ ! -x "$BENCH_DIR/bench_train_steps" ]]; then
+    record train_steps skipped 0 "not built"
+  else
+    # One process per model, so a cut-off or broken model costs only itself; the
+    # step fails when any model's process does (its log says which).
+    step train_steps 45 30 "rc=0; for m in dcgan cgan_gram fusion wae unet; do echo \"== \$m\"; \
+      '$BENCH_DIR/bench_train_steps' --device=cuda --models=\$m --reps=$TRAIN_REPS --benchmark_format=json \
+      > '$LOGS/train_steps_loom_'\$m.json || { echo \"\$m: exit \$?\"; rc=1; }; done; exit \$rc"
+  fi
+  step peer_train 30 10 "PYTHONUNBUFFERED=1 python3 '$ROOT/bench/peer_train_steps.py' --device cuda --tf32 \
+    --reps $TRAIN_REPS --json '$LOGS/train_steps_torch.json'"
 fi
 
 finish 0
