@@ -466,9 +466,9 @@ def main():
             print(f"{model:10s} {precision} batch {r['batch']:3d} {r['ms']:10.1f} ms/step "
                   f"{r['batch'] / r['ms'] * 1e3:8.2f} images/s {r['gflop']:8.1f} GFLOP/step "
                   f"{r['params'] / 1e6:8.3f} M params  ({r['size']})", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({**info, "results": results}, f, indent=1)
+            if args.json:  # rewritten after each model: a run stopped by a time box keeps what it measured
+                with open(args.json, "w") as f:
+                    json.dump({**info, "results": results}, f, indent=1)
     return 0
 
 

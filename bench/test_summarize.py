@@ -2,7 +2,10 @@
 """test_summarize.py: checks scripts/summarize_device_check.py on crafted inputs
 (no GPU needed): CTest log counting, sanitizer logs (clean, with errors, cut
 short), Google Benchmark JSON (whole and cut short), ratios to cuBLAS / cuDNN
-and percentages of the copy computed by hand, and the no-GPU case.
+and percentages of the copy computed by hand, the training-step table (loom
+CUDA against PyTorch CUDA: medians of repetitions, aggregates and CPU rows
+ignored, a file cut short, an error row, a parameter mismatch, a skipped peer),
+and the no-GPU case.
 
     python3 bench/test_summarize.py      (any python3 >= 3.8; standard library only)
 """
@@ -96,6 +99,40 @@ class SummarizeTest(unittest.TestCase):
             {"name": "conv/torch/tf32/dcgan_b64_D2_x/fwd", "GFLOP/s": 9000.0}]}
         write(os.path.join(self.out, "peer_cuda.json"), json.dumps(peer))
 
+        self.write_train_steps(logs)
+
+    def write_train_steps(self, logs):
+        """loom: dcgan steps 30, 10, 20 ms (median 20; the aggregate rows and a CPU row carry decoys);
+        wae 8000 and 12000 us then a cut (median 10 ms); fusion an error. PyTorch: dcgan fp32 50, tf32 25;
+        wae fp32 5 with 101 parameters against loom's 100; fusion fp32 40; unet fp32 7.5."""
+        name = "train_step/{}/{}/iterations:1/repeats:3/manual_time"
+
+        def step_row(model, ms, unit="ms", device="cuda", params=100.0):
+            return bench_row(name.format(model, device), real_time=ms, time_unit=unit, batch=64.0, params=params)
+
+        dcgan = [step_row("dcgan", 30.0), step_row("dcgan", 10.0), step_row("dcgan", 20.0),
+                 step_row("dcgan", 1.0, device="cpu"),
+                 dict(step_row("dcgan", 999.0), name=name.format("dcgan", "cuda") + "_median",
+                      run_type="aggregate", aggregate_name="median")]
+        write(os.path.join(logs, "train_steps_loom_dcgan.json"), json.dumps({"context": {}, "benchmarks": dcgan}))
+        wae = json.dumps({"context": {}, "benchmarks": [step_row("wae", 8000.0, "us"), step_row("wae", 12000.0, "us"),
+                                                         step_row("wae", 1.0, "us")]}, indent=2)
+        cut = wae.rindex('"real_time"')  # the third row is cut before its time
+        write(os.path.join(logs, "train_steps_loom_wae.json"), wae[:cut])
+        fusion = {"name": name.format("fusion", "cuda"), "run_name": name.format("fusion", "cuda"),
+                  "run_type": "iteration", "error_occurred": True,
+                  "error_message": "step of fusion on cuda: out of memory"}
+        write(os.path.join(logs, "train_steps_loom_fusion.json"), json.dumps({"benchmarks": [fusion]}))
+        write(os.path.join(logs, "train_steps_loom_unet.json"), "")  # the process printed nothing
+
+        def t(model, ms, precision="fp32", params=100, batch=64):
+            return {"model": model, "ms": ms, "precision": precision, "params": params, "batch": batch}
+
+        write(os.path.join(logs, "train_steps_torch.json"), json.dumps({
+            "torch": "2.11.0", "device": "cuda", "reps": 3,
+            "results": [t("dcgan", 50.0), t("wae", 5.0, params=101), t("fusion", 40.0, batch=8), t("unet", 7.5, batch=4),
+                        t("dcgan", 25.0, "tf32")]}))
+
     def tearDown(self):
         self.tmp.cleanup()
 
@@ -145,6 +182,31 @@ class SummarizeTest(unittest.TestCase):
         self.assertIn("GPU: NVIDIA H100 80GB HBM3, 580.1, 81559 MiB; date: 2026-11-22 06:00 UTC; commit: abc1234", tables)
         self.assertIn("| dcgan_b64_D2 | - | 20,000 | 40,000 | - |", tables)
 
+    def test_train_steps_table(self):
+        text = sdc.summarize(self.out)
+        self.assertIn("## Training step, loom CUDA vs PyTorch CUDA", text)
+        # dcgan: median(30, 10, 20) = 20 ms; 50 / 20 = 2.50
+        self.assertIn("| dcgan | 64 | 20.0 | 50.0 | 2.50 | 25.0 |", text)
+        # wae: median(8, 12) ms = 10.0 (the cut third row is dropped); 5 / 10 = 0.50
+        self.assertIn("| wae | 64 | 10.0 | 5.0 | 0.50 | - |", text)
+        self.assertIn("| fusion | 8 | error: step of fusion on cuda: out of memory | 40.0 | - | - |", text)
+        self.assertIn("| unet | 4 | - | 7.5 | - | - |", text)
+        self.assertNotIn("cgan_gram |", text)  # measured by neither side
+        self.assertIn("Median of 2/3 timed steps (loom) and 3 (PyTorch 2.11.0)", text)
+        self.assertIn("Parameter count MISMATCH: wae (loom 100 parameters, batch 64; PyTorch 101, batch 64).", text)
+        self.assertNotIn("dcgan (loom", text)
+
+    def test_train_steps_peer_skipped(self):
+        logs = os.path.join(self.out, "logs")
+        for f in os.listdir(logs):
+            if f.startswith("train_steps_loom"):
+                os.remove(os.path.join(logs, f))
+        write(os.path.join(logs, "train_steps_torch.json"),
+              json.dumps({"torch": "2.11.0", "skipped": "no CUDA device", "results": []}))
+        text = sdc.summarize(self.out)
+        self.assertIn("No training-step results (logs/train_steps_loom_*.json, logs/train_steps_torch.json) "
+                      "(PyTorch peer skipped: no CUDA device).", text)
+
     def test_no_gpu_and_nothing_measured(self):
         with tempfile.TemporaryDirectory() as d:
             write(os.path.join(d, "logs", "env.txt"), "date_utc: x\ncommit: y\nno_gpu: yes\n")
@@ -154,6 +216,7 @@ class SummarizeTest(unittest.TestCase):
             self.assertIn("CTest: no log", text)
             self.assertNotIn("## GEMM", text)  # nothing measured, no empty sections
             self.assertNotIn("## Targets", text)
+            self.assertNotIn("## Training step", text)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,12 @@ Reads what device-check.sh left in OUTDIR:
     logs/sanitizer_*.log    compute-sanitizer memcheck logs, one per CUDA test program
     bench_cuda_*.json       Google Benchmark JSON (a run cut short is read up to its last whole row)
     peer_cuda.json          bench/peer_cuda.py's PyTorch figures
+    logs/train_steps_loom_<model>.json   bench_train_steps --device=cuda (Google Benchmark JSON)
+    logs/train_steps_torch.json          bench/peer_train_steps.py --device cuda --tf32
 and writes OUTDIR/summary.md (short: tests, sanitizer, bandwidth as % of the
 copy, GEMM per version against cuBLAS, conv per algorithm against cuDNN, the
-issues' targets) and OUTDIR/tables.md (every measured row), and prints the
+issues' targets, one training step per model against PyTorch) and
+OUTDIR/tables.md (every measured row), and prints the
 summary. Missing inputs become a line saying what is missing. Standard library only.
 """
 import json
@@ -446,6 +449,87 @@ def targets_section(gemm_rows, conv_rows, bw_rows):
     return lines
 
 
+TRAIN_MODELS = ["dcgan", "cgan_gram", "fusion", "wae", "unet"]
+TIME_UNIT_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def load_train_steps(outdir):
+    """loom's rows from every logs/train_steps_loom_*.json (each possibly cut short)."""
+    logs = os.path.join(outdir, "logs")
+    rows = []
+    if os.path.isdir(logs):
+        for fname in sorted(os.listdir(logs)):
+            if fname.startswith("train_steps_loom") and fname.endswith(".json"):
+                rows += load_bench_json(os.path.join(logs, fname))[1]
+    return rows
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return None if n == 0 else v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+def index_train_steps(rows, device="cuda"):
+    """model -> {"ms": median of the timed steps, "steps": n, "batch", "params"} or {"error": message},
+    from train_step/<model>/<device>/... rows (repetitions; aggregates are ignored)."""
+    times, out = defaultdict(list), {}
+    for r in rows:
+        parts = r.get("name", "").split("/")
+        if len(parts) < 3 or parts[0] != "train_step" or parts[2] != device:
+            continue
+        model = parts[1]
+        if r.get("error_occurred"):
+            out.setdefault(model, {"error": r.get("error_message", "error")})
+            continue
+        if r.get("run_type", "iteration") != "iteration" or "real_time" not in r:
+            continue
+        times[model].append(r["real_time"] * TIME_UNIT_MS.get(r.get("time_unit", "ms"), 1.0))
+        out[model] = {"batch": r.get("batch"), "params": r.get("params")}
+    for model, ts in times.items():
+        out[model].update(ms=median(ts), steps=len(ts))
+    return out
+
+
+def train_steps_section(loom_rows, torch_json):
+    """The small table: one training step per model, loom CUDA against PyTorch CUDA."""
+    lines = ["", "## Training step, loom CUDA vs PyTorch CUDA (ms/step, full batch, float32)", ""]
+    loom = index_train_steps(loom_rows)
+    skipped = torch_json.get("skipped") if torch_json else None
+    torch = {}
+    for r in (torch_json or {}).get("results", []):
+        torch[(r.get("model"), r.get("precision", "fp32"))] = r
+    if not loom and not torch:
+        why = f" (PyTorch peer skipped: {skipped})" if skipped else ""
+        return lines + ["No training-step results (logs/train_steps_loom_*.json, logs/train_steps_torch.json)" + why + "."]
+    models = [m for m in TRAIN_MODELS if m in loom or (m, "fp32") in torch]
+    models += sorted({m for m in loom if m not in models})
+    lines.append("| model | batch | loom ms | PyTorch fp32 ms | PyTorch / loom | PyTorch TF32 ms |")
+    lines.append("|---|---|---|---|---|---|")
+    mismatch = []
+    for m in models:
+        l, t32, ttf = loom.get(m, {}), torch.get((m, "fp32"), {}), torch.get((m, "tf32"), {})
+        loom_cell = f"error: {l['error'][:80]}" if "error" in l else fmt(l.get("ms"), 1)
+        batch = l.get("batch") or t32.get("batch")
+        lines.append(f"| {m} | {fmt(batch)} | {loom_cell} | {fmt(t32.get('ms'), 1)} | "
+                     f"{fmt_ratio(ratio(t32.get('ms'), l.get('ms')))} | {fmt(ttf.get('ms'), 1)} |")
+        if l.get("params") is not None and t32.get("params") is not None and (
+                int(l["params"]) != int(t32["params"]) or int(l["batch"]) != int(t32["batch"])):
+            mismatch.append(f"{m} (loom {int(l['params'])} parameters, batch {int(l['batch'])}; "
+                            f"PyTorch {int(t32['params'])}, batch {int(t32['batch'])})")
+    steps = sorted({v["steps"] for v in loom.values() if "steps" in v})
+    lines.append("")
+    lines.append(f"Median of {'/'.join(map(str, steps)) or '?'} timed steps (loom) and "
+                 f"{(torch_json or {}).get('reps', '?')} (PyTorch {(torch_json or {}).get('torch', '?')}) after 2 warm-up "
+                 "steps, each from a synchronized GPU to a synchronized GPU; PyTorch / loom > 1 means loom is faster. "
+                 "fp32 = TF32 off on both sides (loom's default precision); TF32 = PyTorch with TF32 on (its cuDNN default).")
+    if skipped:
+        lines.append(f"PyTorch peer skipped: {skipped}.")
+    if mismatch:
+        lines.append("Parameter count MISMATCH: " + "; ".join(mismatch) + ".")
+    return lines
+
+
 # ---------------------------------------------------------------- full tables
 
 
@@ -523,6 +607,8 @@ def summarize(outdir):
     lines += gemm_section(gemm_ctx, gemm_rows, peer)
     lines += conv_section(conv_rows, peer)
     lines += targets_section(gemm_rows, conv_rows, bw_rows)
+    lines += train_steps_section(load_train_steps(outdir),
+                                 load_peer(os.path.join(outdir, "logs", "train_steps_torch.json")))
     if peer is None:
         lines += ["", "PyTorch peer: no results (peer_cuda.json missing or unreadable)."]
     elif peer.get("skipped"):
