@@ -22,9 +22,12 @@
 # sides. OMP_WAIT_POLICY and OMP_NUM_THREADS are passed through to both sides
 # (both use libgomp) and recorded.
 #
-# CUDA: bench_train_steps also times train_step/<model>/cuda when loom is built
-# with CUDA and a GPU is present (configure with LOOM_CUDA=ON, BUILD_DIR of that
-# build, CUDA=1); the table then gets a "loom CUDA ms/step" column.
+# CUDA=1: configures with LOOM_CUDA=ON (use a BUILD_DIR of that kind);
+# bench_train_steps then also times train_step/<model>/cuda when a GPU is
+# present, the peer also runs with --device cuda (TF32 off), and the table gets
+# "loom CUDA ms/step" and "PyTorch CUDA ms/step" columns. (scripts/device-check.sh
+# runs the CUDA pair on a GPU machine by itself; see its train_steps step.)
+# Without CUDA=1 loom runs --device=cpu only, whatever the build has.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -65,13 +68,21 @@ echo "== bench_fma_peak (2 threads)" >&2
   --benchmark_report_aggregates_only=true --benchmark_format=json 2>/dev/null >"$OUT/peak.json"
 : >"$OUT/loom.jsonl"
 : >"$OUT/torch.jsonl"
+: >"$OUT/torch_cuda.jsonl"
+LOOM_DEVICE="--device=cpu"
+[[ "$CUDA" == "1" ]] && LOOM_DEVICE="--device=auto"
 for ((i = 1; i <= ROUNDS; ++i)); do
   echo "== round $i/$ROUNDS: bench_train_steps $QUICK" >&2
-  "$BUILD_DIR/bench/bench_train_steps" $QUICK ${MODELS:+--models=$MODELS} --benchmark_format=json 2>/dev/null |
+  "$BUILD_DIR/bench/bench_train_steps" $QUICK $LOOM_DEVICE ${MODELS:+--models=$MODELS} --benchmark_format=json 2>/dev/null |
     python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["benchmarks"]))' >>"$OUT/loom.jsonl"
   echo "== round $i/$ROUNDS: peer_train_steps.py $QUICK" >&2
   "$PY" bench/peer_train_steps.py $QUICK ${MODELS:+--models=$MODELS} --json "$OUT/torch_round.json" >&2
   python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$OUT/torch_round.json" >>"$OUT/torch.jsonl"
+  if [[ "$CUDA" == "1" ]]; then
+    echo "== round $i/$ROUNDS: peer_train_steps.py --device cuda $QUICK" >&2
+    "$PY" bench/peer_train_steps.py $QUICK --device cuda ${MODELS:+--models=$MODELS} --json "$OUT/torch_cuda_round.json" >&2
+    python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$OUT/torch_cuda_round.json" >>"$OUT/torch_cuda.jsonl"
+  fi
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -102,7 +113,11 @@ for line in open(f"{out}/torch.jsonl"):
     for r in d["results"]:
         t = torch.setdefault(r["model"], {"ms": [], **{k: r[k] for k in ("size", "batch", "params", "gflop")}})
         t["ms"].append(r["ms"])
-has_cuda = any(dev == "cuda" for _, dev in loom)
+torch_cuda = {}  # model -> [round medians in ms] of the peer on the GPU (TF32 off)
+for line in open(f"{out}/torch_cuda.jsonl"):
+    for r in json.loads(line).get("results", []):
+        torch_cuda.setdefault(r["model"], []).append(r["ms"])
+has_cuda = any(dev == "cuda" for _, dev in loom) or bool(torch_cuda)
 
 cpu = sh("lscpu | sed -n 's/^Model name: *//p'")
 commit = sh("git rev-parse --short HEAD") + (" (with uncommitted changes)" if sh("git status --porcelain -- bench models nn autograd kernels tensor") else "")
@@ -137,7 +152,7 @@ print()
 print("## Results\n")
 head = "| model | size | batch | loom ms/step | PyTorch ms/step | PyTorch time / loom time | loom images/s | GFLOP/step | loom GFLOP/s | % of peak | PyTorch GFLOP/s |"
 if has_cuda:
-    head += " loom CUDA ms/step |"
+    head += " loom CUDA ms/step | PyTorch CUDA ms/step |"
 print(head)
 print("|" + "---|" * 3 + "---:|" * (head.count("|") - 4))
 mismatch = []
@@ -153,6 +168,8 @@ for model, t in torch.items():
     if has_cuda:
         c = loom.get((model, "cuda"))
         row += f" {statistics.median(c['ms']):.1f} |" if c else " |"
+        tc = torch_cuda.get(model)
+        row += f" {statistics.median(tc):.1f} |" if tc else " |"
     print(row)
 print()
 print("Parameter counts: " + ("loom and PyTorch agree for every model." if not mismatch else "MISMATCH: " + "; ".join(mismatch)))
