@@ -3,6 +3,8 @@
 // owns (through its step closure) its networks, optimizers and a fixed input
 // batch; step() runs forward, backward and the optimizer step(s) once and
 // returns the loss (read back with item(), which also waits for a CUDA device).
+// On a CUDA device every network is moved there (->to(device)) before its
+// optimizer is made, and the batches and noise are created there.
 //
 // Sizes (the trainers' defaults where a trainer exists, else chosen here for a
 // 2-core CPU; bench_train_steps --quick uses batch 2-8 instead):
