@@ -126,10 +126,12 @@ UnetTrainer::UnetTrainer(const UnetTrainOptions& options)
     : options_(options),
       synth_gen_(philox_stream(options.common.seed, kSynthOffset)),
       images_(image_source_options(options)),
+      device_(training_device(options.common)),
       defect_images_(open_defect_images(options)) {
   check_options(options);
   Generator init(options.common.seed);
-  model_ = std::make_shared<models::UNet>(model_options(options), init);
+  model_ = std::make_shared<models::UNet>(model_options(options), init);  // initialised on the CPU
+  model_->to(device_);  // before the optimizer, whose moments follow the parameters' device
   optimizer_ = make_adam(*model_, options);
   const data::synth::SynthSources sources{.texture = data::synth::fabric_texture_source(), .paste = {}};
   for (const std::string& name : synth_method_names(options.synth))
@@ -193,16 +195,17 @@ MaskedImage UnetTrainer::next_batch() {
 }
 
 Metrics UnetTrainer::train_on(const MaskedImage& batch) {
-  const Tensor x = batch.image * 2.0 - 1.0;  // (B, C, S, S) in [-1, 1]
+  const Tensor x = batch.image.to(device_) * 2.0 - 1.0;  // (B, C, S, S) in [-1, 1]
+  const Tensor mask = batch.mask.to(device_);             // (B, 1, S, S) 0/1
   optimizer_->zero_grad();
   const models::UNetOutput out = model_->run(x);
-  const models::SegmentationLoss loss = models::segmentation_loss(out, batch.mask, loss_options(options_));
+  const models::SegmentationLoss loss = models::segmentation_loss(out, mask, loss_options(options_));
   loss.total.backward();
   if (options_.common.clip > 0) nn::clip_grad_norm_(model_->named_parameters(), options_.common.clip);
   optimizer_->step();
   Metrics m = {{"loss", loss.total.item()}, {"pixel", loss.pixel.item()}, {"dice", loss.dice.item()}};
   if (loss.image.defined()) m.push_back({"image", loss.image.item()});
-  m.push_back({"iou", models::mask_iou(out.mask_logits, batch.mask)});
+  m.push_back({"iou", models::mask_iou(out.mask_logits.detach().to(Device::cpu()), batch.mask)});  // reads every pixel
   m.push_back({"lr", optimizer_->lr()});
   return m;
 }
@@ -213,7 +216,8 @@ void UnetTrainer::save_samples(const std::filesystem::path& png) {
   NoGradGuard no_grad;
   const bool was_training = model_->is_training();
   model_->eval();
-  const Tensor prediction = sigmoid((*model_)(sheet_.image * 2.0 - 1.0));  // (n, 1, S, S)
+  const Tensor logits = (*model_)(sheet_.image.to(device_) * 2.0 - 1.0);  // (n, 1, S, S) on the model's device
+  const Tensor prediction = sigmoid(logits).to(Device::cpu());            // (n, 1, S, S)
   if (was_training) model_->train();
   const int64_t c = options_.channels;
   std::vector<Tensor> cells;

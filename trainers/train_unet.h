@@ -39,6 +39,11 @@
 // from its own stream, given a defect by the same draw as training), one row
 // each: image | mask | prediction sigmoid(logits) in eval mode, as gray.
 //
+// --device cuda: the model and its Adam moments live on GPU 0 (weights
+// initialised on the CPU); the batches and the sheet are drawn on the CPU (the
+// defect synthesis is CPU code) and moved to the GPU for the step, the sheet's
+// predictions come back to the CPU to be drawn.
+//
 // Random streams (Philox): initialisation Generator(seed); the sample draws,
 // (seed, offset 2^62), in the checkpoint as "synth"; sheet image j,
 // (seed, 2^58 + j 2^32); the pool, ImageSource(seed).
@@ -93,9 +98,10 @@ class UnetTrainer {
  public:
   explicit UnetTrainer(const UnetTrainOptions& options);
   Metrics step(int64_t step);
-  // The next training batch (images in [0, 1], masks 0/1), drawn as above.
+  // The next training batch (images in [0, 1], masks 0/1), drawn as above, on the CPU.
   MaskedImage next_batch();  // image (B, C, S, S), mask (B, 1, S, S)
-  // One optimisation step on a given batch (what step() does after next_batch()).
+  // One optimisation step on a given batch (what step() does after next_batch()),
+  // moved to the training device first.
   Metrics train_on(const MaskedImage& batch);
   void save_samples(const std::filesystem::path& png);
   // The model "unet", optimizer "unet", generator "synth".
@@ -115,9 +121,10 @@ class UnetTrainer {
   std::unique_ptr<nn::Adam> optimizer_;
   Generator synth_gen_;
   ImageSource images_;
+  Device device_;  // where the model, its optimizer and the step's tensors live
   std::vector<data::synth::SynthMethod> methods_;
   std::shared_ptr<data::FileListDataset> defect_images_;  // --defect-data, resized to S; null without it
-  MaskedImage sheet_;                                     // (n, C, S, S), (n, 1, S, S)
+  MaskedImage sheet_;                                     // (n, C, S, S), (n, 1, S, S) on the CPU
   nn::TrainingCheckpoint state_;
 };
 

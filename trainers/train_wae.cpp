@@ -165,10 +165,12 @@ void add_wae_options(SettingsBinder& binder, WaeTrainOptions& o) {
 WaeTrainer::WaeTrainer(const WaeTrainOptions& options)
     : options_(options),
       prior_(philox_stream(options.common.seed, kPriorOffset)),
-      images_(image_source_options(options)) {
+      images_(image_source_options(options)),
+      device_(training_device(options.common)) {
   check_options(options);
   Generator init(options.common.seed);
-  model_ = std::make_shared<models::Wae>(model_options(options), init);
+  model_ = std::make_shared<models::Wae>(model_options(options), init);  // initialised on the CPU
+  model_->to(device_);  // before the optimizer, whose moments follow the parameters' device
   optimizer_ = make_adam(*model_, options);
   if (!dataset_validation(options, val_good_, val_bad_, val_masks_, val_description_)) {
     std::tie(val_good_, std::ignore) = validation_set(options, options.val_good, false, kValGoodOffset);
@@ -186,10 +188,11 @@ models::AnomalyMapOptions WaeTrainer::map_options() const {
 }
 
 Metrics WaeTrainer::step(int64_t) {
-  const Tensor x = (images_.next_batch() + 1.0) * 0.5;  // (B, C, S, S) in [0, 1]
+  const Tensor x = ((images_.next_batch() + 1.0) * 0.5).to(device_);  // (B, C, S, S) in [0, 1]
   optimizer_->zero_grad();
   const Tensor z = model_->encode(x);      // (B, d)
   const Tensor x_hat = model_->decode(z);  // (B, C, S, S)
+  // The prior sample is drawn on z's device; the Philox stream gives the same numbers on the CPU and the GPU.
   const models::WaeLoss loss = models::wae_loss(x, x_hat, z, prior_, loss_options(options_));
   loss.total.backward();
   if (options_.common.clip > 0) nn::clip_grad_norm_(model_->named_parameters(), options_.common.clip);
@@ -201,8 +204,12 @@ Metrics WaeTrainer::step(int64_t) {
 }
 
 WaeValidation WaeTrainer::validate() {
-  const Tensor good = models::wae_anomaly_map(*model_, val_good_, map_options());  // (Ng, 1, S, S)
-  const Tensor bad = models::wae_anomaly_map(*model_, val_bad_, map_options());    // (Nd, 1, S, S)
+  // The maps on the model's device, then on the CPU for the threshold and the F1, which read every pixel.
+  auto maps_of = [this](const Tensor& images) {
+    return models::wae_anomaly_map(*model_, images.to(device_), map_options()).to(Device::cpu());
+  };
+  const Tensor good = maps_of(val_good_);  // (Ng, 1, S, S)
+  const Tensor bad = maps_of(val_bad_);    // (Nd, 1, S, S)
   WaeValidation v;
   v.threshold = models::threshold_mean_k_sigma(good, options_.threshold_k);
   v.at_threshold = pixel_f1_at(bad, val_masks_, v.threshold);
@@ -236,7 +243,7 @@ void WaeTrainer::save_samples(const std::filesystem::path& png) {
   const Tensor inputs = cat({val_good_.narrow(0, 0, n_good), val_bad_}, 0);  // (n, C, S, S)
   const bool was_training = model_->is_training();
   model_->eval();
-  const Tensor recon = (*model_)(inputs);  // (n, C, S, S)
+  const Tensor recon = (*model_)(inputs.to(device_)).to(Device::cpu());  // (n, C, S, S)
   if (was_training) model_->train();
   const double threshold = validate().threshold;
   const Tensor maps = models::anomaly_map(inputs, recon, map_options());            // (n, 1, S, S)

@@ -30,6 +30,12 @@
 // that mid gray is the threshold (a / (2 threshold), clamped to [0, 1]);
 // defective inputs have a red border.
 //
+// --device cuda: the model, its Adam moments, the batches and the prior sample
+// live on GPU 0 (weights initialised on the CPU, the Philox prior sample is the
+// same numbers on both devices); the validation images stay on the CPU and go
+// to the GPU for the model, the anomaly maps come back for the threshold and
+// the F1, and the sample sheet is drawn from CPU copies.
+//
 // Random streams (Philox): initialisation Generator(seed); the prior sample,
 // (seed, offset 2^62), in the checkpoint as "prior"; validation image j,
 // (seed, 2^60 + j 2^32) (good) and (seed, 2^59 + j 2^32) (defective); the
@@ -113,7 +119,8 @@ class WaeTrainer {
   std::unique_ptr<nn::Adam> optimizer_;
   Generator prior_;
   ImageSource images_;
-  Tensor val_good_, val_bad_, val_masks_;
+  Device device_;  // where the model, its optimizer, the batches and the prior sample live
+  Tensor val_good_, val_bad_, val_masks_;  // on the CPU
   std::string val_description_;
   nn::TrainingCheckpoint state_;
 };

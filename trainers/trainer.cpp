@@ -14,9 +14,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // The trainers that move their models, batches and noise to the GPU. Every op
-// has CUDA kernels (kernels/cuda); the other trainers still build their
-// batches on the CPU only.
-bool trains_on_cuda(const std::string& model) { return model == "dcgan"; }
+// has CUDA kernels (kernels/cuda); the other trainers (cgan, fusion) still
+// keep their work on the CPU only.
+bool trains_on_cuda(const std::string& model) { return model == "dcgan" || model == "wae" || model == "unet"; }
 
 bool is_due(int64_t steps_done, int64_t every, int64_t total) {
   return steps_done == total || (every > 0 && steps_done % every == 0);
@@ -74,7 +74,7 @@ void check_device(const std::string& device, const std::string& model) {
              "installed); use --device cpu");
   LOOM_CHECK(cuda_rt::device_count() > 0, "--device cuda: no CUDA device is visible; use --device cpu");
   LOOM_CHECK(trains_on_cuda(model), "--device cuda: loom train ", model,
-             " does not run on CUDA yet (only dcgan does); use --device cpu");
+             " does not run on CUDA yet (dcgan, wae and unet do); use --device cpu");
 }
 
 Device training_device(const CommonOptions& options) {

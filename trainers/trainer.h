@@ -71,7 +71,7 @@ void add_common_options(SettingsBinder& binder, CommonOptions& options, const st
 
 // Checks that `device` can train `model`: "cpu", or "cuda" when loom was
 // built with CUDA, a GPU is visible and the model's trainer moves its work to
-// the GPU (dcgan so far); otherwise the message says which of these is missing.
+// the GPU (dcgan, wae, unet); otherwise the message says which of these is missing.
 void check_device(const std::string& device, const std::string& model = "dcgan");
 // The device --device names: Device::cpu() or Device::cuda(0).
 Device training_device(const CommonOptions& options);

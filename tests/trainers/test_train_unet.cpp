@@ -4,6 +4,8 @@
 // procedural fabric defects on), and a run writes what it should. --defect-data:
 // its batches hold the folder's defective images with exactly their masks,
 // resume stays bit-exact, and a folder without defects is refused by name.
+// With a GPU: the first CUDA steps follow the CPU steps, and a CUDA run resumes
+// bit-exactly.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +14,7 @@
 #include "data/fabric/dataset.h"
 #include "data/image.h"
 #include "data/mvtec.h"
+#include "tensor/cuda_runtime.h"
 #include "tests/trainers/train_test_util.h"
 #include "trainers/train_unet.h"
 
@@ -238,4 +241,62 @@ TEST(TrainUnet, DefectDataRefusals) {
   o.defect_data.clear();
   o.synth = "none";
   EXPECT_THROW(UnetTrainer trainer(o), Error);
+}
+
+namespace {
+
+void skip_without_gpu() {
+  if (cuda_rt::device_count() == 0)
+    GTEST_SKIP() << (cuda_rt::built_with_cuda() ? "no CUDA device on this machine" : "loom was built without CUDA");
+}
+
+const std::vector<std::string> kCudaExtra = {"--class-head", "--fabric-defects"};
+
+}  // namespace
+
+// The same seed trains the same way on the GPU: same initial weights (made on
+// the CPU), the same batches (drawn on the CPU), so the losses of the first
+// steps agree up to the kernels' different summation orders. A wrong kernel in
+// the convolutions, pooling, up-sampling, the class head, the losses or Adam
+// shows up here. The IoU counts pixels whose logit is > 0: a logit within
+// rounding of 0 may land on either side, so it gets 0.01 (a few pixels of the
+// union) instead of 1e-3.
+TEST(TrainUnet, CudaStepsFollowTheCpuSteps) {
+  skip_without_gpu();
+  if (testing::Test::IsSkipped()) return;
+  UnetTrainOptions options = test::parse_options<UnetTrainOptions>(add_unet_options, test::concat(kTiny, kCudaExtra));
+  UnetTrainer on_cpu(options);
+  options.common.device = "cuda";
+  UnetTrainer on_gpu(options);
+  for (int64_t step = 0; step < 3; ++step) {
+    auto c = test::metrics_map(on_cpu.step(step)), g = test::metrics_map(on_gpu.step(step));
+    for (const char* key : {"loss", "pixel", "dice", "image"}) {
+      ASSERT_TRUE(c.count(key) && g.count(key)) << key;
+      EXPECT_NEAR(g[key], c[key], 1e-3 * (1 + std::fabs(c[key]))) << key << " at step " << step;
+    }
+    EXPECT_NEAR(g["iou"], c["iou"], 1e-2) << "iou at step " << step;
+  }
+  const fs::path sheet = fresh_dir("cuda_sheet") / "sheet.png";
+  fs::create_directories(sheet.parent_path());
+  on_gpu.save_samples(sheet);
+  const data::ImageInfo info = data::read_image_info(sheet.string());
+  EXPECT_EQ(info.width, 104);  // image | mask | prediction, 32 px cells
+  EXPECT_EQ(info.height, 104);  // 3 sheet rows
+}
+
+// A CUDA run stopped after 3 steps and resumed (the checkpoint's tensors come
+// back on the CPU and are loaded into the model and Adam on the GPU) ends with
+// the same tensors, metrics and sample sheet as an uninterrupted CUDA run: the
+// default kernels are deterministic.
+TEST(TrainUnet, CudaResumeIsBitExact) {
+  skip_without_gpu();
+  if (testing::Test::IsSkipped()) return;
+  const fs::path whole = fresh_dir("cuda_whole"), split = fresh_dir("cuda_split");
+  const std::vector<std::string> run = test::concat({"--sample-every", "3", "--device", "cuda"}, kCudaExtra);
+  const fs::path a = run_unet(test::concat({"--steps", "6", "--run-dir", whole.string()}, run));
+  run_unet(test::concat({"--steps", "3", "--run-dir", split.string()}, run));
+  const fs::path b = run_unet({"--steps", "6", "--resume", split.string()});  // the rest from settings.json
+  EXPECT_GT(expect_same_tensors(a, b), 30);
+  test::expect_same_metadata(a, b, {"step", "data_cursor", "rng.synth.offset"});
+  test::expect_same_run_files(whole, split, "samples/step_0000006.png");
 }

@@ -442,10 +442,11 @@ TEST(Progress, TerminalRedrawsOneLine) {
 
 TEST(CommonOptions, CudaIsRefusedWithAReason) {
   const bool gpu = cuda_rt::device_count() > 0;
-  // dcgan trains on CUDA where there is a GPU; the other trainers not yet.
-  for (const std::string model : {"dcgan", "wae"}) {
-    if (gpu && model == "dcgan") {
-      EXPECT_NO_THROW(check_device("cuda", model));
+  // dcgan, wae and unet train on CUDA where there is a GPU; cgan and fusion not yet.
+  for (const std::string model : {"dcgan", "wae", "unet", "cgan", "fusion"}) {
+    const bool trains_on_cuda = model == "dcgan" || model == "wae" || model == "unet";
+    if (gpu && trains_on_cuda) {
+      EXPECT_NO_THROW(check_device("cuda", model)) << model;
       continue;
     }
     try {
@@ -455,11 +456,11 @@ TEST(CommonOptions, CudaIsRefusedWithAReason) {
       const std::string message = e.what();
       const std::string reason = !cuda_rt::built_with_cuda() ? "built without CUDA"
                                  : !gpu                      ? "no CUDA device"
-                                                             : "loom train wae does not run on CUDA yet";
-      EXPECT_NE(message.find(reason), std::string::npos) << message;
+                                                             : "loom train " + model + " does not run on CUDA yet";
+      EXPECT_NE(message.find(reason), std::string::npos) << model << ": " << message;
     }
   }
-  EXPECT_NO_THROW(check_device("cpu", "wae"));
+  EXPECT_NO_THROW(check_device("cpu", "cgan"));
   EXPECT_THROW(check_device("gpu", "dcgan"), Error);
 }
 
