@@ -273,6 +273,12 @@ else
   record configure skipped 0 "SKIP_BUILD=1"
 fi
 
+# ---- what the build sees: CUDA, the GPU, kernel versions, vendor backends ----
+if [[ -x "$BUILD_DIR/trainers/loom" ]]; then
+  timeout 30 "$BUILD_DIR/trainers/loom" info >"$LOGS/loom_info.txt" 2>&1 || true
+  sed 's/^/  /' "$LOGS/loom_info.txt"
+fi
+
 # ---- tests ----
 CTEST_CMD="ctest --test-dir '$BUILD_DIR' -j $JOBS --timeout 120 --output-on-failure ${CTEST_ARGS:-}"
 
