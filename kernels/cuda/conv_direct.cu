@@ -14,7 +14,9 @@
 // channels (conv_algo.cu's Auto rule). Each output is one thread's sum in a
 // fixed order: deterministic, no atomics. backward-weight has only OC C KH KW
 // threads, each looping over N OH OW: correct but slow for large batches, so
-// Auto never picks it for that pass.
+// Auto never picks it for that pass. The sums use fma() explicitly: loom's
+// CUDA code is built with --fmad=false, which would otherwise leave a
+// multiply and an add (two roundings, half the rate).
 #include "kernels/cuda/conv_common.cuh"
 
 namespace loom::cuda::conv::detail {
@@ -37,7 +39,7 @@ __global__ void conv_direct_forward_v1(ConvShape s, const T* __restrict__ x, con
         for (int64_t kw = 0; kw < s.KW; ++kw) {
           const int64_t iw = ow * s.sw - s.pw + kw * s.dw;
           if (iw < 0 || iw >= s.W) continue;
-          acc += wc[kh * s.KW + kw] * xc[ih * s.W + iw];
+          acc = fma(wc[kh * s.KW + kw], xc[ih * s.W + iw], acc);
         }
       }
     }
@@ -65,7 +67,7 @@ __global__ void conv_direct_backward_input_v1(ConvShape s, const T* __restrict__
           if (tw < 0 || tw % s.sw != 0) continue;
           const int64_t ow = tw / s.sw;
           if (ow >= s.OW) continue;
-          acc += wo[kh * s.KW + kw] * dyo[oh * s.OW + ow];
+          acc = fma(wo[kh * s.KW + kw], dyo[oh * s.OW + ow], acc);
         }
       }
     }
@@ -89,7 +91,7 @@ __global__ void conv_direct_backward_weight_v1(ConvShape s, const T* __restrict_
         for (int64_t ow = 0; ow < s.OW; ++ow) {
           const int64_t iw = ow * s.sw - s.pw + kw * s.dw;
           if (iw < 0 || iw >= s.W) continue;
-          acc += dyo[oh * s.OW + ow] * xc[ih * s.W + iw];
+          acc = fma(dyo[oh * s.OW + ow], xc[ih * s.W + iw], acc);
         }
       }
     }

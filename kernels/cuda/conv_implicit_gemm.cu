@@ -91,7 +91,7 @@ __global__ void __launch_bounds__(kTileThreads) implicit_gemm_tiled_v1(P p, int6
 #pragma unroll
       for (int i = 0; i < kPer; ++i)
 #pragma unroll
-        for (int j = 0; j < kPer; ++j) acc[i][j] += a[i] * b[j];
+        for (int j = 0; j < kPer; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);  // explicit: built with --fmad=false
     }
     __syncthreads();
   }
