@@ -202,17 +202,9 @@ void list_shapes() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parse_flags(argc, argv);
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--help") std::printf("bench_cuda_bandwidth extra flags:\n%s\n", flags_help());
-  if (flags().list_shapes) {
-    list_shapes();
-    return 0;
-  }
-  if (!require_gpu("bench_cuda_bandwidth")) return 2;
   GpuInfo g;
+  if (const int rc = start_cuda_bench(argc, argv, "bench_cuda_bandwidth", list_shapes, g); rc >= 0) return rc;
   try {
-    g = gpu_info();
     g_copy_reference_gbps = measure_copy_reference();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_cuda_bandwidth: %s\n", e.what());
@@ -222,7 +214,6 @@ int main(int argc, char** argv) {
                "(read + write)\n",
                g.name.c_str(), static_cast<long long>(g.l2_bytes >> 20), static_cast<double>(g.free_bytes) / 1e9,
                g_copy_reference_gbps);
-  benchmark::AddCustomContext("gpu", g.name);
   benchmark::AddCustomContext("copy_reference_GBps", std::to_string(g_copy_reference_gbps));
 
   uint64_t seed = 100;

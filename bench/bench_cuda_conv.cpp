@@ -163,24 +163,10 @@ void list_shapes() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parse_flags(argc, argv);
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--help") std::printf("bench_cuda_conv extra flags:\n%s\n", flags_help());
-  if (flags().list_shapes) {
-    list_shapes();
-    return 0;
-  }
-  if (!require_gpu("bench_cuda_conv")) return 2;
   GpuInfo g;
-  try {
-    g = gpu_info();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_cuda_conv: %s\n", e.what());
-    return 1;
-  }
+  if (const int rc = start_cuda_bench(argc, argv, "bench_cuda_conv", list_shapes, g); rc >= 0) return rc;
   std::fprintf(stderr, "bench_cuda_conv: %s; cuDNN %s\n", g.name.c_str(),
                vendor::cudnn_built() ? "built" : "not built (no cudnn rows)");
-  benchmark::AddCustomContext("gpu", g.name);
   benchmark::AddCustomContext("cudnn_built", vendor::cudnn_built() ? "yes" : "no");
 
   static const std::vector<ConvLayer> layers = benchmark_conv_layers();

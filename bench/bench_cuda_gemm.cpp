@@ -197,20 +197,11 @@ void list_shapes() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  parse_flags(argc, argv);
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--help") std::printf("bench_cuda_gemm extra flags:\n%s\n", flags_help());
-  if (flags().list_shapes) {
-    list_shapes();
-    return 0;
-  }
-  if (!require_gpu("bench_cuda_gemm")) return 2;
-
   GpuInfo g;
+  if (const int rc = start_cuda_bench(argc, argv, "bench_cuda_gemm", list_shapes, g); rc >= 0) return rc;
   Peaks peaks;
   std::vector<gemm::VersionInfo> versions;
   try {
-    g = gpu_info();
     peaks = peaks_for(g);
     versions = versions_to_time();
   } catch (const std::exception& e) {
@@ -221,7 +212,6 @@ int main(int argc, char** argv) {
                "bf16 %.1f (%s)\n",
                g.name.c_str(), g.sm_count, static_cast<long long>(g.l2_bytes >> 20), peaks.fp32, peaks.tf32,
                peaks.bf16, peaks.source.c_str());
-  benchmark::AddCustomContext("gpu", g.name);
   benchmark::AddCustomContext("peak_fp32_tflops", std::to_string(peaks.fp32));
   benchmark::AddCustomContext("peak_tf32_tflops", std::to_string(peaks.tf32));
   benchmark::AddCustomContext("peak_bf16_tflops", std::to_string(peaks.bf16));

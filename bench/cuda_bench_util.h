@@ -276,6 +276,29 @@ inline bool require_gpu(const char* program) {
   return true;
 }
 
+// The start every bench_cuda_* main shares: the extra flags (and their --help
+// text), --list_shapes (printed without a GPU), the no-GPU exit (2) and the
+// GPU's description (exit 1 if it cannot be read), recorded as the "gpu"
+// context. Returns the exit code to stop with, or -1 to go on with `gpu` filled.
+inline int start_cuda_bench(int& argc, char** argv, const char* program, void (*list_shapes)(), GpuInfo& gpu) {
+  parse_flags(argc, argv);
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--help") std::printf("%s extra flags:\n%s\n", program, flags_help());
+  if (flags().list_shapes) {
+    list_shapes();
+    return 0;
+  }
+  if (!require_gpu(program)) return 2;
+  try {
+    gpu = gpu_info();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 1;
+  }
+  benchmark::AddCustomContext("gpu", gpu.name);
+  return -1;
+}
+
 // JSON string escaping for --list_shapes output (names are plain ASCII here).
 inline std::string json_str(const std::string& s) {
   std::string r = "\"";
