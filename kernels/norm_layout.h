@@ -44,4 +44,17 @@ inline void check_train_args(const ChannelLayout& L, const Tensor& x, double eps
   LOOM_CHECK(eps >= 0, op, ": eps must be >= 0, got ", eps);
 }
 
+// The checks of the training backward that do not depend on the device
+// (grad_out's dtype is checked by the caller).
+inline void check_backward_train_args(const ChannelLayout& L, const Tensor& grad_out, const Tensor& x,
+                                      const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                                      const char* op) {
+  check_same_dtype_device(grad_out, x, op);
+  LOOM_CHECK(grad_out.shape() == x.shape(), op, ": grad_out shape ", shape_str(grad_out.shape()),
+             " differs from input shape ", shape_str(x.shape()));
+  check_per_channel(weight, x, L.C, op, "weight", true);
+  check_per_channel(mean, x, L.C, op, "mean", false);
+  check_per_channel(invstd, x, L.C, op, "invstd", false);
+}
+
 }  // namespace loom::norm_layout

@@ -168,12 +168,7 @@ BatchNormGrads batch_norm_backward_train(const Tensor& grad_out, const Tensor& x
   const char* op = "batch_norm_backward_train";
   const ChannelLayout L = channel_layout(x, op);
   check_float(grad_out, op, "grad_out");
-  check_same_dtype_device(grad_out, x, op);
-  LOOM_CHECK(grad_out.shape() == x.shape(), op, ": grad_out shape ", shape_str(grad_out.shape()),
-             " differs from input shape ", shape_str(x.shape()));
-  check_per_channel(weight, x, L.C, op, "weight", true);
-  check_per_channel(mean, x, L.C, op, "mean", false);
-  check_per_channel(invstd, x, L.C, op, "invstd", false);
+  norm_layout::check_backward_train_args(L, grad_out, x, weight, mean, invstd, op);
   const Tensor xd = raw_contiguous(x);         // (N, C, S)
   const Tensor gd = raw_contiguous(grad_out);  // (N, C, S)
   const std::vector<double> w = channel_values(weight, L.C, 1.0);
