@@ -38,10 +38,22 @@ inline void check_per_channel(const Tensor& t, const Tensor& x, int64_t C, const
 }
 
 // The checks of the training forward that do not depend on the device.
-inline void check_train_args(const ChannelLayout& L, const Tensor& x, double eps, const char* op) {
+inline void check_train_args(const ChannelLayout& L, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                             double eps, const char* op) {
+  check_per_channel(weight, x, L.C, op, "weight", true);
+  check_per_channel(bias, x, L.C, op, "bias", true);
   LOOM_CHECK(L.M() > 1, op, ": expected more than 1 value per channel when training, got input shape ",
              shape_str(x.shape()));
   LOOM_CHECK(eps >= 0, op, ": eps must be >= 0, got ", eps);
+}
+
+// The checks of the evaluation forward that do not depend on the device.
+inline void check_eval_args(const ChannelLayout& L, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                            const Tensor& running_mean, const Tensor& running_var, const char* op) {
+  check_per_channel(weight, x, L.C, op, "weight", true);
+  check_per_channel(bias, x, L.C, op, "bias", true);
+  check_per_channel(running_mean, x, L.C, op, "running_mean", false);
+  check_per_channel(running_var, x, L.C, op, "running_var", false);
 }
 
 // The checks of the training backward that do not depend on the device

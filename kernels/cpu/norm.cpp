@@ -23,7 +23,6 @@ namespace {
 // Work below this many elements stays on one thread.
 
 using norm_layout::ChannelLayout;
-using norm_layout::check_per_channel;
 
 ChannelLayout channel_layout(const Tensor& x, const char* op) {
   check_float(x, op);
@@ -79,9 +78,7 @@ Tensor channel_tensor(const std::vector<double>& v) {
 BatchNormResult batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
   const char* op = "batch_norm_train";
   const ChannelLayout L = channel_layout(x, op);
-  check_per_channel(weight, x, L.C, op, "weight", true);
-  check_per_channel(bias, x, L.C, op, "bias", true);
-  norm_layout::check_train_args(L, x, eps, op);
+  norm_layout::check_train_args(L, x, weight, bias, eps, op);
   const Tensor xd = raw_contiguous(x);  // (N, C, S)
   const std::vector<double> w = channel_values(weight, L.C, 1.0), b = channel_values(bias, L.C, 0.0);
   const double M = static_cast<double>(L.M());
@@ -134,10 +131,7 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias
                        const Tensor& running_var, double eps) {
   const char* op = "batch_norm_eval";
   const ChannelLayout L = channel_layout(x, op);
-  check_per_channel(weight, x, L.C, op, "weight", true);
-  check_per_channel(bias, x, L.C, op, "bias", true);
-  check_per_channel(running_mean, x, L.C, op, "running_mean", false);
-  check_per_channel(running_var, x, L.C, op, "running_var", false);
+  norm_layout::check_eval_args(L, x, weight, bias, running_mean, running_var, op);
   const Tensor xd = raw_contiguous(x);  // (N, C, S)
   const std::vector<double> w = channel_values(weight, L.C, 1.0), b = channel_values(bias, L.C, 0.0);
   const std::vector<double> rm = running_mean.to_vector<double>(), rv = running_var.to_vector<double>();

@@ -28,7 +28,6 @@ namespace loom::cuda {
 namespace {
 
 using norm_layout::ChannelLayout;
-using norm_layout::check_per_channel;
 
 constexpr int kStatThreads = 256;  // block size of the per-channel reductions (a power of two)
 
@@ -172,9 +171,7 @@ const T* data_or_null(const Tensor& t) {
 BatchNormResult batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
   const char* op = "batch_norm_train";
   const ChannelLayout L = channel_layout(x, op);
-  check_per_channel(weight, x, L.C, op, "weight", true);
-  check_per_channel(bias, x, L.C, op, "bias", true);
-  norm_layout::check_train_args(L, x, eps, op);
+  norm_layout::check_train_args(L, x, weight, bias, eps, op);
   set_device_of(x);
   const Tensor xd = dense(x);  // (N, C, S)
   return LOOM_DISPATCH_FLOATING(x.dtype(), op, [&] {
@@ -204,10 +201,7 @@ Tensor batch_norm_eval(const Tensor& x, const Tensor& weight, const Tensor& bias
                        const Tensor& running_var, double eps) {
   const char* op = "batch_norm_eval";
   const ChannelLayout L = channel_layout(x, op);
-  check_per_channel(weight, x, L.C, op, "weight", true);
-  check_per_channel(bias, x, L.C, op, "bias", true);
-  check_per_channel(running_mean, x, L.C, op, "running_mean", false);
-  check_per_channel(running_var, x, L.C, op, "running_var", false);
+  norm_layout::check_eval_args(L, x, weight, bias, running_mean, running_var, op);
   set_device_of(x);
   // The CPU refuses running_var + eps <= 0: the (C) values are read back for the same check.
   const std::vector<double> rv = running_var.to(Device::cpu()).to_vector<double>();
