@@ -1,6 +1,8 @@
 // cuda_util.cu: the host-side helpers declared in cuda_util.cuh.
 #include "kernels/cuda/cuda_util.cuh"
 
+#include "tensor/copy.h"
+
 namespace loom::cuda {
 
 int blocks_for(int64_t n, int threads) {
@@ -52,9 +54,7 @@ StridedIndexer make_broadcast_indexer(const Tensor& t, const Shape& out_shape, c
 Tensor dense(const Tensor& x) {
   if (x.is_contiguous()) return x;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  const StridedIndexer dst = make_indexer(out, "contiguous"), src = make_indexer(x, "contiguous");
-  cuda_rt::strided_copy_device(out.raw_data(), dst.strides, static_cast<int>(out.dtype()), x.raw_data(),
-                               src.strides, static_cast<int>(x.dtype()), dst.sizes, dst.ndim, x.device().index);
+  strided_copy(out, x);  // tensor/copy.cpp: the device strided copy (kernels/cuda/copy.cu)
   return out;
 }
 
